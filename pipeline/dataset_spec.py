@@ -1,0 +1,505 @@
+"""The data set description: one YAML file per data set, the single source of truth.
+
+Everything else (the module file's features and model, the eval_config's slices and
+thresholds, the pipeline's splits) is derived from a `DatasetSpec`. Loading validates
+the file against itself and against the CSV headers, and every error names the file and
+the bad key or column, and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROLES = ("numeric", "categorical", "ignored", "label")
+TASKS = ("binary_classification",)
+SPLIT_NAMES = ("train", "eval", "test")
+# Metric names the spec may put thresholds on, mapped to TFMA metric class names.
+THRESHOLD_METRICS = {
+    "auc": "AUC",
+    "binary_accuracy": "BinaryAccuracy",
+    "auc_precision_recall": "AUCPrecisionRecall",
+    "precision": "Precision",
+    "recall": "Recall",
+}
+
+
+class SpecError(ValueError):
+    """A data set spec is invalid; the message names the file and the key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    """One CSV column and the role it plays.
+
+    Attributes:
+        name: Column name, as in the CSV header.
+        role: One of `ROLES`.
+        buckets: Bucket boundaries for a numeric column that is also bucketized.
+        reason: Why a column is ignored (documentation only).
+    """
+
+    name: str
+    role: str
+    buckets: tuple[float, ...] = ()
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Label:
+    """The label column and its positive class."""
+
+    column: str
+    positive: str | int
+    classes: tuple[str | int, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    """A model-validation threshold on an overall metric.
+
+    Attributes:
+        metric: A key of `THRESHOLD_METRICS`.
+        lower_bound: The candidate must reach at least this value (absolute).
+        max_regression: The candidate may be at most this much below the baseline.
+    """
+
+    metric: str
+    lower_bound: float
+    max_regression: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """Model and optimisation settings for `module_file.run_fn`."""
+
+    train_steps: int = 2000
+    steps_per_evaluation: int = 200
+    eval_steps: int = 50
+    batch_size: int = 128
+    learning_rate: float = 0.001
+    hidden_units: tuple[int, ...] = (64, 32)
+    embedding_dim: int = 8
+    early_stopping_patience: int = 3
+    cross_hash_buckets: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """A described data set. Build it with `load_spec`, not by hand."""
+
+    name: str
+    directory: Path
+    spec_path: Path
+    description: str
+    task: str
+    files: dict[str, str]
+    split: dict[str, int]
+    missing_values: tuple[str, ...]
+    label: Label
+    columns: tuple[Column, ...]
+    feature_crosses: tuple[tuple[str, str], ...]
+    slice_columns: tuple[str, ...]
+    slice_crosses: tuple[tuple[str, ...], ...]
+    sensitive_columns: tuple[str, ...]
+    fairness_thresholds: tuple[float, ...]
+    thresholds: tuple[Threshold, ...]
+    training: Training
+    schema_file: Path | None = None
+
+    def columns_with_role(self, role: str) -> list[str]:
+        """Names of the columns that have `role`, in file order."""
+        return [c.name for c in self.columns if c.role == role]
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return self.columns_with_role("numeric")
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return self.columns_with_role("categorical")
+
+    @property
+    def bucketized_features(self) -> dict[str, tuple[float, ...]]:
+        return {c.name: c.buckets for c in self.columns if c.buckets}
+
+    @property
+    def raw_feature_columns(self) -> list[str]:
+        """The columns the model reads (features only: no label, nothing ignored)."""
+        return [c.name for c in self.columns if c.role in ("numeric", "categorical")]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def file_path(self, split: str) -> Path:
+        return self.directory / self.files[split]
+
+    @property
+    def has_test_file(self) -> bool:
+        return "test" in self.files
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-able dict for TFX `custom_config`, read back with `from_config`."""
+        data = dataclasses.asdict(self)
+        data["directory"] = str(self.directory)
+        data["spec_path"] = str(self.spec_path)
+        data["schema_file"] = str(self.schema_file) if self.schema_file else None
+        return data
+
+    @classmethod
+    def from_config(cls, data: dict[str, Any]) -> DatasetSpec:
+        """Rebuild a spec from `to_config` output (inside TFX executors)."""
+        data = dict(data)
+        data["directory"] = Path(data["directory"])
+        data["spec_path"] = Path(data["spec_path"])
+        data["schema_file"] = Path(data["schema_file"]) if data["schema_file"] else None
+        data["label"] = Label(**{**data["label"], "classes": tuple(data["label"]["classes"])})
+        data["columns"] = tuple(
+            Column(**{**c, "buckets": tuple(c["buckets"])}) for c in data["columns"]
+        )
+        data["thresholds"] = tuple(Threshold(**t) for t in data["thresholds"])
+        training = dict(data["training"])
+        training["hidden_units"] = tuple(training["hidden_units"])
+        data["training"] = Training(**training)
+        for key in ("feature_crosses", "slice_crosses"):
+            data[key] = tuple(tuple(x) for x in data[key])
+        for key in ("missing_values", "slice_columns", "sensitive_columns", "fairness_thresholds"):
+            data[key] = tuple(data[key])
+        return cls(**data)
+
+
+def bucket_name(column: str) -> str:
+    """Name of the transformed (and sliceable) feature holding `column`'s bucket."""
+    return f"{column}_bucket"
+
+
+def cross_name(columns: tuple[str, ...]) -> str:
+    """Name of the transformed feature holding a hashed cross of `columns`."""
+    return "_x_".join(columns)
+
+
+def slice_feature(spec: DatasetSpec, column: str) -> str:
+    """The feature TFMA slices on for `column`: its bucket when it is bucketized."""
+    return bucket_name(column) if spec.column(column).buckets else column
+
+
+def bucket_label(boundaries: tuple[float, ...], index: int) -> str:
+    """A readable range for bucket `index` of `boundaries`, such as '[25, 35)'."""
+
+    def fmt(x: float) -> str:
+        return f"{x:g}"
+
+    if index <= 0:
+        return f"< {fmt(boundaries[0])}"
+    if index >= len(boundaries):
+        return f">= {fmt(boundaries[-1])}"
+    return f"[{fmt(boundaries[index - 1])}, {fmt(boundaries[index])})"
+
+
+class _Reader:
+    """Reads typed keys out of a YAML mapping, naming the file and key on error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, message: str) -> SpecError:
+        return SpecError(f"{self.path}: key '{key}': {message}")
+
+    def mapping(self, data: Any, key: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(key, f"expected a mapping, got {type(data).__name__} {data!r}")
+        return data
+
+    def known(self, data: dict[str, Any], key: str, allowed: set[str]) -> None:
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise self.fail(
+                key, f"unknown key(s) {unknown}; allowed keys are {sorted(allowed)}"
+            )
+
+    def required(self, data: dict[str, Any], key: str, parent: str = "") -> Any:
+        full = f"{parent}.{key}" if parent else key
+        if key not in data or data[key] is None:
+            raise self.fail(full, "is required but missing")
+        return data[key]
+
+    def str_list(self, value: Any, key: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"expected a list of column names, got {value!r}")
+        return tuple(value)
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            raise self.fail(key, f"expected a number, got {value!r}")
+        return float(value)
+
+    def positive_int(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.fail(key, f"expected a positive whole number, got {value!r}")
+        return value
+
+
+def _read_header(path: Path, reader: _Reader, key: str) -> list[str]:
+    if not path.is_file():
+        raise reader.fail(key, f"file {path} does not exist")
+    with path.open(newline="") as f:
+        header = next(csv.reader(f), None)
+    if not header:
+        raise reader.fail(key, f"file {path} is empty: it needs a header row")
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise reader.fail(key, f"file {path} repeats the column(s) {duplicates} in its header")
+    return header
+
+
+def _parse_columns(raw: Any, r: _Reader) -> tuple[Column, ...]:
+    columns = []
+    for name, value in r.mapping(raw, "columns").items():
+        key = f"columns.{name}"
+        if isinstance(value, str):
+            value = {"role": value}
+        value = r.mapping(value, key)
+        r.known(value, key, {"role", "buckets", "reason"})
+        role = r.required(value, "role", key)
+        if role not in ROLES:
+            raise r.fail(f"{key}.role", f"unknown role {role!r}; use one of {list(ROLES)}")
+        buckets: tuple[float, ...] = ()
+        if "buckets" in value:
+            if role != "numeric":
+                raise r.fail(f"{key}.buckets", "only numeric columns can be bucketized")
+            if not isinstance(value["buckets"], list) or not value["buckets"]:
+                raise r.fail(f"{key}.buckets", "expected a non-empty list of boundaries")
+            buckets = tuple(r.number(b, f"{key}.buckets") for b in value["buckets"])
+            if list(buckets) != sorted(set(buckets)):
+                raise r.fail(f"{key}.buckets", f"boundaries must increase strictly: {buckets}")
+        columns.append(Column(name, role, buckets, str(value.get("reason", ""))))
+    return tuple(columns)
+
+
+def _parse_thresholds(raw: Any, r: _Reader) -> tuple[Threshold, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise r.fail(
+            "evaluation.thresholds",
+            "needs at least one threshold with a lower_bound: without one the Evaluator "
+            "never blesses a model, so nothing would ever be pushed",
+        )
+    thresholds = []
+    for i, item in enumerate(raw):
+        key = f"evaluation.thresholds[{i}]"
+        item = r.mapping(item, key)
+        r.known(item, key, {"metric", "lower_bound", "max_regression"})
+        metric = r.required(item, "metric", key)
+        if metric not in THRESHOLD_METRICS:
+            raise r.fail(f"{key}.metric", f"{metric!r} is not one of {sorted(THRESHOLD_METRICS)}")
+        lower = r.number(r.required(item, "lower_bound", key), f"{key}.lower_bound")
+        regression = item.get("max_regression")
+        if regression is not None:
+            regression = r.number(regression, f"{key}.max_regression")
+            if regression < 0:
+                raise r.fail(f"{key}.max_regression", "must be >= 0 (a drop, as a positive number)")
+        thresholds.append(Threshold(metric, lower, regression))
+    return tuple(thresholds)
+
+
+def _parse_training(raw: Any, r: _Reader) -> Training:
+    raw = r.mapping(raw or {}, "training")
+    fields = {f.name: f for f in dataclasses.fields(Training)}
+    r.known(raw, "training", set(fields))
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = f"training.{name}"
+        if name == "hidden_units":
+            if not isinstance(value, list) or not value:
+                raise r.fail(key, f"expected a list of layer sizes, got {value!r}")
+            values[name] = tuple(r.positive_int(v, key) for v in value)
+        elif name == "learning_rate":
+            values[name] = r.number(value, key)
+            if values[name] <= 0:
+                raise r.fail(key, "must be > 0")
+        else:
+            values[name] = r.positive_int(value, key)
+    return Training(**values)
+
+
+def _check_columns_exist(spec_columns: list[str], names: tuple[str, ...], key: str, r: _Reader):
+    for name in names:
+        if name not in spec_columns:
+            raise r.fail(key, f"column {name!r} is not described under 'columns'")
+
+
+def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> DatasetSpec:
+    """Loads and validates a data set spec.
+
+    Args:
+        path: The spec file, or a directory holding `dataset.yaml`.
+        overrides: Values merged over the `training` section (for example from the CLI).
+
+    Returns:
+        The validated spec.
+
+    Raises:
+        SpecError: The file, a key or a CSV column is wrong; the message says which.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "dataset.yaml"
+    if not path.is_file():
+        raise SpecError(f"{path}: no such data set spec file")
+    path = path.resolve()
+    r = _Reader(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise SpecError(f"{path}: not valid YAML: {e}") from e
+    data = r.mapping(data, "<top level>")
+    r.known(
+        data,
+        "<top level>",
+        {
+            "name", "description", "task", "files", "split", "missing_values", "label",
+            "columns", "feature_crosses", "slicing", "fairness", "evaluation", "training",
+            "schema_file",
+        },
+    )  # fmt: skip
+
+    name = r.required(data, "name")
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise r.fail("name", f"expected a short identifier such as 'census', got {name!r}")
+    task = data.get("task", "binary_classification")
+    if task not in TASKS:
+        raise r.fail("task", f"{task!r} is not supported; use one of {list(TASKS)}")
+
+    files = r.mapping(r.required(data, "files"), "files")
+    r.known(files, "files", {"train", "test"})
+    r.required(files, "train", "files")
+
+    split = r.mapping(data.get("split") or {}, "split")
+    r.known(split, "split", set(SPLIT_NAMES))
+    default_split = {"train": 4, "eval": 1} if "test" in files else {"train": 8, "eval": 1, "test": 1}
+    split = {k: r.positive_int(v, f"split.{k}") for k, v in {**default_split, **split}.items()}
+    if "test" in files and "test" in split:
+        raise r.fail("split.test", "a test file is given, so the train file is split train/eval only")
+    if "test" not in files and "test" not in split:
+        raise r.fail("split", "with no test file, the train file must also give a 'test' split")
+
+    columns = _parse_columns(r.required(data, "columns"), r)
+    names = [c.name for c in columns]
+    for split_name, file_name in files.items():
+        header = _read_header(path.parent / file_name, r, f"files.{split_name}")
+        missing = [n for n in names if n not in header]
+        if missing:
+            raise r.fail(
+                "columns",
+                f"column(s) {missing} are described but not in the header of {file_name}",
+            )
+        extra = [h for h in header if h not in names]
+        if extra:
+            raise r.fail(
+                "columns",
+                f"column(s) {extra} of {file_name} are not described: give each a role "
+                f"(use 'ignored' to leave one out)",
+            )
+
+    label_raw = r.mapping(r.required(data, "label"), "label")
+    r.known(label_raw, "label", {"column", "positive", "classes"})
+    label_column = r.required(label_raw, "column", "label")
+    labels = [c.name for c in columns if c.role == "label"]
+    if labels != [label_column]:
+        raise r.fail(
+            "label.column",
+            f"{label_column!r} must be the one column with role 'label' (found {labels})",
+        )
+    positive = r.required(label_raw, "positive", "label")
+    classes = tuple(label_raw.get("classes") or ())
+    if classes and positive not in classes:
+        raise r.fail("label.positive", f"{positive!r} is not one of label.classes {classes}")
+    label = Label(label_column, positive, classes)
+
+    features = [c.name for c in columns if c.role in ("numeric", "categorical")]
+    if not features:
+        raise r.fail("columns", "no column has role 'numeric' or 'categorical': nothing to learn from")
+
+    crosses = []
+    for i, cross in enumerate(data.get("feature_crosses") or []):
+        key = f"feature_crosses[{i}]"
+        cross = r.str_list(cross, key)
+        if len(cross) != 2:
+            raise r.fail(key, f"a cross joins exactly two columns, got {list(cross)}")
+        _check_columns_exist(names, cross, key, r)
+        for c in cross:
+            col = columns[names.index(c)]
+            if col.role != "categorical" and not col.buckets:
+                raise r.fail(key, f"{c!r} must be categorical or a bucketized numeric to cross")
+        crosses.append(cross)
+
+    slicing = r.mapping(data.get("slicing") or {}, "slicing")
+    r.known(slicing, "slicing", {"columns", "crosses"})
+    slice_columns = r.str_list(slicing.get("columns"), "slicing.columns")
+    _check_columns_exist(names, slice_columns, "slicing.columns", r)
+    slice_crosses = []
+    for i, cross in enumerate(slicing.get("crosses") or []):
+        key = f"slicing.crosses[{i}]"
+        cross = r.str_list(cross, key)
+        if len(cross) < 2:
+            raise r.fail(key, "a slice cross needs at least two columns")
+        _check_columns_exist(names, cross, key, r)
+        slice_crosses.append(cross)
+    for col in {*slice_columns, *(c for x in slice_crosses for c in x)}:
+        column = columns[names.index(col)]
+        if column.role != "categorical" and not column.buckets:
+            raise r.fail(
+                "slicing", f"{col!r} is {column.role}: slice on categorical or bucketized columns"
+            )
+
+    fairness = r.mapping(data.get("fairness") or {}, "fairness")
+    r.known(fairness, "fairness", {"sensitive_columns", "thresholds"})
+    sensitive = r.str_list(fairness.get("sensitive_columns"), "fairness.sensitive_columns")
+    _check_columns_exist(names, sensitive, "fairness.sensitive_columns", r)
+    fairness_thresholds = tuple(
+        r.number(t, "fairness.thresholds") for t in fairness.get("thresholds") or [0.5]
+    )
+    if not all(0 < t < 1 for t in fairness_thresholds):
+        raise r.fail("fairness.thresholds", f"decision thresholds lie in (0, 1): {fairness_thresholds}")
+
+    evaluation = r.mapping(data.get("evaluation") or {}, "evaluation")
+    r.known(evaluation, "evaluation", {"thresholds"})
+    thresholds = _parse_thresholds(evaluation.get("thresholds"), r)
+
+    training_raw = dict(data.get("training") or {})
+    training_raw.update(overrides or {})
+    training = _parse_training(training_raw, r)
+
+    schema_file = None
+    if data.get("schema_file"):
+        schema_file = path.parent / data["schema_file"]
+        if not schema_file.is_file():
+            raise r.fail("schema_file", f"{schema_file} does not exist")
+
+    missing_values = r.str_list(data.get("missing_values"), "missing_values")
+    return DatasetSpec(
+        name=name,
+        directory=path.parent,
+        spec_path=path,
+        description=str(data.get("description", "")).strip(),
+        task=task,
+        files=dict(files),
+        split=split,
+        missing_values=missing_values,
+        label=label,
+        columns=columns,
+        feature_crosses=tuple(crosses),
+        slice_columns=slice_columns,
+        slice_crosses=tuple(slice_crosses),
+        sensitive_columns=sensitive,
+        fairness_thresholds=fairness_thresholds,
+        thresholds=thresholds,
+        training=training,
+        schema_file=schema_file,
+    )
