@@ -143,6 +143,28 @@ class DatasetSpec:
     def has_test_file(self) -> bool:
         return "test" in self.files
 
+    def for_transform(self) -> DatasetSpec:
+        """Only what Transform (and the data gate) read: columns, label, crosses.
+
+        Components get the part of the spec they use, so that editing, say, a threshold
+        re-runs the Evaluator but leaves Transform and Trainer cached.
+        """
+        return dataclasses.replace(
+            self,
+            description="",
+            slice_columns=(),
+            slice_crosses=(),
+            sensitive_columns=(),
+            fairness_thresholds=(),
+            thresholds=(),
+            training=Training(cross_hash_buckets=self.training.cross_hash_buckets),
+            schema_file=None,
+        )
+
+    def for_trainer(self) -> DatasetSpec:
+        """What Trainer reads: the Transform part plus the training settings."""
+        return dataclasses.replace(self.for_transform(), training=self.training)
+
     def to_config(self) -> dict[str, Any]:
         """A JSON-able dict for TFX `custom_config`, read back with `from_config`."""
         data = dataclasses.asdict(self)

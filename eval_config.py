@@ -1,0 +1,116 @@
+"""The Evaluator's `tfma.EvalConfig`, derived from the data set spec.
+
+Slices: overall, each slice column, each configured cross (bucketized numerics are sliced
+by their bucket feature). Metrics: the classic classification metrics, calibration, plots,
+and the Fairness Indicators rates at each configured decision threshold (TFMA 0.47 has all
+of them built in; the `fairness-indicators` package cannot be installed beside TFX 1.16).
+Validation: an absolute floor on each configured metric, so a first run can be blessed,
+and a no-regression bound against the baseline model when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import tensorflow_model_analysis as tfma
+
+from module_file import PREDICTION_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
+from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec, slice_feature
+
+# Metrics reported at the default 0.5 decision threshold.
+HEADLINE_METRICS = (
+    "ExampleCount",
+    "BinaryAccuracy",
+    "AUC",
+    "AUCPrecisionRecall",
+    "MeanLabel",
+    "MeanPrediction",
+    "Calibration",
+    "ConfusionMatrixPlot",
+    "CalibrationPlot",
+)
+# Metrics reported at each of the spec's fairness thresholds. These are the Fairness
+# Indicators rates: FallOut = FPR, MissRate = FNR, Recall = TPR, Specificity = TNR.
+THRESHOLDED_METRICS = (
+    "Precision",
+    "Recall",
+    "F1Score",
+    "Specificity",
+    "NegativePredictiveValue",
+    "FallOut",
+    "MissRate",
+    "FalseDiscoveryRate",
+    "FalseOmissionRate",
+)
+
+
+def slicing_specs(spec: DatasetSpec) -> list[tfma.SlicingSpec]:
+    """Overall, one slice per slice column, one per configured cross."""
+    specs = [tfma.SlicingSpec()]
+    specs += [tfma.SlicingSpec(feature_keys=[slice_feature(spec, c)]) for c in spec.slice_columns]
+    specs += [
+        tfma.SlicingSpec(feature_keys=[slice_feature(spec, c) for c in cross])
+        for cross in spec.slice_crosses
+    ]
+    return specs
+
+
+def _overall_threshold(
+    lower_bound: float, max_regression: float | None
+) -> tfma.PerSliceMetricThreshold:
+    """A bound on the overall slice only: small slices are reported, not gated, here."""
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": lower_bound})
+    )
+    if max_regression is not None:
+        # Skipped by TFMA when there is no baseline yet (the first run).
+        threshold.change_threshold.CopyFrom(
+            tfma.GenericChangeThreshold(
+                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                absolute={"value": -max_regression},
+            )
+        )
+    return tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+
+
+def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """Metric configs with the spec's thresholds attached to the metrics they bound."""
+    bounds = {THRESHOLD_METRICS[t.metric]: t for t in spec.thresholds}
+    configs = []
+    for name in HEADLINE_METRICS:
+        config = tfma.MetricConfig(class_name=name)
+        if name in bounds:
+            t = bounds.pop(name)
+            config.per_slice_thresholds.append(_overall_threshold(t.lower_bound, t.max_regression))
+        configs.append(config)
+    thresholds = json.dumps({"thresholds": list(spec.fairness_thresholds)})
+    for name in THRESHOLDED_METRICS:
+        configs.append(tfma.MetricConfig(class_name=name, config=thresholds))
+    # A bound on a thresholded metric (precision, recall) applies at 0.5 only.
+    for name, t in bounds.items():
+        config = tfma.MetricConfig(
+            class_name=name, config=json.dumps({"thresholds": [0.5], "name": f"{name}_at_0.5"})
+        )
+        config.per_slice_thresholds.append(_overall_threshold(t.lower_bound, t.max_regression))
+        configs.append(config)
+    return configs
+
+
+def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
+    """The Evaluator's configuration for the data set `spec`.
+
+    The model's `serving_default` signature scores raw examples; `transform_features`
+    supplies the 0/1 label and the bucket features that slices use.
+    """
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(
+                signature_name=SERVING_SIGNATURE,
+                preprocessing_function_names=[TRANSFORM_SIGNATURE],
+                label_key=spec.label.column,
+                prediction_key=PREDICTION_KEY,
+            )
+        ],
+        slicing_specs=slicing_specs(spec),
+        metrics_specs=[tfma.MetricsSpec(metrics=metric_configs(spec))],
+    )

@@ -1,0 +1,278 @@
+"""The pipeline's module file: `preprocessing_fn` (Transform) and `run_fn` (Trainer).
+
+Nothing here names a column. Both functions read the data set spec from the component's
+`custom_config["dataset"]` (see `pipeline.dataset_spec`), so switching data sets only
+switches the spec.
+
+Transformed feature names:
+    <numeric>_xf      z-score, missing values imputed with the training mean
+    <categorical>_xf  vocabulary index; one OOV bucket; missing is its own category
+    <column>_bucket   bucket index of a numeric column with declared boundaries
+    <a>_x_<b>         hashed cross of two categorical / bucketized columns (wide part)
+    <label>           the label as 0/1
+"""
+
+from __future__ import annotations
+
+import os
+
+# TFX 1.16, TFT 1.16 and TFMA 0.47 need Keras 2; TF 2.16 defaults to Keras 3.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from typing import Any  # noqa: E402
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tf_keras as keras  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx_bsl.public import tfxio  # noqa: E402
+
+from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name  # noqa: E402
+
+MISSING = "__missing__"
+SERVING_SIGNATURE = "serving_default"
+TRANSFORM_SIGNATURE = "transform_features"
+PREDICTION_KEY = "probabilities"
+
+
+def transformed_name(column: str) -> str:
+    """Name of the transformed feature for a numeric or categorical column."""
+    return f"{column}_xf"
+
+
+def _dense(x: tf.Tensor | tf.SparseTensor, default: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    """Turns a [batch, 0 or 1] feature into a dense [batch] tensor and a presence mask.
+
+    A column with missing cells arrives from the inferred schema as a SparseTensor.
+    """
+    if isinstance(x, tf.SparseTensor):
+        shape = tf.stack([x.dense_shape[0], tf.constant(1, tf.int64)])
+        values = tf.sparse.to_dense(tf.SparseTensor(x.indices, x.values, shape), default)
+        ones = tf.ones_like(x.indices[:, 0])
+        present = tf.sparse.to_dense(tf.SparseTensor(x.indices, ones, shape), 0) > 0
+        values, present = values[:, 0], present[:, 0]
+    else:
+        x = tf.reshape(x, [-1])
+        values, present = x, tf.ones_like(x, dtype=tf.bool)
+    if values.dtype.is_floating:
+        present = tf.logical_and(present, tf.math.is_finite(values))
+    return values, present
+
+
+def _numeric(x: tf.Tensor | tf.SparseTensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Returns (imputed raw value, z-score) of a numeric column, both float32 [batch]."""
+    if isinstance(x, tf.SparseTensor):
+        x = tf.SparseTensor(x.indices, tf.cast(x.values, tf.float32), x.dense_shape)
+    else:
+        x = tf.cast(x, tf.float32)
+    values, present = _dense(x, 0.0)
+    observed = tf.boolean_mask(values, present)
+    mean = tft.mean(observed)
+    std = tf.sqrt(tft.var(observed))
+    filled = tf.where(present, values, mean)
+    zscore = tf.where(std > 0, (filled - mean) / tf.maximum(std, 1e-12), 0.0)
+    return filled, zscore
+
+
+def _category(x: tf.Tensor | tf.SparseTensor, missing_values: tuple[str, ...]) -> tf.Tensor:
+    """A categorical column as strings [batch], with missing cells and tokens as `MISSING`."""
+    if isinstance(x, tf.SparseTensor):
+        if x.dtype != tf.string:
+            x = tf.SparseTensor(x.indices, tf.strings.as_string(x.values), x.dense_shape)
+    elif x.dtype != tf.string:
+        x = tf.strings.as_string(x)
+    values, present = _dense(x, "")
+    values = tf.strings.strip(values)
+    is_missing = tf.logical_or(tf.logical_not(present), tf.equal(values, ""))
+    for token in missing_values:
+        is_missing = tf.logical_or(is_missing, tf.equal(values, token))
+    return tf.where(is_missing, MISSING, values)
+
+
+def _label(x: tf.Tensor | tf.SparseTensor, positive: str | int) -> tf.Tensor:
+    """The label as int64 0/1 [batch]: 1 where it equals the positive class."""
+    if isinstance(positive, str):
+        values = _category(x, ())
+        return tf.cast(tf.equal(values, positive), tf.int64)
+    if isinstance(x, tf.SparseTensor):
+        x = tf.SparseTensor(x.indices, tf.cast(x.values, tf.int64), x.dense_shape)
+    else:
+        x = tf.cast(x, tf.int64)
+    values, _ = _dense(x, -1)
+    return tf.cast(tf.equal(values, int(positive)), tf.int64)
+
+
+def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, Any]:
+    """TFT preprocessing: z-scores, vocabularies, buckets, crosses and a 0/1 label.
+
+    Args:
+        inputs: Raw features keyed by CSV column.
+        custom_config: `{"dataset": DatasetSpec.to_config()}`, set by the pipeline.
+
+    Returns:
+        Transformed features, each of shape [batch, 1].
+    """
+    spec = DatasetSpec.from_config(custom_config["dataset"])
+    outputs: dict[str, tf.Tensor] = {}
+    # Strings that crosses are built from: categories, and bucket indices.
+    cross_parts: dict[str, tf.Tensor] = {}
+
+    for name in spec.numeric_features:
+        filled, zscore = _numeric(inputs[name])
+        outputs[transformed_name(name)] = zscore
+        boundaries = spec.column(name).buckets
+        if boundaries:
+            buckets = tft.apply_buckets(filled, tf.constant([boundaries], tf.float32))
+            outputs[bucket_name(name)] = buckets
+            cross_parts[name] = tf.strings.as_string(buckets)
+
+    for name in spec.categorical_features:
+        values = _category(inputs[name], spec.missing_values)
+        cross_parts[name] = values
+        outputs[transformed_name(name)] = tft.compute_and_apply_vocabulary(
+            values, num_oov_buckets=1, vocab_filename=name
+        )
+
+    for a, b in spec.feature_crosses:
+        joined = tf.strings.join([cross_parts[a], cross_parts[b]], separator="|")
+        outputs[cross_name((a, b))] = tf.strings.to_hash_bucket_fast(
+            joined, spec.training.cross_hash_buckets
+        )
+
+    outputs[spec.label.column] = _label(inputs[spec.label.column], spec.label.positive)
+    return {k: tf.expand_dims(v, -1) for k, v in outputs.items()}
+
+
+def _input_sizes(spec: DatasetSpec, tf_transform_output: tft.TFTransformOutput) -> dict[str, int]:
+    """Number of distinct ids of every integer (categorical) model input."""
+    sizes = {
+        transformed_name(name): tf_transform_output.vocabulary_size_by_name(name) + 1
+        for name in spec.categorical_features
+    }
+    for name, boundaries in spec.bucketized_features.items():
+        sizes[bucket_name(name)] = len(boundaries) + 1
+    for cross in spec.feature_crosses:
+        sizes[cross_name(cross)] = spec.training.cross_hash_buckets
+    return sizes
+
+
+def build_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
+    """A wide-and-deep binary classifier over the transformed features.
+
+    Wide: one weight per category, bucket and cross id (a linear model on one-hots).
+    Deep: z-scored numerics and category embeddings through dense layers.
+    """
+    training = spec.training
+    inputs: dict[str, keras.Input] = {}
+    deep = []
+    for name in spec.numeric_features:
+        key = transformed_name(name)
+        inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.float32)
+        deep.append(inputs[key])
+    wide = []
+    for key, size in input_sizes.items():
+        inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.int64)
+        wide.append(keras.layers.Flatten()(keras.layers.Embedding(size, 1, name=f"wide_{key}")(inputs[key])))
+        if key.endswith("_xf"):  # categorical columns also feed the deep part
+            embedding = keras.layers.Embedding(size, training.embedding_dim, name=f"embed_{key}")
+            deep.append(keras.layers.Flatten()(embedding(inputs[key])))
+
+    x = keras.layers.concatenate(deep) if len(deep) > 1 else deep[0]
+    for units in training.hidden_units:
+        x = keras.layers.Dense(units, activation="relu")(x)
+    deep_logit = keras.layers.Dense(1, name="deep_logit")(x)
+    logit = keras.layers.Add(name="logit")([deep_logit, *wide])
+    output = keras.layers.Activation("sigmoid", name=PREDICTION_KEY)(logit)
+
+    model = keras.Model(inputs=inputs, outputs=output)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=training.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
+def _dataset(
+    file_pattern: list[str],
+    data_accessor: tfx.components.DataAccessor,
+    tf_transform_output: tft.TFTransformOutput,
+    spec: DatasetSpec,
+) -> tf.data.Dataset:
+    """Batches of (transformed features, label), repeated without end."""
+    return data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=spec.training.batch_size, label_key=spec.label.column
+        ),
+        tf_transform_output.transformed_metadata.schema,
+    )
+
+
+def _signatures(
+    model: keras.Model, tf_transform_output: tft.TFTransformOutput, spec: DatasetSpec
+) -> dict[str, tf.types.experimental.ConcreteFunction]:
+    """`serving_default` (raw tf.Examples in, probabilities out) and TFMA's transform."""
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    raw_spec = tf_transform_output.raw_feature_spec()
+    # Serving needs no label, and nothing the model ignores.
+    serving_spec = {k: raw_spec[k] for k in spec.raw_feature_columns}
+    eval_spec = {**serving_spec, spec.label.column: raw_spec[spec.label.column]}
+    examples = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
+
+    @tf.function(input_signature=[examples])
+    def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
+        features.pop(spec.label.column, None)
+        return {PREDICTION_KEY: model(features)}
+
+    @tf.function(input_signature=[examples])
+    def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        # TFMA reads the 0/1 label and the bucket slices from these outputs.
+        return model.tft_layer(tf.io.parse_example(serialized, eval_spec))
+
+    return {
+        SERVING_SIGNATURE: serve.get_concrete_function(),
+        TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
+    }
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """Trains the wide-and-deep model with early stopping and exports it for serving.
+
+    Args:
+        fn_args: From the Trainer; `custom_config["dataset"]` holds the spec.
+    """
+    spec = DatasetSpec.from_config(fn_args.custom_config["dataset"])
+    training = spec.training
+    keras.utils.set_random_seed(fn_args.custom_config.get("seed", 42))
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+
+    train = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, spec)
+    evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, spec)
+    model = build_model(spec, _input_sizes(spec, tf_transform_output))
+
+    # An "epoch" is one stretch of training between evaluations on the eval split.
+    steps_per_epoch = min(training.steps_per_evaluation, fn_args.train_steps)
+    model.fit(
+        train,
+        steps_per_epoch=steps_per_epoch,
+        epochs=max(1, fn_args.train_steps // steps_per_epoch),
+        validation_data=evaluation,
+        validation_steps=fn_args.eval_steps,
+        callbacks=[
+            keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+            keras.callbacks.EarlyStopping(
+                monitor="val_auc",
+                mode="max",
+                patience=training.early_stopping_patience,
+                restore_best_weights=True,
+            ),
+        ],
+        verbose=2,
+    )
+    model.save(
+        fn_args.serving_model_dir,
+        save_format="tf",
+        signatures=_signatures(model, tf_transform_output, spec),
+    )

@@ -1,0 +1,149 @@
+"""Runs the pipeline on this machine with `LocalDagRunner` and SQLite ML Metadata.
+
+This module only builds paths and calls `create_pipeline`; the console shows one line
+per component as it starts and ends, the full TFX log goes to a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pipeline.dataset_spec import DatasetSpec
+
+DEFAULT_OUTPUT_DIR = Path("outputs")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunPaths:
+    """Where one data set's pipeline keeps its state."""
+
+    root: Path
+
+    @property
+    def pipeline_root(self) -> Path:
+        return self.root / "pipeline_root"
+
+    @property
+    def metadata_path(self) -> Path:
+        return self.root / "metadata.sqlite"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.root / "serving_model"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.root / "logs"
+
+
+def pipeline_name(spec: DatasetSpec) -> str:
+    return f"{spec.name}_pipeline"
+
+
+def paths_for(spec: DatasetSpec, output_dir: Path = DEFAULT_OUTPUT_DIR) -> RunPaths:
+    return RunPaths(output_dir.resolve() / spec.name)
+
+
+class _ProgressHandler(logging.Handler):
+    """Turns LocalDagRunner's log records into one console line per component."""
+
+    _RUNNING = re.compile(r"Component (\S+) is running\.")
+    _FINISHED = re.compile(r"Component (\S+) is finished\.")
+    _CACHED = re.compile(r"A cached execution \d+ is used\.")
+
+    def __init__(self, stream=sys.stdout) -> None:
+        super().__init__(level=logging.INFO)
+        self.stream = stream
+        self.started: dict[str, float] = {}
+        self.current: str | None = None
+        self.cached: set[str] = set()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if match := self._RUNNING.search(message):
+            self.current = match.group(1)
+            self.started[self.current] = time.monotonic()
+            print(f"  … {self.current}", file=self.stream, flush=True)
+        elif self._CACHED.search(message) and self.current:
+            self.cached.add(self.current)
+        elif match := self._FINISHED.search(message):
+            node = match.group(1)
+            seconds = time.monotonic() - self.started.get(node, time.monotonic())
+            how = "cached" if node in self.cached else "ran"
+            print(f"  ✓ {node:<28} {how:<6} {seconds:6.1f} s", file=self.stream, flush=True)
+
+
+@contextmanager
+def console_progress(log_file: Path) -> Iterator[None]:
+    """Shows component progress on stdout and writes the full TFX log to `log_file`."""
+    from absl import logging as absl_logging
+
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    absl_logger = absl_logging.get_absl_logger()
+    root = logging.getLogger()
+    saved_levels = [(h, h.level) for h in root.handlers]
+    saved_logger_level = absl_logger.level
+    saved_verbosity = absl_logging.get_verbosity()
+    for handler in root.handlers:  # absl's own console handler: warnings only
+        handler.setLevel(logging.WARNING)
+    file_handler = logging.FileHandler(log_file)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    progress = _ProgressHandler()
+    absl_logging.set_verbosity(absl_logging.INFO)
+    absl_logger.setLevel(logging.INFO)
+    absl_logger.addHandler(file_handler)
+    absl_logger.addHandler(progress)
+    try:
+        yield
+    finally:
+        absl_logger.removeHandler(file_handler)
+        absl_logger.removeHandler(progress)
+        file_handler.close()
+        absl_logger.setLevel(saved_logger_level)
+        absl_logging.set_verbosity(saved_verbosity)
+        for handler, level in saved_levels:
+            handler.setLevel(level)
+
+
+def run(
+    spec: DatasetSpec,
+    output_dir: Path = DEFAULT_OUTPUT_DIR,
+    beam_pipeline_args: list[str] | None = None,
+    enable_cache: bool = True,
+) -> str:
+    """Runs the whole pipeline for `spec` and returns the run id.
+
+    Raises:
+        RuntimeError: A component failed; the first line of the message is its error.
+    """
+    from tfx import v1 as tfx
+
+    from pipeline.pipeline import create_pipeline
+
+    paths = paths_for(spec, output_dir)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    pipeline = create_pipeline(
+        pipeline_name=pipeline_name(spec),
+        pipeline_root=str(paths.pipeline_root),
+        spec=spec,
+        serving_model_dir=str(paths.serving_dir),
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            str(paths.metadata_path)
+        ),
+        beam_pipeline_args=beam_pipeline_args,
+        enable_cache=enable_cache,
+    )
+    run_id = time.strftime("%Y%m%d-%H%M%S")
+    log_file = paths.log_dir / f"run-{run_id}.log"
+    print(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
+    print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
+    with console_progress(log_file):
+        tfx.orchestration.LocalDagRunner().run(pipeline)
+    return run_id

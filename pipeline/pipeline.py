@@ -1,0 +1,161 @@
+"""`create_pipeline`: the one definition of the DAG, shared by every runner.
+
+    ExampleGen ─► StatisticsGen ─► SchemaGen ─► ExampleValidator ─┐
+    TestExampleGen ─► TestStatisticsGen ─► TestExampleValidator ──┴► DataGate
+    DataGate ─► Transform ─► Trainer ─┐
+    LatestBlessedModelResolver ───────┴► Evaluator (on the test split) ─► Pusher
+
+The Test* components exist when the spec names a separate test file (census); otherwise
+ExampleGen hash-splits the one file into train/eval/test (COMPAS).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tfx import v1 as tfx
+from tfx.proto import example_gen_pb2, transform_pb2
+
+import eval_config
+from components.data_gate import DataGate
+from pipeline.dataset_spec import DatasetSpec
+
+MODULE_FILE = str(Path(__file__).resolve().parent.parent / "module_file.py")
+
+
+def _csv_example_gen(
+    spec: DatasetSpec, file_key: str, split: dict[str, int]
+) -> tfx.components.CsvExampleGen:
+    """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
+
+    The split is explicit even for a single output split: by default ExampleGen would
+    cut a one-file input into train/eval 2:1.
+    """
+    return tfx.components.CsvExampleGen(
+        input_base=str(spec.directory),
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name=file_key, pattern=spec.files[file_key])]
+        ),
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
+                    for name, buckets in split.items()
+                ]
+            )
+        ),
+    )
+
+
+def create_pipeline(
+    pipeline_name: str,
+    pipeline_root: str,
+    spec: DatasetSpec,
+    serving_model_dir: str,
+    module_file: str = MODULE_FILE,
+    metadata_connection_config: tfx.orchestration.metadata.ConnectionConfig | None = None,
+    beam_pipeline_args: list[str] | None = None,
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    """Builds the training pipeline for the data set described by `spec`.
+
+    Args:
+        pipeline_name: Name in ML Metadata; runs of the same name share a cache.
+        pipeline_root: Where the components write their artifacts.
+        spec: The data set description (`pipeline.dataset_spec.load_spec`).
+        serving_model_dir: Base directory the Pusher writes versioned models to.
+        module_file: The file holding `preprocessing_fn` and `run_fn`.
+        metadata_connection_config: ML Metadata store; None lets the runner decide.
+        beam_pipeline_args: Options for the Beam-based components.
+        enable_cache: Reuse outputs of executions whose inputs did not change.
+
+    Returns:
+        The pipeline, ready for any TFX runner.
+    """
+
+    example_gen = _csv_example_gen(spec, "train", spec.split).with_id("ExampleGen")
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    if spec.schema_file:
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=str(spec.schema_file))
+    else:
+        schema_gen = tfx.components.SchemaGen(
+            statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+        )
+    schema = schema_gen.outputs["schema"]
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator]
+
+    # The examples the Evaluator scores: the separate test file, validated like the rest,
+    # or the test split of the one file.
+    evaluation_anomalies = None
+    evaluation_examples = example_gen.outputs["examples"]
+    if spec.has_test_file:
+        test_example_gen = _csv_example_gen(spec, "test", {"test": 1}).with_id("TestExampleGen")
+        test_statistics_gen = tfx.components.StatisticsGen(
+            examples=test_example_gen.outputs["examples"]
+        ).with_id("TestStatisticsGen")
+        test_example_validator = tfx.components.ExampleValidator(
+            statistics=test_statistics_gen.outputs["statistics"], schema=schema
+        ).with_id("TestExampleValidator")
+        components += [test_example_gen, test_statistics_gen, test_example_validator]
+        evaluation_anomalies = test_example_validator.outputs["anomalies"]
+        evaluation_examples = test_example_gen.outputs["examples"]
+
+    data_gate = DataGate(
+        schema=schema,
+        anomalies=example_validator.outputs["anomalies"],
+        evaluation_anomalies=evaluation_anomalies,
+        dataset=json.dumps(spec.for_transform().to_config(), sort_keys=True),
+    )
+    validated_schema = data_gate.outputs["validated_schema"]
+
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=validated_schema,
+        module_file=module_file,
+        custom_config={"dataset": spec.for_transform().to_config()},
+        # The test split is only scored by the Evaluator, on raw examples.
+        splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
+        # StatisticsGen already computed statistics of the raw data.
+        disable_statistics=True,
+    )
+    trainer = tfx.components.Trainer(
+        module_file=module_file,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=validated_schema,
+        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=spec.training.train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=spec.training.eval_steps),
+        custom_config={"dataset": spec.for_trainer().to_config()},
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("LatestBlessedModelResolver")
+    evaluator = tfx.components.Evaluator(
+        examples=evaluation_examples,
+        example_splits=["test"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config.create_eval_config(spec),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+        ),
+    )
+    components += [data_gate, transform, trainer, model_resolver, evaluator, pusher]
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or [],
+    )
