@@ -261,7 +261,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         validation_data=evaluation,
         validation_steps=fn_args.eval_steps,
         callbacks=[
-            keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+            keras.callbacks.TensorBoard(
+                log_dir=fn_args.model_run_dir, update_freq="epoch", profile_batch=0
+            ),
             keras.callbacks.EarlyStopping(
                 monitor="val_auc",
                 mode="max",

@@ -1,0 +1,94 @@
+"""DataGate through its real `Executor().Do` on anomalies that TFDV computes from data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import tensorflow_data_validation as tfdv
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.utils import io_utils
+
+from components.data_gate import DataValidationError
+from components.data_gate.executor import Executor
+from pipeline.dataset_spec import load_spec
+from tests.conftest import DATA
+
+SPEC = load_spec(DATA / "census")
+
+
+@pytest.fixture(scope="module")
+def clean() -> pd.DataFrame:
+    return pd.read_csv(DATA / "census" / "train.csv", nrows=400)
+
+
+def _artifacts(tmp_path: Path, clean: pd.DataFrame, data: pd.DataFrame, split: str = "train"):
+    """Schema inferred from `clean`; anomalies of `data` against it, in TFX's layout."""
+    schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(clean))
+    schema_artifact = standard_artifacts.Schema()
+    schema_artifact.uri = str(tmp_path / "schema")
+    io_utils.write_pbtxt_file(os.path.join(schema_artifact.uri, "schema.pbtxt"), schema)
+
+    anomalies = tfdv.validate_statistics(tfdv.generate_statistics_from_dataframe(data), schema)
+    anomalies_artifact = standard_artifacts.ExampleAnomalies()
+    anomalies_artifact.uri = str(tmp_path / "anomalies")
+    anomalies_artifact.split_names = artifact_utils.encode_split_names([split])
+    io_utils.write_bytes_file(
+        os.path.join(anomalies_artifact.uri, f"Split-{split}", "SchemaDiff.pb"),
+        anomalies.SerializeToString(),
+    )
+    output = standard_artifacts.Schema()
+    output.uri = str(tmp_path / "validated")
+    return schema_artifact, anomalies_artifact, output
+
+
+def _run(schema, anomalies, output, evaluation=None):
+    inputs = {"schema": [schema], "anomalies": [anomalies]}
+    if evaluation is not None:
+        inputs["evaluation_anomalies"] = [evaluation]
+    Executor().Do(
+        inputs,
+        {"validated_schema": [output]},
+        {"dataset": json.dumps(SPEC.for_transform().to_config())},
+    )
+
+
+def test_clean_data_passes_the_schema_through(tmp_path, clean):
+    schema, anomalies, output = _artifacts(tmp_path, clean, clean)
+    _run(schema, anomalies, output)
+    copied = Path(output.uri) / "schema.pbtxt"
+    assert copied.read_text() == (Path(schema.uri) / "schema.pbtxt").read_text()
+
+
+def test_unexpected_category_stops_the_gate_and_names_split_and_column(tmp_path, clean):
+    bad = clean.copy()
+    bad.loc[:30, "workclass"] = "Martian-corp"
+    schema, anomalies, output = _artifacts(tmp_path, clean, bad)
+    with pytest.raises(DataValidationError) as error:
+        _run(schema, anomalies, output)
+    message = str(error.value)
+    assert "split 'train', column 'workclass'" in message
+    assert "Martian-corp" in message
+    assert "nothing is trained or pushed" in message
+    assert not (Path(output.uri) / "schema.pbtxt").exists()
+
+
+def test_anomalies_of_the_evaluation_file_also_stop_the_gate(tmp_path, clean):
+    schema, anomalies, output = _artifacts(tmp_path, clean, clean)
+    bad = clean.drop(columns=["occupation"])
+    _, test_anomalies, _ = _artifacts(tmp_path / "test", clean, bad, split="test")
+    with pytest.raises(DataValidationError, match=r"split 'test', column 'occupation'"):
+        _run(schema, anomalies, output, evaluation=test_anomalies)
+
+
+def test_text_in_a_numeric_column_contradicts_the_spec(tmp_path, clean):
+    # With an inferred schema the text makes 'age' a string column: no TFDV anomaly,
+    # but the spec declares it numeric, and the gate says so.
+    texty = clean.astype({"age": str})
+    texty.loc[3, "age"] = "forty"
+    schema, anomalies, output = _artifacts(tmp_path, texty, texty)
+    with pytest.raises(DataValidationError, match=r"column 'age' is declared numeric"):
+        _run(schema, anomalies, output)

@@ -1,0 +1,135 @@
+"""Spec loading: the bundled specs load, and each kind of bad spec names its problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.dataset_spec import DatasetSpec, SpecError, bucket_label, load_spec
+from tests.conftest import DATA, write_csv
+
+CENSUS_TRAIN = str(DATA / "census" / "train.csv")
+CENSUS_TEST = str(DATA / "census" / "test.csv")
+
+
+def test_census_spec_describes_every_column_once():
+    spec = load_spec(DATA / "census")
+    assert spec.label.column == "income" and spec.label.positive == ">50K"
+    assert spec.numeric_features == [
+        "age", "education_num", "capital_gain", "capital_loss", "hours_per_week",
+    ]  # fmt: skip
+    assert "fnlwgt" not in spec.raw_feature_columns
+    assert spec.bucketized_features["age"] == (25, 35, 45, 55, 65)
+    assert spec.slice_crosses == (("sex", "race"),)
+    assert spec.split == {"train": 4, "eval": 1} and spec.has_test_file
+
+
+def test_compas_spec_has_one_file_and_an_integer_label():
+    spec = load_spec(DATA / "compas" / "dataset.yaml")
+    assert not spec.has_test_file
+    assert spec.split == {"train": 8, "eval": 1, "test": 1}
+    assert spec.label.positive == 1
+    assert {"id", "is_recid", "decile_score"}.isdisjoint(spec.raw_feature_columns)
+
+
+def test_spec_round_trips_through_custom_config_json():
+    spec = load_spec(DATA / "census")
+    assert DatasetSpec.from_config(json.loads(json.dumps(spec.to_config()))) == spec
+
+
+def test_component_views_drop_what_the_component_does_not_read():
+    spec = load_spec(DATA / "census")
+    transform = spec.for_transform()
+    assert transform.thresholds == () and transform.slice_columns == ()
+    assert transform.columns == spec.columns and transform.feature_crosses == spec.feature_crosses
+    assert spec.for_trainer().training == spec.training
+
+
+def test_training_overrides_are_validated():
+    assert load_spec(DATA / "census", {"train_steps": 7}).training.train_steps == 7
+    with pytest.raises(SpecError, match=r"training\.train_steps.*positive whole number"):
+        load_spec(DATA / "census", {"train_steps": 0})
+
+
+@pytest.mark.parametrize(
+    ("index", "expected"), [(0, "< 25"), (1, "[25, 35)"), (5, ">= 65")]
+)
+def test_bucket_label(index, expected):
+    assert bucket_label((25, 35, 45, 55, 65), index) == expected
+
+
+def _census_yaml() -> dict:
+    spec = yaml.safe_load((DATA / "census" / "dataset.yaml").read_text())
+    spec["files"] = {"train": CENSUS_TRAIN, "test": CENSUS_TEST}
+    return spec
+
+
+def _write(tmp_path: Path, spec: dict) -> Path:
+    path = tmp_path / "dataset.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _set(spec: dict, dotted: str, value) -> dict:
+    *parents, last = dotted.split(".")
+    node = spec
+    for key in parents:
+        node = node[key]
+    if value is _DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return spec
+
+
+_DELETE = object()
+
+BAD_SPECS = [
+    ("colums", {}, r"key '<top level>': unknown key\(s\) \['colums'\]"),
+    ("columns.age", {"role": "number"}, r"key 'columns\.age\.role': unknown role 'number'"),
+    ("label", _DELETE, r"key 'label': is required"),
+    ("label.column", "sex", r"key 'label\.column': 'sex' must be the one column with role 'label'"),
+    ("label.positive", "rich", r"key 'label\.positive': 'rich' is not one of label\.classes"),
+    ("columns.salary", "numeric", r"\['salary'\] are described but not in the header of .*(train|test)\.csv"),
+    ("columns.fnlwgt", _DELETE, r"\['fnlwgt'\] of .*(train|test)\.csv are not described.*'ignored'"),
+    ("columns.age", {"role": "numeric", "buckets": [30, 20]}, r"columns\.age\.buckets.*increase"),
+    ("slicing.columns", ["capital_gain"], r"'capital_gain' is numeric: slice on categorical"),
+    ("slicing.columns", ["zodiac"], r"key 'slicing\.columns': column 'zodiac' is not described"),
+    ("feature_crosses", [["sex", "race", "age"]], r"feature_crosses\[0\].*exactly two columns"),
+    ("evaluation.thresholds", [], r"evaluation\.thresholds.*never blesses a model"),
+    ("evaluation.thresholds", [{"metric": "auc"}], r"evaluation\.thresholds\[0\]\.lower_bound.*required"),
+    ("evaluation.thresholds", [{"metric": "r2", "lower_bound": 1}], r"'r2' is not one of"),
+    ("training.train_steps", "many", r"key 'training\.train_steps': expected a positive whole number, got 'many'"),
+    ("training.epochs", 3, r"key 'training': unknown key\(s\) \['epochs'\]"),
+    ("files.train", "/nonexistent/train.csv", r"key 'files\.train': file /nonexistent/train\.csv does not exist"),
+    ("fairness.thresholds", [1.5], r"fairness\.thresholds.*\(0, 1\)"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), BAD_SPECS, ids=[b[0] + ":" + b[2][:20] for b in BAD_SPECS])
+def test_bad_spec_names_the_key(tmp_path, key, value, message):
+    path = _write(tmp_path, _set(_census_yaml(), key, value))
+    with pytest.raises(SpecError, match=message) as error:
+        load_spec(path)
+    assert str(path) in str(error.value)
+
+
+def test_csv_that_repeats_a_column_is_refused(tmp_path):
+    write_csv(tmp_path / "train.csv", ["a", "a", "y"], [["1", "2", "0"]])
+    spec = {
+        "name": "dup", "files": {"train": "train.csv"}, "label": {"column": "y", "positive": 1},
+        "columns": {"a": "numeric", "y": "label"},
+        "evaluation": {"thresholds": [{"metric": "auc", "lower_bound": 0.5}]},
+    }  # fmt: skip
+    with pytest.raises(SpecError, match=r"repeats the column\(s\) \['a'\]"):
+        load_spec(_write(tmp_path, spec))
+
+
+def test_not_yaml_is_reported(tmp_path):
+    path = tmp_path / "dataset.yaml"
+    path.write_text("name: [unclosed")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(path)

@@ -1,0 +1,53 @@
+"""The eval_config is derived from the spec: slices, metrics and overall-only thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import tensorflow_model_analysis as tfma
+
+import eval_config
+from pipeline.dataset_spec import load_spec
+from tests.conftest import DATA
+
+
+def _configs(config: tfma.EvalConfig) -> dict[str, list[tfma.MetricConfig]]:
+    by_name: dict[str, list[tfma.MetricConfig]] = {}
+    for metric in config.metrics_specs[0].metrics:
+        by_name.setdefault(metric.class_name, []).append(metric)
+    return by_name
+
+
+def test_census_slices_are_overall_columns_buckets_and_crosses():
+    config = eval_config.create_eval_config(load_spec(DATA / "census"))
+    keys = [list(s.feature_keys) for s in config.slicing_specs]
+    assert keys == [[], ["sex"], ["race"], ["age_bucket"], ["sex", "race"]]
+
+
+def test_fairness_rates_are_computed_at_every_spec_threshold():
+    config = eval_config.create_eval_config(load_spec(DATA / "census"))
+    metrics = _configs(config)
+    for name in ("FallOut", "MissRate", "Recall", "Specificity", "FalseDiscoveryRate",
+                 "FalseOmissionRate", "Precision", "F1Score", "NegativePredictiveValue"):  # fmt: skip
+        assert json.loads(metrics[name][0].config) == {"thresholds": [0.3, 0.5, 0.7]}, name
+    for name in ("ExampleCount", "AUC", "AUCPrecisionRecall", "Calibration", "ConfusionMatrixPlot"):
+        assert name in metrics
+
+
+def test_thresholds_bind_the_overall_slice_with_floor_and_no_regression():
+    config = eval_config.create_eval_config(load_spec(DATA / "census"))
+    (auc,) = _configs(config)["AUC"]
+    (bound,) = auc.per_slice_thresholds
+    assert [list(s.feature_keys) for s in bound.slicing_specs] == [[]]
+    assert bound.threshold.value_threshold.lower_bound.value == 0.85
+    assert bound.threshold.change_threshold.absolute.value == -0.01
+    assert bound.threshold.change_threshold.direction == tfma.MetricDirection.HIGHER_IS_BETTER
+    (accuracy,) = _configs(config)["BinaryAccuracy"]
+    assert not accuracy.per_slice_thresholds[0].threshold.HasField("change_threshold")
+
+
+def test_model_spec_reads_label_and_slices_from_the_transform_signature():
+    (model_spec,) = eval_config.create_eval_config(load_spec(DATA / "compas")).model_specs
+    assert model_spec.label_key == "two_year_recid"
+    assert list(model_spec.preprocessing_function_names) == ["transform_features"]
+    assert model_spec.signature_name == "serving_default"
