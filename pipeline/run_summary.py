@@ -78,10 +78,7 @@ def run_ids(store: metadata_store.MetadataStore, pipeline_name: str) -> list[str
     pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
     if pipeline is None:
         return []
-    runs = [c for c in store.get_children_contexts_by_context(pipeline.id)] or [
-        c for c in store.get_contexts_by_type("pipeline_run")
-    ]
-    runs = [c for c in runs if c.type == "pipeline_run" or c.type_id]
+    runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"]
     return [c.name for c in sorted(runs, key=lambda c: c.create_time_since_epoch)]
 
 
@@ -227,6 +224,19 @@ def summarize_run(
         if pushed and _int_property(pushed[0], "pushed") == 1:
             summary.pushed_to = pushed[0].custom_properties["pushed_destination"].string_value
     return summary
+
+
+def latest_output_uri(
+    metadata_path: Path, pipeline_name: str, node_id: str, output_key: str
+) -> str:
+    """URI of the newest `output_key` artifact that `node_id` produced in any run."""
+    store = open_store(metadata_path)
+    for execution_id, node in sorted(_node_ids(store, pipeline_name).items(), reverse=True):
+        if node == node_id:
+            artifacts = _outputs(store, execution_id).get(output_key)
+            if artifacts:
+                return artifacts[0].uri
+    raise LookupError(f"no '{output_key}' output of {node_id} in {metadata_path}")
 
 
 def format_summary(summary: RunSummary) -> str:

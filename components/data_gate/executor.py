@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
+
+from absl import logging
 
 from tensorflow_data_validation.utils import anomalies_util
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
@@ -24,17 +27,40 @@ class DataValidationError(RuntimeError):
     """The data failed validation; the message lists each problem."""
 
 
-def describe_anomalies(anomalies: anomalies_pb2.Anomalies, where: str) -> list[str]:
-    """One plain-words line per anomalous column (and for the data set as a whole)."""
-    lines = []
+# TFDV marks each unexpected value with its share of the rows, e.g. "France (<1%)".
+_VALUE_SHARE = re.compile(r"\((<1|~?\d+)%\)")
+
+
+def is_rare_unseen_category(reason: anomalies_pb2.AnomalyInfo.Reason, categorical: bool) -> bool:
+    """True for a categorical column meeting values unseen in training, each under 1%.
+
+    The model maps unseen categories to its OOV bucket, so a few rare ones (a country
+    that only the test file has) are reported but do not stop the run; a new value on
+    1% of the rows or more still does.
+    """
+    if not categorical or reason.type != anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
+        return False
+    shares = _VALUE_SHARE.findall(reason.description)
+    return bool(shares) and all(share == "<1" for share in shares)
+
+
+def describe_anomalies(
+    anomalies: anomalies_pb2.Anomalies, where: str, categorical: frozenset[str] = frozenset()
+) -> tuple[list[str], list[str]]:
+    """Plain-words lines per anomalous column: (blocking problems, tolerated warnings)."""
+    problems, warnings = [], []
     for column, info in sorted(anomalies.anomaly_info.items()):
-        reasons = "; ".join(r.description or r.short_description for r in info.reason)
-        lines.append(f"{where}, column '{column}': {reasons or info.description}")
+        for reason in info.reason or [anomalies_pb2.AnomalyInfo.Reason(description=info.description)]:
+            line = f"{where}, column '{column}': {(reason.description or reason.short_description).strip()}"
+            if is_rare_unseen_category(reason, column in categorical):
+                warnings.append(line)
+            else:
+                problems.append(line)
     if anomalies.HasField("dataset_anomaly_info"):
         info = anomalies.dataset_anomaly_info
         reasons = "; ".join(r.description or r.short_description for r in info.reason)
-        lines.append(f"{where}, whole data set: {reasons or info.description}")
-    return lines
+        problems.append(f"{where}, whole data set: {reasons or info.description}")
+    return problems, warnings
 
 
 def check_schema_against_spec(schema: schema_pb2.Schema, spec: DatasetSpec) -> list[str]:
@@ -53,13 +79,17 @@ def check_schema_against_spec(schema: schema_pb2.Schema, spec: DatasetSpec) -> l
     return problems
 
 
-def _load_split_anomalies(artifact: types.Artifact) -> list[str]:
-    lines = []
+def _load_split_anomalies(
+    artifact: types.Artifact, categorical: frozenset[str]
+) -> tuple[list[str], list[str]]:
+    problems, warnings = [], []
     for split in artifact_utils.decode_split_names(artifact.split_names):
         path = os.path.join(artifact.uri, f"Split-{split}", ANOMALIES_FILE)
         anomalies = anomalies_util.load_anomalies_binary(path)
-        lines += describe_anomalies(anomalies, f"split '{split}'")
-    return lines
+        split_problems, split_warnings = describe_anomalies(anomalies, f"split '{split}'", categorical)
+        problems += split_problems
+        warnings += split_warnings
+    return problems, warnings
 
 
 class Executor(base_executor.BaseExecutor):
@@ -77,9 +107,13 @@ class Executor(base_executor.BaseExecutor):
         schema = io_utils.SchemaReader().read(schema_path)
 
         problems = check_schema_against_spec(schema, spec)
+        categorical = frozenset(spec.categorical_features)
         for key in ("anomalies", "evaluation_anomalies"):
             for artifact in input_dict.get(key, []):
-                problems += _load_split_anomalies(artifact)
+                found, tolerated = _load_split_anomalies(artifact, categorical)
+                problems += found
+                for line in tolerated:
+                    logging.warning("DataGate: tolerated (rare unseen category, OOV): %s", line)
         if problems:
             listing = "\n".join(f"  - {p}" for p in problems)
             raise DataValidationError(

@@ -92,3 +92,17 @@ def test_text_in_a_numeric_column_contradicts_the_spec(tmp_path, clean):
     schema, anomalies, output = _artifacts(tmp_path, texty, texty)
     with pytest.raises(DataValidationError, match=r"column 'age' is declared numeric"):
         _run(schema, anomalies, output)
+
+
+def test_rare_unseen_categories_pass_but_a_flood_of_one_does_not(tmp_path, clean):
+    rare = clean.copy()
+    rare.loc[0, "native_country"] = "Atlantis"  # 1 row of 400: under 1%
+    schema, anomalies, output = _artifacts(tmp_path, clean, rare)
+    _run(schema, anomalies, output)
+    assert (Path(output.uri) / "schema.pbtxt").exists()
+
+    flood = clean.copy()
+    flood.loc[:20, "native_country"] = "Atlantis"  # 21 rows of 400: about 5%
+    schema, anomalies, output = _artifacts(tmp_path / "flood", clean, flood)
+    with pytest.raises(DataValidationError, match=r"column 'native_country'.*Atlantis"):
+        _run(schema, anomalies, output)
