@@ -19,15 +19,15 @@ import os
 # TFX 1.16, TFT 1.16 and TFMA 0.47 need Keras 2; TF 2.16 defaults to Keras 3.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-import tensorflow as tf  # noqa: E402
-import tensorflow_transform as tft  # noqa: E402
-import tf_keras as keras  # noqa: E402
-from tfx import v1 as tfx  # noqa: E402
-from tfx_bsl.public import tfxio  # noqa: E402
+import tensorflow as tf
+import tensorflow_transform as tft
+import tf_keras as keras
+from tfx import v1 as tfx
+from tfx_bsl.public import tfxio
 
-from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name  # noqa: E402
+from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name
 
 MISSING = "__missing__"
 SERVING_SIGNATURE = "serving_default"
@@ -172,7 +172,9 @@ def build_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
     wide = []
     for key, size in input_sizes.items():
         inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.int64)
-        wide.append(keras.layers.Flatten()(keras.layers.Embedding(size, 1, name=f"wide_{key}")(inputs[key])))
+        wide.append(
+            keras.layers.Flatten()(keras.layers.Embedding(size, 1, name=f"wide_{key}")(inputs[key]))
+        )
         if key.endswith("_xf"):  # categorical columns also feed the deep part
             embedding = keras.layers.Embedding(size, training.embedding_dim, name=f"embed_{key}")
             deep.append(keras.layers.Flatten()(embedding(inputs[key])))

@@ -1,9 +1,9 @@
 """Command line: `python -m pipeline run|summary|export-schema`.
 
-    python -m pipeline run                       # the census pipeline, bundled data
-    python -m pipeline run --data data/compas --train-steps 200
-    python -m pipeline summary                   # the latest run, from ML Metadata
-    python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
+python -m pipeline run                       # the census pipeline, bundled data
+python -m pipeline run --data data/compas --train-steps 200
+python -m pipeline summary                   # the latest run, from ML Metadata
+python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from pipeline.dataset_spec import SpecError, load_spec  # noqa: E402
-from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name  # noqa: E402
+from pipeline.dataset_spec import SpecError, load_spec
+from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "census"
 
@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     common(summary)
     summary.add_argument("--run-id", help="a run id (default: the latest run)")
 
-    export = sub.add_parser("export-schema", help="copy the latest inferred schema next to the data")
+    export = sub.add_parser(
+        "export-schema", help="copy the latest inferred schema next to the data"
+    )
     common(export)
     return parser
 

@@ -240,9 +240,7 @@ class _Reader:
     def known(self, data: dict[str, Any], key: str, allowed: set[str]) -> None:
         unknown = sorted(set(data) - allowed)
         if unknown:
-            raise self.fail(
-                key, f"unknown key(s) {unknown}; allowed keys are {sorted(allowed)}"
-            )
+            raise self.fail(key, f"unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
 
     def required(self, data: dict[str, Any], key: str, parent: str = "") -> Any:
         full = f"{parent}.{key}" if parent else key
@@ -404,10 +402,14 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
 
     split = r.mapping(data.get("split") or {}, "split")
     r.known(split, "split", set(SPLIT_NAMES))
-    default_split = {"train": 4, "eval": 1} if "test" in files else {"train": 8, "eval": 1, "test": 1}
+    default_split = (
+        {"train": 4, "eval": 1} if "test" in files else {"train": 8, "eval": 1, "test": 1}
+    )
     split = {k: r.positive_int(v, f"split.{k}") for k, v in {**default_split, **split}.items()}
     if "test" in files and "test" in split:
-        raise r.fail("split.test", "a test file is given, so the train file is split train/eval only")
+        raise r.fail(
+            "split.test", "a test file is given, so the train file is split train/eval only"
+        )
     if "test" not in files and "test" not in split:
         raise r.fail("split", "with no test file, the train file must also give a 'test' split")
 
@@ -446,7 +448,9 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
 
     features = [c.name for c in columns if c.role in ("numeric", "categorical")]
     if not features:
-        raise r.fail("columns", "no column has role 'numeric' or 'categorical': nothing to learn from")
+        raise r.fail(
+            "columns", "no column has role 'numeric' or 'categorical': nothing to learn from"
+        )
 
     crosses = []
     for i, cross in enumerate(data.get("feature_crosses") or []):
@@ -488,7 +492,9 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         r.number(t, "fairness.thresholds") for t in fairness.get("thresholds") or [0.5]
     )
     if not all(0 < t < 1 for t in fairness_thresholds):
-        raise r.fail("fairness.thresholds", f"decision thresholds lie in (0, 1): {fairness_thresholds}")
+        raise r.fail(
+            "fairness.thresholds", f"decision thresholds lie in (0, 1): {fairness_thresholds}"
+        )
 
     evaluation = r.mapping(data.get("evaluation") or {}, "evaluation")
     r.known(evaluation, "evaluation", {"thresholds"})

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from tfx import v1 as tfx
-from tfx.proto import example_gen_pb2, transform_pb2
+from tfx.proto import transform_pb2
 
 import eval_config
 from components.data_gate import DataGate

@@ -69,7 +69,9 @@ def open_store(metadata_path: Path) -> metadata_store.MetadataStore:
         raise FileNotFoundError(f"no ML Metadata store at {metadata_path}: run the pipeline first")
     config = metadata_store_pb2.ConnectionConfig()
     config.sqlite.filename_uri = str(metadata_path)
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    )
     return metadata_store.MetadataStore(config)
 
 
@@ -78,7 +80,9 @@ def run_ids(store: metadata_store.MetadataStore, pipeline_name: str) -> list[str
     pipeline = store.get_context_by_type_and_name("pipeline", pipeline_name)
     if pipeline is None:
         return []
-    runs = [c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"]
+    runs = [
+        c for c in store.get_children_contexts_by_context(pipeline.id) if c.type == "pipeline_run"
+    ]
     return [c.name for c in sorted(runs, key=lambda c: c.create_time_since_epoch)]
 
 
@@ -128,7 +132,9 @@ def slice_name(slice_key: tuple, spec: DatasetSpec | None = None) -> str:
     return ", ".join(parts)
 
 
-def load_slice_metrics(evaluation_uri: str, spec: DatasetSpec | None = None) -> dict[str, dict[str, float]]:
+def load_slice_metrics(
+    evaluation_uri: str, spec: DatasetSpec | None = None
+) -> dict[str, dict[str, float]]:
     """Headline metrics per slice of one Evaluator output, keyed by readable slice name."""
     import tensorflow_model_analysis as tfma
 
@@ -159,9 +165,13 @@ def describe_failure(failure, where: str) -> str:
         )
     bounds = threshold.value_threshold
     if bounds.HasField("lower_bound") and value < bounds.lower_bound.value:
-        return f"{name} = {value:.4f} is below the lower bound {bounds.lower_bound.value:g} ({where})"
+        return (
+            f"{name} = {value:.4f} is below the lower bound {bounds.lower_bound.value:g} ({where})"
+        )
     if bounds.HasField("upper_bound") and value > bounds.upper_bound.value:
-        return f"{name} = {value:.4f} is above the upper bound {bounds.upper_bound.value:g} ({where})"
+        return (
+            f"{name} = {value:.4f} is above the upper bound {bounds.upper_bound.value:g} ({where})"
+        )
     return f"{name} = {value:.4f} failed: {failure.message or threshold} ({where})"
 
 
@@ -184,7 +194,10 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
 
 
 def summarize_run(
-    metadata_path: Path, pipeline_name: str, run_id: str | None = None, spec: DatasetSpec | None = None
+    metadata_path: Path,
+    pipeline_name: str,
+    run_id: str | None = None,
+    spec: DatasetSpec | None = None,
 ) -> RunSummary:
     """Summarises run `run_id` (default: the latest) of `pipeline_name` from ML Metadata."""
     store = open_store(metadata_path)

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 from absl import logging
-
 from tensorflow_data_validation.utils import anomalies_util
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2
 from tfx import types
@@ -38,7 +37,10 @@ def is_rare_unseen_category(reason: anomalies_pb2.AnomalyInfo.Reason, categorica
     that only the test file has) are reported but do not stop the run; a new value on
     1% of the rows or more still does.
     """
-    if not categorical or reason.type != anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES:
+    if (
+        not categorical
+        or reason.type != anomalies_pb2.AnomalyInfo.ENUM_TYPE_UNEXPECTED_STRING_VALUES
+    ):
         return False
     shares = _VALUE_SHARE.findall(reason.description)
     return bool(shares) and all(share == "<1" for share in shares)
@@ -50,7 +52,9 @@ def describe_anomalies(
     """Plain-words lines per anomalous column: (blocking problems, tolerated warnings)."""
     problems, warnings = [], []
     for column, info in sorted(anomalies.anomaly_info.items()):
-        for reason in info.reason or [anomalies_pb2.AnomalyInfo.Reason(description=info.description)]:
+        for reason in info.reason or [
+            anomalies_pb2.AnomalyInfo.Reason(description=info.description)
+        ]:
             line = f"{where}, column '{column}': {(reason.description or reason.short_description).strip()}"
             if is_rare_unseen_category(reason, column in categorical):
                 warnings.append(line)
@@ -86,7 +90,9 @@ def _load_split_anomalies(
     for split in artifact_utils.decode_split_names(artifact.split_names):
         path = os.path.join(artifact.uri, f"Split-{split}", ANOMALIES_FILE)
         anomalies = anomalies_util.load_anomalies_binary(path)
-        split_problems, split_warnings = describe_anomalies(anomalies, f"split '{split}'", categorical)
+        split_problems, split_warnings = describe_anomalies(
+            anomalies, f"split '{split}'", categorical
+        )
         problems += split_problems
         warnings += split_warnings
     return problems, warnings

@@ -119,7 +119,7 @@ def test_label_is_one_for_the_positive_class(transformed):
 
 
 def test_every_output_has_shape_batch_by_one(transformed):
-    _, transform_fn, metadata, _ = transformed
+    _, transform_fn, _, _ = transformed
     output_metadata = transform_fn[1]
     features = list(output_metadata.schema.feature)
     assert {f.name for f in features} == {

@@ -95,7 +95,9 @@ def test_pushed_model_scores_raw_examples(workspace):
         if row[name]
     }
     example = tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
-    probability = float(model.signatures["serving_default"](examples=tf.constant([example]))["probabilities"][0, 0])
+    probability = float(
+        model.signatures["serving_default"](examples=tf.constant([example]))["probabilities"][0, 0]
+    )
     assert 0.0 <= probability <= 1.0
 
 
@@ -115,18 +117,22 @@ def test_third_run_is_fully_cached(workspace):
 
 def test_impossible_threshold_leaves_the_model_unpushed(workspace):
     before = _versions(workspace.paths.serving_dir)
+    # As a user would: edit the thresholds in the data set's own spec file.
     strict = write_spec(
-        workspace.root / "strict",
+        workspace.spec_path.parent,
         "census",
         name="census_sample",
-        files={"train": str(workspace.spec.file_path("train")), "test": str(workspace.spec.file_path("test"))},
         training=workspace_training(workspace),
         evaluation={"thresholds": [{"metric": "auc", "lower_bound": 0.9999}]},
     )
+    assert strict == workspace.spec_path
     summary = workspace.run(strict)
     assert summary.blessed is False
     assert summary.pushed_to is None
-    assert any("auc" in line and "below the lower bound 0.9999" in line for line in summary.failed_thresholds)
+    assert any(
+        "auc" in line and "below the lower bound 0.9999" in line
+        for line in summary.failed_thresholds
+    )
     assert _versions(workspace.paths.serving_dir) == before
     # Only the thresholds changed: Transform and Trainer were reused.
     assert summary.state_of("Transform") == "cached" and summary.state_of("Trainer") == "cached"
@@ -171,7 +177,9 @@ def test_data_with_an_anomaly_stops_before_transform(workspace):
 
 
 def test_cli_summary_reads_the_latest_run(workspace, capsys):
-    code = cli.main(["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)])
+    code = cli.main(
+        ["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "DataGate" in out and "failed" in out  # the anomaly run is the latest

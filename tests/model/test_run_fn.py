@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import glob
 import os
 
@@ -55,14 +54,16 @@ def _example(row: dict[str, str], spec: dict, drop: set[str]) -> bytes:
         if feature.dtype == tf.int64:
             features[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row[name])]))
         else:
-            features[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[row[name].encode()]))
+            features[name] = tf.train.Feature(
+                bytes_list=tf.train.BytesList(value=[row[name].encode()])
+            )
     return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
 
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, str]]:
     header, data = sample_rows(DATA / "census" / "train.csv", 600)
-    return [dict(zip(header, r)) for r in data]
+    return [dict(zip(header, r, strict=True)) for r in data]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,9 @@ def trained_model(tmp_path_factory, rows):
                 writer.write(coder.encode(instance))
 
     def dataset_factory(file_pattern, options, schema):
-        return tfxio.TFExampleRecord(file_pattern=file_pattern, schema=schema).TensorFlowDataset(options)
+        return tfxio.TFExampleRecord(file_pattern=file_pattern, schema=schema).TensorFlowDataset(
+            options
+        )
 
     fn_args = fn_args_utils.FnArgs(
         train_files=[str(root / "train" / "*")],
@@ -121,7 +124,9 @@ def test_serving_default_scores_raw_examples_without_label(trained_model, rows):
 def test_serving_accepts_unseen_categories(trained_model, rows):
     model, feature_spec, _ = trained_model
     row = {**rows[0], "occupation": "Astronaut", "native_country": "Atlantis"}
-    scores = model.signatures["serving_default"](examples=tf.constant([_example(row, feature_spec, {"income"})]))
+    scores = model.signatures["serving_default"](
+        examples=tf.constant([_example(row, feature_spec, {"income"})])
+    )
     assert 0 <= float(scores["probabilities"][0, 0]) <= 1
 
 

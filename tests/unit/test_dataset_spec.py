@@ -54,9 +54,7 @@ def test_training_overrides_are_validated():
         load_spec(DATA / "census", {"train_steps": 0})
 
 
-@pytest.mark.parametrize(
-    ("index", "expected"), [(0, "< 25"), (1, "[25, 35)"), (5, ">= 65")]
-)
+@pytest.mark.parametrize(("index", "expected"), [(0, "< 25"), (1, "[25, 35)"), (5, ">= 65")])
 def test_bucket_label(index, expected):
     assert bucket_label((25, 35, 45, 55, 65), index) == expected
 
@@ -93,23 +91,45 @@ BAD_SPECS = [
     ("label", _DELETE, r"key 'label': is required"),
     ("label.column", "sex", r"key 'label\.column': 'sex' must be the one column with role 'label'"),
     ("label.positive", "rich", r"key 'label\.positive': 'rich' is not one of label\.classes"),
-    ("columns.salary", "numeric", r"\['salary'\] are described but not in the header of .*(train|test)\.csv"),
-    ("columns.fnlwgt", _DELETE, r"\['fnlwgt'\] of .*(train|test)\.csv are not described.*'ignored'"),
+    (
+        "columns.salary",
+        "numeric",
+        r"\['salary'\] are described but not in the header of .*(train|test)\.csv",
+    ),
+    (
+        "columns.fnlwgt",
+        _DELETE,
+        r"\['fnlwgt'\] of .*(train|test)\.csv are not described.*'ignored'",
+    ),
     ("columns.age", {"role": "numeric", "buckets": [30, 20]}, r"columns\.age\.buckets.*increase"),
     ("slicing.columns", ["capital_gain"], r"'capital_gain' is numeric: slice on categorical"),
     ("slicing.columns", ["zodiac"], r"key 'slicing\.columns': column 'zodiac' is not described"),
     ("feature_crosses", [["sex", "race", "age"]], r"feature_crosses\[0\].*exactly two columns"),
     ("evaluation.thresholds", [], r"evaluation\.thresholds.*never blesses a model"),
-    ("evaluation.thresholds", [{"metric": "auc"}], r"evaluation\.thresholds\[0\]\.lower_bound.*required"),
+    (
+        "evaluation.thresholds",
+        [{"metric": "auc"}],
+        r"evaluation\.thresholds\[0\]\.lower_bound.*required",
+    ),
     ("evaluation.thresholds", [{"metric": "r2", "lower_bound": 1}], r"'r2' is not one of"),
-    ("training.train_steps", "many", r"key 'training\.train_steps': expected a positive whole number, got 'many'"),
+    (
+        "training.train_steps",
+        "many",
+        r"key 'training\.train_steps': expected a positive whole number, got 'many'",
+    ),
     ("training.epochs", 3, r"key 'training': unknown key\(s\) \['epochs'\]"),
-    ("files.train", "/nonexistent/train.csv", r"key 'files\.train': file /nonexistent/train\.csv does not exist"),
+    (
+        "files.train",
+        "/nonexistent/train.csv",
+        r"key 'files\.train': file /nonexistent/train\.csv does not exist",
+    ),
     ("fairness.thresholds", [1.5], r"fairness\.thresholds.*\(0, 1\)"),
 ]
 
 
-@pytest.mark.parametrize(("key", "value", "message"), BAD_SPECS, ids=[b[0] + ":" + b[2][:20] for b in BAD_SPECS])
+@pytest.mark.parametrize(
+    ("key", "value", "message"), BAD_SPECS, ids=[b[0] + ":" + b[2][:20] for b in BAD_SPECS]
+)
 def test_bad_spec_names_the_key(tmp_path, key, value, message):
     path = _write(tmp_path, _set(_census_yaml(), key, value))
     with pytest.raises(SpecError, match=message) as error:
