@@ -186,6 +186,8 @@ def test_cli_summary_reads_the_latest_run(workspace, capsys):
 
 
 def test_cli_rejects_a_bad_spec_with_its_key(tmp_path, capsys):
-    bad = write_spec(tmp_path, "census", evaluation={"thresholds": []})
+    bad = make_census_sample(
+        tmp_path / "data", train_rows=20, test_rows=10, evaluation={"thresholds": []}
+    )
     assert cli.main(["run", "--data", str(bad), "--output-dir", str(tmp_path / "out")]) == 2
     assert "evaluation.thresholds" in capsys.readouterr().err
