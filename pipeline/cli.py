@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from pipeline.dataset_spec import SpecError, load_spec
+from pipeline.dataset_spec import DatasetSpec, SpecError, load_spec
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "census"
@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _summary(spec, output_dir: Path, run_id: str | None = None) -> int:
+def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> int:
     from pipeline.run_summary import format_summary, summarize_run
 
     paths = paths_for(spec, output_dir)
@@ -60,7 +60,7 @@ def _summary(spec, output_dir: Path, run_id: str | None = None) -> int:
     return 0
 
 
-def _export_schema(spec, output_dir: Path) -> int:
+def _export_schema(spec: DatasetSpec, output_dir: Path) -> int:
     import shutil
 
     from pipeline.run_summary import latest_output_uri
@@ -89,15 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline import local_runner
 
     try:
-        run_id = local_runner.run(
+        log_file = local_runner.run(
             spec, args.output_dir, beam_pipeline_args=args.beam_arg, enable_cache=not args.no_cache
         )
     except Exception as e:  # a component failed: show its own message, not a traceback
         print(f"\nerror: the pipeline stopped: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    del run_id  # the summary reads the latest run from ML Metadata
-    print()
-    return _summary(spec, args.output_dir)
+    print(f"\nFull log: {log_file}\n")
+    return _summary(spec, args.output_dir)  # the latest run, read from ML Metadata
 
 
 if __name__ == "__main__":

@@ -348,7 +348,9 @@ def _parse_training(raw: Any, r: _Reader) -> Training:
     return Training(**values)
 
 
-def _check_columns_exist(spec_columns: list[str], names: tuple[str, ...], key: str, r: _Reader):
+def _check_columns_exist(
+    spec_columns: list[str], names: tuple[str, ...], key: str, r: _Reader
+) -> None:
     for name in names:
         if name not in spec_columns:
             raise r.fail(key, f"column {name!r} is not described under 'columns'")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 from pipeline.dataset_spec import DatasetSpec
 
@@ -58,7 +59,7 @@ class _ProgressHandler(logging.Handler):
     _FINISHED = re.compile(r"Component (\S+) is finished\.")
     _CACHED = re.compile(r"A cached execution \d+ is used\.")
 
-    def __init__(self, stream=sys.stdout) -> None:
+    def __init__(self, stream: TextIO = sys.stdout) -> None:
         super().__init__(level=logging.INFO)
         self.stream = stream
         self.started: dict[str, float] = {}
@@ -117,8 +118,8 @@ def run(
     output_dir: Path = DEFAULT_OUTPUT_DIR,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
-) -> str:
-    """Runs the whole pipeline for `spec` and returns the run id.
+) -> Path:
+    """Runs the whole pipeline for `spec`; returns the path of its full log.
 
     Raises:
         RuntimeError: A component failed; the first line of the message is its error.
@@ -140,10 +141,9 @@ def run(
         beam_pipeline_args=beam_pipeline_args,
         enable_cache=enable_cache,
     )
-    run_id = time.strftime("%Y%m%d-%H%M%S")
-    log_file = paths.log_dir / f"run-{run_id}.log"
+    log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
     print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
     with console_progress(log_file):
         tfx.orchestration.LocalDagRunner().run(pipeline)
-    return run_id
+    return log_file
