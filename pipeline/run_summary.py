@@ -272,12 +272,13 @@ def format_summary(summary: RunSummary) -> str:
         lines.append("Metrics on the test split:")
         lines.append(f"  {'slice':<{width}}  " + "  ".join(f"{t:>11}" for t in titles))
         for name, row in summary.metrics.items():
-            cells = []
-            for t in titles:
-                v = row.get(t)
-                cells.append(
-                    f"{'-':>11}" if v is None or (isinstance(v, float) and math.isnan(v))
-                    else f"{v:>11.0f}" if t == "n" else f"{v:>11.4f}"
-                )  # fmt: skip
-            lines.append(f"  {name:<{width}}  " + "  ".join(cells))
+            cells = "  ".join(_cell(t, row.get(t)) for t in titles)
+            lines.append(f"  {name:<{width}}  {cells}")
     return "\n".join(lines)
+
+
+def _cell(title: str, value: float | None) -> str:
+    """A metric in the summary table: counts whole, rates to 4 places, '-' if absent."""
+    if value is None or math.isnan(value):
+        return f"{'-':>11}"
+    return f"{value:>11.0f}" if title == "n" else f"{value:>11.4f}"
