@@ -1,17 +1,23 @@
-"""Command line: `python -m pipeline run|summary|export-schema`.
+"""Command line: `python -m pipeline run|summary|export-schema|compile|submit|schedule|runs`.
 
 python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
+python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
+python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
+python -m pipeline schedule --dry-run        # create or update the Vertex AI schedule
+python -m pipeline runs                      # recent Vertex AI runs
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Before TensorFlow is imported anywhere: Keras 2 for TFX 1.16, and no C++ info chatter.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -20,7 +26,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 from pipeline.dataset_spec import DatasetSpec, SpecError, load_spec
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
 
-DEFAULT_DATA = Path(__file__).resolve().parent.parent / "data" / "census"
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO / "data" / "census"
+DEFAULT_CLOUD_CONFIG = REPO / "deploy" / "vertex.yaml"
+DEFAULT_BUILD_DIR = Path("build") / "vertex"
+CLOUD_COMMANDS = ("compile", "submit", "schedule", "runs")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +58,33 @@ def _parser() -> argparse.ArgumentParser:
         "export-schema", help="copy the latest inferred schema next to the data"
     )
     common(export)
+
+    def cloud(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                       help="data set folder or spec file (default: %(default)s)")  # fmt: skip
+        p.add_argument("--cloud-config", type=Path, default=DEFAULT_CLOUD_CONFIG,
+                       help="deployment file (default: %(default)s)")  # fmt: skip
+        p.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR,
+                       help="where the compiled files go (default: %(default)s)")  # fmt: skip
+
+    compile_ = sub.add_parser(
+        "compile", help="compile for Kubeflow Pipelines v2 / Vertex AI (pipeline.json)"
+    )
+    cloud(compile_)
+    submit = sub.add_parser("submit", help="compile, then start one run on Vertex AI")
+    cloud(submit)
+    submit.add_argument("--train-steps", type=int, help="this run's training steps")
+    submit.add_argument("--eval-steps", type=int, help="this run's evaluation steps")
+    submit.add_argument("--no-cache", action="store_true", help="re-run every step")
+    submit.add_argument("--dry-run", action="store_true", help="print the calls, make none")
+    schedule = sub.add_parser("schedule", help="compile, then create or update the schedule")
+    cloud(schedule)
+    schedule.add_argument("--replace", action="store_true",
+                          help="delete and re-create an existing schedule (after a new image)")  # fmt: skip
+    schedule.add_argument("--dry-run", action="store_true", help="print the calls, make none")
+    runs = sub.add_parser("runs", help="list recent Vertex AI runs of the pipeline")
+    cloud(runs)
+    runs.add_argument("--limit", type=int, default=10, help="how many (default: %(default)s)")
     return parser
 
 
@@ -73,14 +110,76 @@ def _export_schema(spec: DatasetSpec, output_dir: Path) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _aiplatform() -> Any:
+    from google.cloud import aiplatform
+
+    return aiplatform
+
+
+def _cloud(args: argparse.Namespace, spec: DatasetSpec, aiplatform: Any = None) -> int:
+    """compile / submit / schedule / runs; `aiplatform` replaces the SDK (tests)."""
+    from pipeline import vertex
+    from pipeline.cloud_config import CloudConfigError, load_cloud_config
+    from pipeline.kubeflow_v2_runner import compile_pipeline, parameter_values
+
+    try:
+        config = load_cloud_config(args.cloud_config)
+    except CloudConfigError as e:
+        print(f"error: invalid cloud config: {e}", file=sys.stderr)
+        return 2
+    template = compile_pipeline(spec, config, args.build_dir)
+    if args.command == "compile":
+        print(f"Compiled {template} (image {config.image})")
+        if config.schedule:
+            print(
+                f"Schedule resource ({config.schedule.vertex_cron}): {template.parent / 'schedule.json'}"
+            )
+        return 0
+    dry_run = getattr(args, "dry_run", False)
+    aiplatform = aiplatform or (None if dry_run else _aiplatform())
+    if args.command == "runs":
+        display_name = json.loads(template.read_text())["displayName"]
+        for run in vertex.list_runs(config, display_name, aiplatform, args.limit):
+            print(f"{run.created:<32} {run.state:<24} {run.name}")
+        return 0
+    if args.command == "submit":
+        steps = {
+            k: v
+            for k, v in (("train_steps", args.train_steps), ("eval_steps", args.eval_steps))
+            if v
+        }
+        calls, name = vertex.submit_run(
+            config,
+            template,
+            aiplatform,
+            parameter_values=parameter_values(spec, steps) or None,
+            enable_caching=not args.no_cache,
+            dry_run=dry_run,
+        )
+    else:
+        calls, name = vertex.apply_schedule(
+            config, template, aiplatform, replace=args.replace, dry_run=dry_run
+        )
+    if dry_run:
+        print("Dry run: these calls would be made:\n")
+        print("\n".join(str(call) for call in calls))
+    else:
+        print(f"Done: {name}")
+    return 0
+
+
+def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {"train_steps": args.train_steps} if getattr(args, "train_steps", None) else None
+    overrides = None
+    if args.command == "run" and args.train_steps:
+        overrides = {"train_steps": args.train_steps}
     try:
         spec = load_spec(args.data, overrides)
     except SpecError as e:
         print(f"error: invalid data set spec: {e}", file=sys.stderr)
         return 2
+    if args.command in CLOUD_COMMANDS:
+        return _cloud(args, spec, aiplatform)
     if args.command == "summary":
         return _summary(spec, args.output_dir, args.run_id)
     if args.command == "export-schema":

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import math
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from pipeline.config_reader import ConfigReader as _Reader
 
 ROLES = ("numeric", "categorical", "ignored", "label")
 TASKS = ("binary_classification",)
@@ -223,49 +224,6 @@ def bucket_label(boundaries: tuple[float, ...], index: int) -> str:
     return f"[{fmt(boundaries[index - 1])}, {fmt(boundaries[index])})"
 
 
-class _Reader:
-    """Reads typed keys out of a YAML mapping, naming the file and key on error."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, message: str) -> SpecError:
-        return SpecError(f"{self.path}: key '{key}': {message}")
-
-    def mapping(self, data: Any, key: str) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise self.fail(key, f"expected a mapping, got {type(data).__name__} {data!r}")
-        return data
-
-    def known(self, data: dict[str, Any], key: str, allowed: set[str]) -> None:
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise self.fail(key, f"unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
-
-    def required(self, data: dict[str, Any], key: str, parent: str = "") -> Any:
-        full = f"{parent}.{key}" if parent else key
-        if key not in data or data[key] is None:
-            raise self.fail(full, "is required but missing")
-        return data[key]
-
-    def str_list(self, value: Any, key: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"expected a list of column names, got {value!r}")
-        return tuple(value)
-
-    def number(self, value: Any, key: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-            raise self.fail(key, f"expected a number, got {value!r}")
-        return float(value)
-
-    def positive_int(self, value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise self.fail(key, f"expected a positive whole number, got {value!r}")
-        return value
-
-
 def _read_header(path: Path, reader: _Reader, key: str) -> list[str]:
     if not path.is_file():
         raise reader.fail(key, f"file {path} does not exist")
@@ -375,7 +333,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
     if not path.is_file():
         raise SpecError(f"{path}: no such data set spec file")
     path = path.resolve()
-    r = _Reader(path)
+    r = _Reader(path, SpecError)
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:

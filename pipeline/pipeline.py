@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tfx import v1 as tfx
 from tfx.proto import transform_pb2
@@ -25,7 +26,7 @@ MODULE_FILE = str(Path(__file__).resolve().parent.parent / "module_file.py")
 
 
 def _csv_example_gen(
-    spec: DatasetSpec, file_key: str, split: dict[str, int]
+    spec: DatasetSpec, data_root: str, file_key: str, split: dict[str, int]
 ) -> tfx.components.CsvExampleGen:
     """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
 
@@ -33,7 +34,7 @@ def _csv_example_gen(
     cut a one-file input into train/eval 2:1.
     """
     return tfx.components.CsvExampleGen(
-        input_base=str(spec.directory),
+        input_base=data_root,
         input_config=tfx.proto.Input(
             splits=[tfx.proto.Input.Split(name=file_key, pattern=spec.files[file_key])]
         ),
@@ -48,6 +49,28 @@ def _csv_example_gen(
     )
 
 
+def training_args(
+    spec: DatasetSpec, train_steps: int | None = None, eval_steps: int | None = None
+) -> tuple[tfx.proto.TrainArgs, tfx.proto.EvalArgs]:
+    """The Trainer's step counts: the spec's, unless overridden."""
+    return (
+        tfx.proto.TrainArgs(splits=["train"], num_steps=train_steps or spec.training.train_steps),
+        tfx.proto.EvalArgs(splits=["eval"], num_steps=eval_steps or spec.training.eval_steps),
+    )
+
+
+def _in_data_root(spec: DatasetSpec, path: Path, data_root: str) -> str:
+    """`path` (a file in the spec's folder) under `data_root`."""
+    try:
+        relative = path.relative_to(spec.directory)
+    except ValueError:
+        raise ValueError(
+            f"{spec.spec_path}: schema_file {path} is outside the data folder "
+            f"{spec.directory}; move it there so that it is copied with the data"
+        ) from None
+    return f"{data_root.rstrip('/')}/{relative.as_posix()}"
+
+
 def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
@@ -57,6 +80,11 @@ def create_pipeline(
     metadata_connection_config: tfx.orchestration.metadata.ConnectionConfig | None = None,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
+    data_root: str | None = None,
+    user_module: str | None = None,
+    train_args: tfx.proto.TrainArgs | tfx.dsl.experimental.RuntimeParameter | None = None,
+    eval_args: tfx.proto.EvalArgs | tfx.dsl.experimental.RuntimeParameter | None = None,
+    vertex_push_config: dict[str, Any] | None = None,
 ) -> tfx.dsl.Pipeline:
     """Builds the training pipeline for the data set described by `spec`.
 
@@ -69,15 +97,37 @@ def create_pipeline(
         metadata_connection_config: ML Metadata store; None lets the runner decide.
         beam_pipeline_args: Options for the Beam-based components.
         enable_cache: Reuse outputs of executions whose inputs did not change.
+        data_root: Folder holding the spec's files, when not the spec's own folder
+            (a gs:// copy for cloud runs).
+        user_module: Import path of an installed module holding `preprocessing_fn` and
+            `run_fn` (the container image's copy of the module file); replaces
+            `module_file`, which would otherwise be packaged into the pipeline root.
+        train_args: Overrides the spec's training steps; a RuntimeParameter makes them
+            a pipeline parameter.
+        eval_args: Same, for the evaluation steps during training.
+        vertex_push_config: The Vertex AI Pusher's `custom_config`; when set, blessed
+            models go to a Vertex AI endpoint instead of `serving_model_dir`.
 
     Returns:
         The pipeline, ready for any TFX runner.
     """
+    data_root = data_root or str(spec.directory)
+    # Either TFX packages the module file (and fingerprints it for the cache) or the
+    # functions come from the module installed in the image.
+    user_code: dict[str, Any] = {"module_file": module_file}
+    transform_code, trainer_code = user_code, user_code
+    if user_module:
+        transform_code = {"preprocessing_fn": f"{user_module}.preprocessing_fn"}
+        trainer_code = {"run_fn": f"{user_module}.run_fn"}
 
-    example_gen = _csv_example_gen(spec, "train", spec.split).with_id("ExampleGen")
+    example_gen = _csv_example_gen(spec, data_root, "train", spec.split).with_id("ExampleGen")
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     if spec.schema_file:
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=str(spec.schema_file))
+        schema_gen = tfx.components.ImportSchemaGen(
+            schema_file=_in_data_root(spec, spec.schema_file, data_root)
+            if data_root != str(spec.directory)
+            else str(spec.schema_file)
+        )
     else:
         schema_gen = tfx.components.SchemaGen(
             statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
@@ -93,7 +143,9 @@ def create_pipeline(
     evaluation_anomalies = None
     evaluation_examples = example_gen.outputs["examples"]
     if spec.has_test_file:
-        test_example_gen = _csv_example_gen(spec, "test", {"test": 1}).with_id("TestExampleGen")
+        test_example_gen = _csv_example_gen(spec, data_root, "test", {"test": 1}).with_id(
+            "TestExampleGen"
+        )
         test_statistics_gen = tfx.components.StatisticsGen(
             examples=test_example_gen.outputs["examples"]
         ).with_id("TestStatisticsGen")
@@ -115,7 +167,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=validated_schema,
-        module_file=module_file,
+        **transform_code,
         custom_config={"dataset": spec.for_transform().to_config()},
         # The test split is only scored by the Evaluator, on raw examples.
         splits_config=transform_pb2.SplitsConfig(analyze=["train"], transform=["train", "eval"]),
@@ -123,12 +175,12 @@ def create_pipeline(
         disable_statistics=True,
     )
     trainer = tfx.components.Trainer(
-        module_file=module_file,
+        **trainer_code,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=validated_schema,
-        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=spec.training.train_steps),
-        eval_args=tfx.proto.EvalArgs(splits=["eval"], num_steps=spec.training.eval_steps),
+        train_args=train_args or training_args(spec)[0],
+        eval_args=eval_args or training_args(spec)[1],
         custom_config={"dataset": spec.for_trainer().to_config()},
     )
     model_resolver = tfx.dsl.Resolver(
@@ -143,13 +195,20 @@ def create_pipeline(
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config.create_eval_config(spec),
     )
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
-        ),
-    )
+    if vertex_push_config:
+        pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            custom_config=vertex_push_config,
+        ).with_id("Pusher")
+    else:
+        pusher = tfx.components.Pusher(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            push_destination=tfx.proto.PushDestination(
+                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+            ),
+        )
     components += [data_gate, transform, trainer, model_resolver, evaluator, pusher]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,

@@ -1,0 +1,141 @@
+"""Cloud deployment files: the bundled example loads, and each bad value names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipeline.cloud_config import CloudConfigError, check_cron, load_cloud_config
+from tests.conftest import REPO
+
+EXAMPLE = REPO / "deploy" / "vertex.yaml"
+
+
+def write_config(directory: Path, **changes: Any) -> Path:
+    """deploy/vertex.yaml with top-level `changes`; a value of None deletes the key.
+
+    A dict value is merged into that section, where a None inside deletes the sub-key.
+    """
+    config = yaml.safe_load(EXAMPLE.read_text())
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            merged = {**config[key], **value}
+            config[key] = {k: v for k, v in merged.items() if v is not None}
+        elif value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "vertex.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def test_bundled_example_loads_with_dataflow_and_a_schedule():
+    config = load_cloud_config(EXAMPLE)
+    assert config.project == "my-gcp-project" and config.region == "us-central1"
+    assert config.pipeline_root.startswith("gs://") and config.data_root.startswith("gs://")
+    assert config.schedule.vertex_cron == "TZ=Europe/Paris 0 3 * * 1"
+    args = config.beam.pipeline_args(config.project, config.region, config.image)
+    assert "--runner=DataflowRunner" in args
+    assert f"--sdk_container_image={config.image}" in args
+    assert "--temp_location=gs://my-tfx-bucket/beam-tmp" in args
+    assert config.vertex_push_config() is None and config.serving_dir.startswith("gs://")
+
+
+def test_direct_runner_uses_multi_processing(tmp_path):
+    path = write_config(tmp_path, beam={"runner": "DirectRunner", "direct_num_workers": 2,
+                                        "temp_location": None, "machine_type": None,
+                                        "max_num_workers": None})  # fmt: skip
+    config = load_cloud_config(path)
+    assert config.beam.pipeline_args(config.project, config.region, config.image) == [
+        "--runner=DirectRunner",
+        "--direct_running_mode=multi_processing",
+        "--direct_num_workers=2",
+    ]
+
+
+def test_vertex_endpoint_gives_the_vertex_pusher_config(tmp_path):
+    endpoint = {"name": "census", "serving_image": "us-docker.pkg.dev/vertex-ai/prediction/x:1"}
+    path = write_config(tmp_path, serving={"directory": None, "vertex_endpoint": endpoint})
+    push = load_cloud_config(path).vertex_push_config()
+    assert push["ai_platform_enable_vertex"] is True
+    assert push["ai_platform_vertex_region"] == "us-central1"
+    assert push["ai_platform_serving_args"]["endpoint_name"] == "census"
+    assert push["ai_platform_serving_args"]["project_id"] == "my-gcp-project"
+
+
+def test_push_config_keys_are_the_ones_tfx_reads():
+    from tfx.extensions.google_cloud_ai_platform import constants
+
+    keys = {
+        constants.ENABLE_VERTEX_KEY,
+        constants.VERTEX_REGION_KEY,
+        constants.VERTEX_CONTAINER_IMAGE_URI_KEY,
+        constants.SERVING_ARGS_KEY,
+    }
+    assert keys == {
+        "ai_platform_enable_vertex",
+        "ai_platform_vertex_region",
+        "ai_platform_vertex_container_image_uri",
+        "ai_platform_serving_args",
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"gcp": {"project": None}}, r"key 'gcp\.project': is required"),
+        ({"gcp": {"project": "My Project"}}, r"key 'gcp\.project': 'My Project' is not a GCP project id"),
+        ({"gcp": {"region": "central"}}, r"key 'gcp\.region'"),
+        ({"pipeline_root": "/home/me/pipeline_root"}, r"key 'pipeline_root': expected a Cloud Storage path"),
+        ({"data_root": "data/census"}, r"key 'data_root': expected a Cloud Storage path"),
+        ({"image": "census-pipeline"}, r"key 'image': .*tag or digest"),
+        ({"schedule": {"cron": "0 3 * *"}}, r"key 'schedule\.cron': .*expected 5 fields"),
+        ({"schedule": {"cron": "61 3 * * 1"}}, r"key 'schedule\.cron': .*minute field '61'.*0-59"),
+        ({"schedule": {"cron": "0 3 * * mon"}}, r"key 'schedule\.cron': .*day of week"),
+        ({"beam": {"runner": "SparkRunner"}}, r"key 'beam\.runner': expected one of"),
+        ({"beam": {"temp_location": "/tmp/beam"}}, r"key 'beam\.temp_location': expected a Cloud Storage path"),
+        ({"beam": {"temp_location": None}}, r"key 'beam\.temp_location': is required"),
+        ({"serving": {"vertex_endpoint": {"name": "x", "serving_image": "y"}}}, r"key 'serving': set exactly one"),
+        ({"serving": {"directory": "./serving"}}, r"key 'serving\.directory': expected a Cloud Storage path"),
+        ({"runtime_parameters": {"train_steps": -1}}, r"key 'runtime_parameters\.train_steps': expected a positive"),
+        ({"runtime_parameters": {"learning_rate": 1}}, r"key 'runtime_parameters': unknown key\(s\) \['learning_rate'\]"),
+        ({"regoin": "us-central1"}, r"key '<top level>': unknown key\(s\) \['regoin'\]"),
+    ],
+)  # fmt: skip
+def test_bad_config_names_the_key(tmp_path, changes, message):
+    path = write_config(tmp_path, **changes)
+    with pytest.raises(CloudConfigError, match=message) as error:
+        load_cloud_config(path)
+    assert str(path) in str(error.value)
+
+
+def test_missing_file_says_where_to_start(tmp_path):
+    with pytest.raises(CloudConfigError, match=r"no such file; start from deploy/vertex\.yaml"):
+        load_cloud_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "cron", ["* * * * *", "0 3 * * 1", "*/15 0-6 1,15 1-12/2 0", "30 23 31 12 7"]
+)
+def test_valid_crons(cron):
+    assert check_cron(cron) is None
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("0 24 * * *", "hour field"),
+        ("0 0 0 * *", "day of month field"),
+        ("0 0 * 13 *", "month field"),
+        ("5-1 * * * *", "runs backwards"),
+        ("*/0 * * * *", "step of 0"),
+        ("@daily", "expected 5 fields"),
+    ],
+)
+def test_invalid_crons(cron, problem):
+    assert problem in check_cron(cron)
