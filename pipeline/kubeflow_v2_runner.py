@@ -5,6 +5,9 @@ Like `local_runner`, this module only turns configuration into arguments of
 
 - `pipeline.json`: the `PipelineJob` that `KubeflowV2DagRunner` compiles. Vertex AI takes it
   as `template_path`; an open-source KFP v2 cluster takes it as an uploaded pipeline.
+- `kfp_pipeline.yaml`: the `PipelineSpec` alone, the package format an open-source KFP v2
+  cluster uploads (`kfp.Client().upload_pipeline`); its runs take the parameters' values
+  as arguments.
 - `schedule.json`: the Vertex AI `Schedule` resource for the configured cron (the REST body
   of `projects.locations.schedules.create`), for users who schedule without the SDK.
 """
@@ -17,11 +20,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from pipeline.cloud_config import CloudConfig
 from pipeline.dataset_spec import DatasetSpec
 from pipeline.local_runner import pipeline_name
 
 PIPELINE_FILE = "pipeline.json"
+KFP_PACKAGE_FILE = "kfp_pipeline.yaml"
 SCHEDULE_FILE = "schedule.json"
 # setup.py installs module_file.py as a top-level module; the image carries it.
 IMAGE_MODULE = "module_file"
@@ -106,7 +112,7 @@ def schedule_resource(config: CloudConfig, job: dict[str, Any]) -> dict[str, Any
 
 
 def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_dir: Path) -> Path:
-    """Compiles the pipeline into `output_dir`; returns the path of `pipeline.json`.
+    """Compiles the pipeline into `output_dir` (the files above); returns `pipeline.json`.
 
     Compiling the same inputs twice gives byte-identical files.
     """
@@ -128,6 +134,9 @@ def compile_pipeline(spec: DatasetSpec, config: CloudConfig, output_dir: Path) -
     job = runner.run(build_pipeline(spec, config), parameter_values=defaults, write_out=False)
     pipeline_file = output_dir / PIPELINE_FILE
     pipeline_file.write_text(json.dumps(job, indent=2, sort_keys=True) + "\n")
+    (output_dir / KFP_PACKAGE_FILE).write_text(
+        yaml.safe_dump(job["pipelineSpec"], sort_keys=True, width=100)
+    )
     if config.schedule is not None:
         schedule = schedule_resource(config, job)
         (output_dir / SCHEDULE_FILE).write_text(
