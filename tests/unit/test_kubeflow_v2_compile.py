@@ -128,6 +128,14 @@ def test_runtime_parameters_are_pipeline_parameters_with_defaults(compiled):
         "splits": ["train"],
     }
     assert json.loads(defaults["eval_args"]["stringValue"]) == {"numSteps": 50, "splits": ["eval"]}
+    # The Trainer executor parses the parameter's string as it parses a compiled proto.
+    from tfx.proto import trainer_pb2
+    from tfx.utils import proto_utils
+
+    train_args = proto_utils.json_to_proto(
+        defaults["train_args"]["stringValue"], trainer_pb2.TrainArgs()
+    )
+    assert train_args.num_steps == 2000 and list(train_args.splits) == ["train"]
 
 
 def test_schedule_resource_holds_the_cron_and_the_same_pipeline(compiled):
