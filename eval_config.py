@@ -113,4 +113,7 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
         ],
         slicing_specs=slicing_specs(spec),
         metrics_specs=[tfma.MetricsSpec(metrics=metric_configs(spec))],
+        # Not the Keras compile() metrics as well: they would duplicate names TFMA
+        # computes itself (auc) with other semantics, and cost time.
+        options=tfma.Options(include_default_metrics={"value": False}),
     )

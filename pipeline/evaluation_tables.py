@@ -1,0 +1,307 @@
+"""An Evaluator output as pandas DataFrames: metrics per slice, fairness rates, curves.
+
+Everything here reads TFMA's own output files (`tfma.load_metrics`, `tfma.load_plots`,
+`tfma.load_validation_result`), so the tables, the notebook and the HTML report show the
+numbers TFMA wrote, never a recomputation.
+
+    frame = metrics_frame(run.evaluation.uri, spec)       # long: one row per number
+    slice_table(frame)                                    # wide: slices x headline metrics
+    fairness_table(frame, spec)                           # rates per group and threshold
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from pipeline.dataset_spec import DatasetSpec, bucket_label, bucket_name
+
+# TFMA metric name -> readable column title, for the per-slice table.
+HEADLINE = {
+    "example_count": "n",
+    "auc": "AUC",
+    "binary_accuracy": "accuracy",
+    "auc_precision_recall": "AUC-PR",
+    "mean_label": "label rate",
+    "mean_prediction": "mean prediction",
+    "calibration": "calibration",
+}
+# The Fairness Indicators rates, by TFMA metric name.
+FAIRNESS_RATES = {
+    "fall_out": "FPR",
+    "miss_rate": "FNR",
+    "recall": "TPR",
+    "specificity": "TNR",
+    "false_discovery_rate": "FDR",
+    "false_omission_rate": "FOR",
+}
+COLUMNS = ["slice", "kind", "model", "metric", "threshold", "value", "lower", "upper", "is_diff"]
+
+
+def slice_label(slice_key: tuple, spec: DatasetSpec | None = None) -> str:
+    """'Overall', or 'sex=Female, age in [25, 35)' with bucket indices made readable."""
+    if not slice_key:
+        return "Overall"
+    parts = []
+    for feature, value in slice_key:
+        value = value.decode() if isinstance(value, bytes) else value
+        column = feature.removesuffix("_bucket")
+        if spec and feature == bucket_name(column) and column in spec.bucketized_features:
+            parts.append(f"{column} {bucket_label(spec.bucketized_features[column], int(value))}")
+        else:
+            parts.append(f"{feature}={value}")
+    return ", ".join(parts)
+
+
+def _slice_key(proto: Any) -> tuple:
+    from tensorflow_model_analysis.slicer import slicer_lib
+
+    return slicer_lib.deserialize_slice_key(proto)
+
+
+def _kind(slice_key: tuple) -> str:
+    return "overall" if not slice_key else ("feature" if len(slice_key) == 1 else "cross")
+
+
+def _thresholds(evaluation_uri: str) -> dict[str, list[float]]:
+    """Decision thresholds of each thresholded metric, from the eval config TFMA saved."""
+    import json
+
+    from tensorflow_model_analysis.writers.eval_config_writer import load_eval_run
+
+    config = load_eval_run(evaluation_uri)[0]
+    thresholds = {}
+    for metrics_spec in config.metrics_specs:
+        for metric in metrics_spec.metrics:
+            options = json.loads(metric.config or "{}")
+            if "thresholds" in options:
+                name = options.get("name") or _snake(metric.class_name)
+                thresholds[name] = [float(t) for t in options["thresholds"]]
+    return thresholds
+
+
+def _snake(class_name: str) -> str:
+    out = []
+    for i, char in enumerate(class_name):
+        if char.isupper() and i and not class_name[i - 1].isupper():
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.DataFrame:
+    """Every metric TFMA wrote, one row per number.
+
+    Columns: slice (readable name), kind (overall / feature / cross), model (candidate,
+    baseline, or '' when there was no baseline), metric, threshold (decision threshold
+    of a thresholded metric, else NaN), value, lower and upper (confidence interval
+    bounds when TFMA computed them, else NaN), is_diff (candidate minus baseline).
+    Slices come overall first, then single features, then crosses.
+    """
+    import tensorflow_model_analysis as tfma
+
+    thresholds = _thresholds(evaluation_uri)
+    rows = []
+    for metrics in tfma.load_metrics(evaluation_uri):
+        key = _slice_key(metrics.slice_key)
+        name, kind = slice_label(key, spec), _kind(key)
+        for item in metrics.metric_keys_and_values:
+            if not item.key.HasField("example_weighted"):
+                # A Keras compile() metric re-read from the model (evaluations made
+                # before include_default_metrics was off): its names clash with TFMA's.
+                continue
+            metric = item.key.name
+            value = item.value
+            base = {
+                "slice": name,
+                "kind": kind,
+                "model": item.key.model_name,
+                "metric": metric,
+                "is_diff": item.key.is_diff,
+            }
+            which = value.WhichOneof("type")
+            if which == "double_value":
+                rows.append({**base, "threshold": math.nan, "value": value.double_value.value})
+            elif which == "bounded_value":
+                bounded = value.bounded_value
+                rows.append({**base, "threshold": math.nan, "value": bounded.value.value,
+                             "lower": bounded.lower_bound.value,
+                             "upper": bounded.upper_bound.value})  # fmt: skip
+            elif which == "array_value":
+                values = list(value.array_value.float64_values or value.array_value.float32_values)
+                cuts = thresholds.get(metric, [math.nan] * len(values))
+                rows += [
+                    {**base, "threshold": cut, "value": v}
+                    for cut, v in zip(cuts, values, strict=False)
+                ]
+    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    order = {"overall": 0, "feature": 1, "cross": 2}
+    frame["_order"] = frame["kind"].map(order)
+    frame = frame.sort_values(["_order", "slice"], kind="stable").drop(columns="_order")
+    return frame.reset_index(drop=True)
+
+
+def _candidate(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the evaluated model (named 'candidate' when a baseline was compared)."""
+    models = set(frame["model"])
+    model = "candidate" if "candidate" in models else ""
+    return frame[(frame["model"] == model) & ~frame["is_diff"]]
+
+
+def slice_table(
+    frame: pd.DataFrame, kinds: tuple[str, ...] = ("overall", "feature", "cross")
+) -> pd.DataFrame:
+    """Headline metrics of the evaluated model: one row per slice, one column per metric.
+
+    When TFMA computed confidence intervals, each metric gets '<title> low' and
+    '<title> high' columns beside it.
+    """
+    rows = _candidate(frame)
+    rows = rows[rows["metric"].isin(HEADLINE) & rows["threshold"].isna() & rows["kind"].isin(kinds)]
+    table = rows.pivot_table(
+        index="slice", columns="metric", values="value", sort=False, aggfunc="first"
+    )
+    table = table.reindex(columns=[m for m in HEADLINE if m in table.columns])
+    if rows["lower"].notna().any():
+        for metric in list(table.columns):
+            bounds = rows[rows["metric"] == metric].set_index("slice")
+            table[f"{metric} low"] = bounds["lower"]
+            table[f"{metric} high"] = bounds["upper"]
+    titles = {**HEADLINE, **{f"{m} low": f"{t} low" for m, t in HEADLINE.items()}}
+    titles |= {f"{m} high": f"{t} high" for m, t in HEADLINE.items()}
+    table = table.rename(columns=titles)
+    table.columns.name = None
+    return table
+
+
+def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """The Fairness Indicators rates per group of each sensitive column and threshold.
+
+    Columns: column, group, threshold, n, then each rate (FPR, FNR, TPR, TNR, FDR, FOR)
+    and its gap to the overall rate at the same threshold ('<rate> gap' = group - overall).
+    """
+    rows = _candidate(frame)
+    rates = rows[rows["metric"].isin(FAIRNESS_RATES) & rows["threshold"].notna()]
+    counts = rows[rows["metric"] == "example_count"].set_index("slice")["value"]
+    wide = rates.pivot_table(
+        index=["slice", "threshold"], columns="metric", values="value", aggfunc="first"
+    )
+    wide = wide.rename(columns=FAIRNESS_RATES)
+    overall = wide.loc["Overall"] if "Overall" in wide.index.get_level_values(0) else None
+    out = []
+    for column in spec.sensitive_columns:
+        prefix = f"{column}="
+        for (name, threshold), values in wide.iterrows():
+            if not name.startswith(prefix) or ", " in name:
+                continue
+            row = {
+                "column": column,
+                "group": name[len(prefix) :],
+                "threshold": threshold,
+                "n": counts.get(name, math.nan),
+            }
+            for rate in FAIRNESS_RATES.values():
+                row[rate] = values.get(rate, math.nan)
+                if overall is not None:
+                    row[f"{rate} gap"] = row[rate] - overall.loc[threshold].get(rate, math.nan)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def model_comparison(frame: pd.DataFrame) -> pd.DataFrame:
+    """Candidate vs. baseline per slice on the headline metrics (empty without a baseline).
+
+    Columns: slice, metric, candidate, baseline, change (candidate - baseline).
+    """
+    rows = frame[frame["metric"].isin(HEADLINE) & frame["threshold"].isna() & ~frame["is_diff"]]
+    if "baseline" not in set(rows["model"]):
+        return pd.DataFrame(columns=["slice", "metric", "candidate", "baseline", "change"])
+    wide = rows.pivot_table(
+        index=["slice", "metric"], columns="model", values="value", sort=False, aggfunc="first"
+    )
+    wide = wide.reset_index()
+    wide["change"] = wide["candidate"] - wide["baseline"]
+    wide["metric"] = wide["metric"].map(HEADLINE)
+    wide.columns.name = None
+    return wide[["slice", "metric", "candidate", "baseline", "change"]]
+
+
+def plot_data(
+    evaluation_uri: str, spec: DatasetSpec | None = None
+) -> dict[tuple[str, str], dict[str, pd.DataFrame]]:
+    """TFMA's plot data per (slice, model): 'confusion' (one row per threshold: tp, fp, tn,
+    fn, precision, recall, fpr) and 'calibration' (one row per prediction bucket)."""
+    import tensorflow_model_analysis as tfma
+
+    plots = {}
+    for item in tfma.load_plots(evaluation_uri):
+        name = slice_label(_slice_key(item.slice_key), spec)
+        for entry in item.plot_keys_and_values:
+            value = entry.value
+            matrices = value.confusion_matrix_at_thresholds.matrices
+            confusion = pd.DataFrame(
+                [
+                    {
+                        "threshold": m.threshold,
+                        "tp": m.true_positives,
+                        "fp": m.false_positives,
+                        "tn": m.true_negatives,
+                        "fn": m.false_negatives,
+                        "precision": m.precision,
+                        "recall": m.recall,
+                    }
+                    for m in matrices
+                ]
+            )
+            if not confusion.empty:
+                negatives = confusion["fp"] + confusion["tn"]
+                confusion["fpr"] = confusion["fp"] / negatives.where(negatives > 0)
+            calibration = pd.DataFrame(
+                [
+                    {
+                        "low": b.lower_threshold_inclusive,
+                        "high": b.upper_threshold_exclusive,
+                        "n": b.num_weighted_examples.value,
+                        "label_sum": b.total_weighted_label.value,
+                        "prediction_sum": b.total_weighted_refined_prediction.value,
+                    }
+                    for b in value.calibration_histogram_buckets.buckets
+                    if b.num_weighted_examples.value > 0
+                ]
+            )
+            plots[(name, entry.key.model_name)] = {
+                "confusion": confusion,
+                "calibration": calibration,
+            }
+    return plots
+
+
+def confusion_at(confusion: pd.DataFrame, threshold: float = 0.5) -> dict[str, float]:
+    """TP/FP/TN/FN at the plot threshold nearest `threshold`."""
+    row = confusion.iloc[(confusion["threshold"] - threshold).abs().argsort().iloc[0]]
+    return {k: float(row[k]) for k in ("threshold", "tp", "fp", "tn", "fn")}
+
+
+def validation(evaluation_uri: str) -> dict[str, Any]:
+    """TFMA's verdict: {'ok': bool, 'failures': [...], 'missing_thresholds': bool}."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_validation_result(evaluation_uri)
+    failures = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            failures.append(
+                {
+                    "slice": slice_label(_slice_key(per_slice.slice_key)),
+                    "metric": failure.metric_key.name,
+                    "is_diff": failure.metric_key.is_diff,
+                    "value": failure.metric_value.double_value.value,
+                }
+            )
+    return {
+        "ok": result.validation_ok,
+        "failures": failures,
+        "missing_thresholds": bool(result.missing_thresholds),
+    }
