@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint format benchmark lock clean
+.PHONY: run test lint format benchmark lock clean browser
 
 $(STAMP): requirements.lock setup.py .python-version
 	@base="$$(pyenv prefix $(PYTHON_VERSION) 2>/dev/null)/bin/python"; \
@@ -22,8 +22,16 @@ $(STAMP): requirements.lock setup.py .python-version
 run: $(STAMP)  ## the whole pipeline on data/census; pass options with ARGS="--train-steps 200"
 	$(PY) -m pipeline run $(ARGS)
 
-test: $(STAMP)  ## the test suite: unit, data, model and end-to-end tiers
+test: $(STAMP) browser  ## the test suite: unit, data, model and end-to-end tiers
 	$(PY) -m pytest $(ARGS)
+
+# The HTML report is tested in a real headless browser: Debian's chromium.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium (the report tests open the HTML report in it)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	}
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

@@ -4,6 +4,7 @@ python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
+python -m pipeline report [--run-id ID]      # static HTML report of a run
 python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
 python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
 python -m pipeline schedule --dry-run        # create or update the Vertex AI schedule
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     common(summary)
     summary.add_argument("--run-id", help="a run id (default: the latest run)")
 
+    report = sub.add_parser("report", help="write the static HTML report of a run")
+    common(report)
+    report.add_argument("--run-id", help="a run id (default: the latest run)")
+    report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
+
     export = sub.add_parser(
         "export-schema", help="copy the latest inferred schema next to the data"
     )
@@ -94,6 +100,25 @@ def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> 
     paths = paths_for(spec, output_dir)
     summary = summarize_run(paths.metadata_path, pipeline_name(spec), run_id, spec)
     print(format_summary(summary))
+    return 0
+
+
+def _report(spec: DatasetSpec, output_dir: Path, run_id: str | None, out: Path | None) -> int:
+    from pipeline.html_report import render_report, write_report
+    from pipeline.run_artifacts import find_run
+
+    paths = paths_for(spec, output_dir)
+    try:
+        run = find_run(paths.metadata_path, pipeline_name(spec), run_id)
+    except (FileNotFoundError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_report(run, spec), encoding="utf-8")
+    else:
+        out = write_report(run, spec, paths.reports_dir)
+    print(f"Report of run {run.run_id}: {out}")
     return 0
 
 
@@ -182,6 +207,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         return _cloud(args, spec, aiplatform)
     if args.command == "summary":
         return _summary(spec, args.output_dir, args.run_id)
+    if args.command == "report":
+        return _report(spec, args.output_dir, args.run_id, args.out)
     if args.command == "export-schema":
         return _export_schema(spec, args.output_dir)
 

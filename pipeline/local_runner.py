@@ -43,6 +43,10 @@ class RunPaths:
     def log_dir(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
 
 def pipeline_name(spec: DatasetSpec) -> str:
     return f"{spec.name}_pipeline"
@@ -118,8 +122,12 @@ def run(
     output_dir: Path = DEFAULT_OUTPUT_DIR,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
+    report: bool = True,
 ) -> Path:
     """Runs the whole pipeline for `spec`; returns the path of its full log.
+
+    With `report`, the run's HTML report is written to `<output>/<set>/reports/`, also
+    when a component failed.
 
     Raises:
         RuntimeError: A component failed; the first line of the message is its error.
@@ -144,6 +152,27 @@ def run(
     log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
     print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
-    with console_progress(log_file):
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+    try:
+        with console_progress(log_file):
+            tfx.orchestration.LocalDagRunner().run(pipeline)
+    finally:
+        # Failed runs get a report too: it shows the anomalies that stopped them.
+        if report:
+            _write_report(spec, paths)
     return log_file
+
+
+def _write_report(spec: DatasetSpec, paths: RunPaths) -> Path | None:
+    """The HTML report of the latest run; a report error never hides the run's outcome."""
+    from pipeline.html_report import write_report
+    from pipeline.run_artifacts import find_run
+
+    try:
+        path = write_report(
+            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir
+        )
+    except Exception as e:
+        print(f"  (no HTML report: {type(e).__name__}: {e})")
+        return None
+    print(f"  HTML report: {path}")
+    return path

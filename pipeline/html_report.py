@@ -1,0 +1,404 @@
+"""A static, self-contained HTML report of one pipeline run.
+
+One file, no JavaScript, no fetched assets: plots are inline PNGs, styles inline CSS, so it
+opens anywhere (a browser, a CI artifact, an e-mail). Every number comes from the run's
+artifacts in ML Metadata: TFMA's metrics and plots, TFMA's validation result, the data
+statistics and anomalies, and the lineage of the model.
+
+    python -m pipeline report                  # the latest run -> outputs/<set>/reports/
+    python -m pipeline report --run-id <id>    # any past run
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec
+from pipeline.run_artifacts import Artifact, RunArtifacts
+
+# TFMA metric name of each spec threshold metric (the snake_case of its class).
+_SPEC_METRIC_NAMES = {
+    "auc": "auc",
+    "binary_accuracy": "binary_accuracy",
+    "auc_precision_recall": "auc_precision_recall",
+    "precision": "precision_at_0.5",
+    "recall": "recall_at_0.5",
+}
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
+       max-width: 1150px; color: #1f2933; line-height: 1.45; padding: 0 1rem; }
+h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { margin-top: 2.2rem;
+     border-bottom: 2px solid #e4e7eb; padding-bottom: .3rem; } h3 { margin-top: 1.4rem; }
+.meta { color: #616e7c; } .verdict { padding: .8rem 1rem; border-radius: 6px;
+     font-size: 1.15rem; font-weight: 600; margin: 1rem 0; }
+.blessed { background: #e3f9e5; border: 1px solid #57ae5b; }
+.rejected { background: #ffe3e3; border: 1px solid #d64545; }
+.unknown { background: #fff3c4; border: 1px solid #c99a2e; }
+table { border-collapse: collapse; margin: .6rem 0 1rem; font-size: .88rem; }
+th, td { border: 1px solid #d9e2ec; padding: .25rem .55rem; text-align: right; }
+th { background: #f0f4f8; } td:first-child, th:first-child { text-align: left; }
+td.pass { color: #207227; font-weight: 600; } td.fail { color: #b42318; font-weight: 600; }
+td.small { color: #9aa5b1; } .note { color: #616e7c; font-size: .88rem; }
+img { max-width: 100%; border: 1px solid #e4e7eb; margin: .4rem 0; }
+.grid { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+code { background: #f0f4f8; padding: 0 .25rem; border-radius: 3px; }
+"""
+# Slices with fewer test examples than this are greyed out: their rates are noise.
+SMALL_SLICE = 30
+
+
+def _png(figure: Any) -> str:
+    """A matplotlib figure as an inline <img>."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<img alt="plot" src="data:image/png;base64,{data}">'
+
+
+def _figure(width: float = 6.0, height: float = 4.0, columns: int = 1) -> tuple[Any, Any]:
+    """A new figure and its axes (a list of them when `columns` > 1).
+
+    A bare `Figure`, not pyplot: no backend, no global state, so the report renders the
+    same in a script, a test and a notebook (where `display(figure)` shows it).
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height))
+    axes = figure.subplots(1, columns)
+    return figure, (list(axes) if columns > 1 else axes)
+
+
+def _number(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
+        return f"{value:.0f}"
+    return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
+
+
+def _table(
+    frame: pd.DataFrame, table_id: str, index: bool = True, small_rows: Iterable[str] = ()
+) -> str:
+    """A DataFrame as an HTML table; rows named in `small_rows` are greyed out."""
+    small = set(small_rows)
+    header = ([frame.index.name or ""] if index else []) + [str(c) for c in frame.columns]
+    lines = [f'<table id="{table_id}"><thead><tr>']
+    lines += [f"<th>{html.escape(h)}</th>" for h in header]
+    lines.append("</tr></thead><tbody>")
+    for label, row in frame.iterrows():
+        css = ' class="small"' if label in small else ""
+        cells = [f"<td{css}>{html.escape(str(label))}</td>"] if index else []
+        cells += [f"<td{css}>{_number(v)}</td>" for v in row.tolist()]
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    lines.append("</tbody></table>")
+    return "".join(lines)
+
+
+def _verdict(run: RunArtifacts, spec: DatasetSpec, failures: list[str]) -> str:
+    if run.blessed is None:
+        failed = [e.node_id for e in run.executions if e.state == "failed"]
+        why = f"the run stopped at {', '.join(failed)}" if failed else "no Evaluator ran"
+        return (
+            f'<div class="verdict unknown">No blessing: {html.escape(why)}. Nothing pushed.</div>'
+        )
+    if run.blessed:
+        pushed = html.escape(run.pushed_to or "nowhere (the Pusher did not run)")
+        return f'<div class="verdict blessed">BLESSED: every threshold passed. Pushed to <code>{pushed}</code>.</div>'
+    items = "".join(f"<li>{html.escape(f)}</li>" for f in failures)
+    return (
+        '<div class="verdict rejected">NOT blessed, so not pushed.</div>'
+        f"<p>Failed thresholds:</p><ul>{items}</ul>"
+    )
+
+
+def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[str, Any]) -> str:
+    """Each configured threshold, the candidate's value and whether it passed."""
+    failed = {(f["metric"], f["is_diff"]) for f in validation["failures"]}
+    overall = frame[(frame["slice"] == "Overall") & frame["threshold"].isna()]
+    rows = []
+    for t in spec.thresholds:
+        name = _SPEC_METRIC_NAMES[t.metric]
+        value = overall[(overall["metric"] == name) & ~overall["is_diff"]]
+        value = value[value["model"].isin(["candidate", ""])]["value"]
+        diff = overall[(overall["metric"] == name) & overall["is_diff"]]["value"]
+        rows.append(
+            {
+                "metric": f"{t.metric} ({THRESHOLD_METRICS[t.metric]})",
+                "value": float(value.iloc[0]) if len(value) else math.nan,
+                "lower bound": t.lower_bound,
+                "bound": "fail" if (name, False) in failed else "pass",
+                "change vs baseline": float(diff.iloc[0]) if len(diff) else math.nan,
+                "allowed change": -t.max_regression if t.max_regression is not None else math.nan,
+                "change": (
+                    "fail" if (name, True) in failed else ("pass" if len(diff) else "no baseline")
+                ),
+            }
+        )
+    table = _table(pd.DataFrame(rows).set_index("metric"), "thresholds")
+    return table.replace("<td>pass</td>", '<td class="pass">pass</td>').replace(
+        "<td>fail</td>", '<td class="fail">fail</td>'
+    )
+
+
+def slice_bars_figure(table: pd.DataFrame, metric: str = "AUC") -> Any:
+    """Horizontal bars of `metric` per slice of a `slice_table`, the overall value marked."""
+    title = metric
+    fig, ax = _figure(7.5, 0.28 * len(table) + 1.2)
+    values = table[metric][::-1]
+    colors = ["#9aa5b1" if n < SMALL_SLICE else "#2680c2" for n in table["n"][::-1]]
+    ax.barh(list(values.index), values.values, color=colors)
+    if "Overall" in table.index:
+        ax.axvline(table.loc["Overall", metric], color="#d64545", linestyle="--", label="Overall")
+        ax.legend(loc="lower right")
+    ax.set_xlabel(title)
+    ax.set_title(f"{title} per slice (grey: fewer than {SMALL_SLICE} test examples)")
+    return fig
+
+
+def fairness_figure(rows: pd.DataFrame, column: str) -> Any:
+    """FPR and FNR per group of `column`, one panel per decision threshold.
+
+    Args:
+        rows: The `fairness_table` rows of that column.
+        column: The sensitive column's name (for the title).
+    """
+    thresholds = sorted(rows["threshold"].unique())
+    fig, axes = _figure(4.2 * len(thresholds), 3.4, columns=len(thresholds))
+    axes = axes if len(thresholds) > 1 else [axes]
+    for ax, threshold in zip(axes, thresholds, strict=True):
+        at = rows[rows["threshold"] == threshold].set_index("group")
+        x = range(len(at))
+        ax.bar([i - 0.2 for i in x], at["FPR"], width=0.4, label="FPR", color="#2680c2")
+        ax.bar([i + 0.2 for i in x], at["FNR"], width=0.4, label="FNR", color="#f0b429")
+        ax.set_xticks(list(x), list(at.index), rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"threshold {threshold:g}")
+        ax.set_ylim(0, 1)
+    axes[0].legend()
+    fig.suptitle(f"False positive / false negative rate by {column}")
+    return fig
+
+
+def _fairness_section(fairness: pd.DataFrame, spec: DatasetSpec) -> str:
+    if fairness.empty:
+        return "<p>No sensitive columns in the data set spec.</p>"
+    parts = []
+    for column in spec.sensitive_columns:
+        rows = fairness[fairness["column"] == column]
+        if rows.empty:
+            continue
+        parts.append(f"<h3>{html.escape(column)}</h3>")
+        parts.append(_png(fairness_figure(rows, column)))
+        shown = rows.set_index("group")
+        small = [g for g, n in shown["n"].items() if n < SMALL_SLICE]
+        parts.append(_table(shown.drop(columns=["column"]), f"fairness-{column}", small_rows=small))
+    parts.append(
+        '<p class="note">Rates at each decision threshold of the spec; "gap" = group rate minus '
+        f"the overall rate. Grey rows: fewer than {SMALL_SLICE} test examples.</p>"
+    )
+    return "".join(parts)
+
+
+def curve_figures(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> dict[str, Any]:
+    """ROC, precision-recall, calibration and confusion matrix of the overall slice.
+
+    Candidate and baseline share each plot when both were evaluated. Returns figures keyed
+    'roc', 'pr', 'calibration', 'confusion' (empty when TFMA wrote no plot data), plus the
+    confusion counts under 'counts'.
+    """
+    from pipeline.evaluation_tables import confusion_at
+
+    models = [m for (s, m) in plots if s == "Overall"]
+    if not models:
+        return {}
+    label = {"candidate": "candidate", "baseline": "baseline", "": "model"}
+    roc, roc_ax = _figure(4.5, 4.2)
+    pr, pr_ax = _figure(4.5, 4.2)
+    cal, cal_ax = _figure(4.5, 4.2)
+    for model in sorted(models, key=lambda m: m != "candidate"):
+        data = plots[("Overall", model)]
+        confusion, calibration = data["confusion"], data["calibration"]
+        style = "-" if model in ("candidate", "") else "--"
+        roc_ax.plot(confusion["fpr"], confusion["recall"], style, label=label[model])
+        pr_ax.plot(confusion["recall"], confusion["precision"], style, label=label[model])
+        if not calibration.empty:
+            # Ten equal-width prediction bins from TFMA's fine histogram.
+            bins = (calibration["low"].clip(0, 0.999999) * 10).astype(int)
+            grouped = calibration.groupby(bins)[["n", "label_sum", "prediction_sum"]].sum()
+            cal_ax.plot(grouped["prediction_sum"] / grouped["n"],
+                        grouped["label_sum"] / grouped["n"], style + "o", label=label[model])  # fmt: skip
+    roc_ax.plot([0, 1], [0, 1], ":", color="grey", label="chance")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (Overall)")
+    pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (Overall)")
+    cal_ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
+    cal_ax.set(xlabel="mean prediction", ylabel="observed positive rate",
+               title="Calibration (Overall, 10 bins)")  # fmt: skip
+    for ax in (roc_ax, pr_ax, cal_ax):
+        ax.legend()
+    main = "candidate" if "candidate" in models else models[0]
+    counts = confusion_at(plots[("Overall", main)]["confusion"], 0.5)
+    matrix, matrix_ax = _figure(3.8, 3.4)
+    cells = [[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]]
+    matrix_ax.imshow(cells, cmap="Blues")
+    for i in range(2):
+        for j in range(2):
+            matrix_ax.text(j, i, f"{cells[i][j]:.0f}", ha="center", va="center", fontsize=13)
+    matrix_ax.set_xticks([0, 1], ["predicted 0", "predicted 1"])
+    matrix_ax.set_yticks([0, 1], ["actual 0", "actual 1"])
+    matrix_ax.set_title(f"Confusion matrix at {counts['threshold']:.2f} (Overall)")
+    return {"roc": roc, "pr": pr, "calibration": cal, "confusion": matrix, "counts": counts}
+
+
+def _curves(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> str:
+    figures = curve_figures(plots)
+    if not figures:
+        return "<p>No plot data in the evaluation.</p>"
+    images = "".join(_png(figures[k]) for k in ("roc", "pr", "calibration", "confusion"))
+    counts = pd.DataFrame([figures["counts"]]).set_index("threshold")
+    return f'<div class="grid">{images}</div>' + _table(counts, "confusion-matrix")
+
+
+def _comparison(comparison: pd.DataFrame) -> str:
+    if comparison.empty:
+        return "<p>No baseline: this is the first blessed model of the pipeline.</p>"
+    overall = comparison[comparison["slice"] == "Overall"].set_index("metric").drop(columns="slice")
+    per_slice = comparison[comparison["metric"] == "AUC"].set_index("slice").drop(columns="metric")
+    return (
+        "<h3>Overall</h3>" + _table(overall, "comparison-overall")
+        + "<h3>AUC per slice</h3>" + _table(per_slice, "comparison-auc")
+    )  # fmt: skip
+
+
+def _splits(artifact: Artifact | None) -> list[str]:
+    if artifact is None:
+        return []
+    try:
+        return list(json.loads(str(artifact.properties.get("split_names", "[]"))))
+    except json.JSONDecodeError:
+        return []
+
+
+def _data_section(run: RunArtifacts) -> str:
+    from pipeline import data_tables
+
+    parts = []
+    for title, anomalies in (("training data", run.anomalies), ("test data", run.test_anomalies)):
+        for split in _splits(anomalies):
+            frame = data_tables.anomalies_frame(anomalies.uri, split)
+            heading = f"<h3>Anomalies: {title}, split {html.escape(split)}</h3>"
+            if frame.empty:
+                parts.append(heading + "<p>None: the data matches the schema.</p>")
+            else:
+                parts.append(heading + _table(frame.set_index("feature"), f"anomalies-{split}"))
+    statistics = run.statistics
+    if statistics is not None and "train" in _splits(statistics):
+        stats = data_tables.feature_statistics_frame(statistics.uri, "train")
+        parts.append("<h3>Training data statistics (split train)</h3>")
+        parts.append(_table(stats.set_index("feature"), "statistics-train"))
+    return "".join(parts) or "<p>No data validation artifacts in this run.</p>"
+
+
+def _lineage(run: RunArtifacts) -> str:
+    entries = [
+        ("training examples", "ExampleGen", run.examples),
+        ("test examples (Evaluator input)", "Evaluator input", run.test_examples),
+        ("statistics", "StatisticsGen", run.statistics),
+        ("schema (validated)", "DataGate", run.schema),
+        ("anomalies", "ExampleValidator", run.anomalies),
+        ("transform graph", "Transform", run.output("Transform", "transform_graph")),
+        ("model (candidate)", "Trainer", run.model),
+        ("baseline model", "Evaluator input", run.baseline_model),
+        ("evaluation", "Evaluator", run.evaluation),
+        ("blessing", "Evaluator", run.blessing),
+    ]
+    rows = [
+        {
+            "artifact": name,
+            "from": producer,
+            "MLMD id": a.id if a else None,
+            "uri": a.uri if a else "none in this run",
+        }
+        for name, producer, a in entries
+    ]
+    rows.append({"artifact": "pushed model", "from": "Pusher", "MLMD id": None,
+                 "uri": run.pushed_to or "nothing pushed"})  # fmt: skip
+    states = pd.DataFrame(
+        [{"component": e.node_id, "state": e.state, "seconds": e.seconds} for e in run.executions]
+    ).set_index("component")
+    return _table(pd.DataFrame(rows).set_index("artifact"), "lineage") + _table(
+        states, "executions"
+    )
+
+
+def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
+    """The HTML report of `run` (see the module docstring)."""
+    from pipeline import evaluation_tables as tables
+    from pipeline.run_summary import failed_thresholds
+
+    title = f"{html.escape(run.pipeline_name)}: run {html.escape(run.run_id)}"
+    body = [
+        f"<h1>{title}</h1>",
+        f'<p class="meta">Data set <b>{html.escape(spec.name)}</b> ({html.escape(spec.description)}).'
+        f" Label <code>{html.escape(spec.label.column)}</code>, positive class "
+        f"<code>{html.escape(str(spec.label.positive))}</code>.</p>",
+    ]
+    evaluation = run.evaluation
+    failures = (
+        failed_thresholds(evaluation.uri, spec) if evaluation and run.blessed is False else []
+    )
+    body.append("<h2>Decision</h2>" + _verdict(run, spec, failures))
+    if evaluation is not None:
+        frame = tables.metrics_frame(evaluation.uri, spec)
+        body.append(_threshold_table(frame, spec, tables.validation(evaluation.uri)))
+        features = tables.slice_table(frame, kinds=("overall", "feature"))
+        crosses = tables.slice_table(frame, kinds=("cross",))
+        small = [s for s, n in features["n"].items() if n < SMALL_SLICE]
+        body += [
+            "<h2>Metrics per slice</h2>",
+            f'<p class="note">Test split, {int(features.loc["Overall", "n"])} examples. '
+            f"Grey rows: fewer than {SMALL_SLICE} examples.</p>",
+            _png(slice_bars_figure(features, "AUC")),
+            _table(features, "slice-metrics", small_rows=small),
+        ]
+        if not crosses.empty:
+            small = [s for s, n in crosses["n"].items() if n < SMALL_SLICE]
+            body += ["<h2>Metrics per feature cross</h2>",
+                     _table(crosses, "cross-metrics", small_rows=small)]  # fmt: skip
+        body += [
+            "<h2>Fairness indicators</h2>",
+            _fairness_section(tables.fairness_table(frame, spec), spec),
+            "<h2>Curves and confusion matrix</h2>",
+            _curves(tables.plot_data(evaluation.uri, spec)),
+            "<h2>Candidate vs. baseline</h2>",
+            _comparison(tables.model_comparison(frame)),
+        ]
+    body += ["<h2>Data validation</h2>", _data_section(run), "<h2>Lineage</h2>", _lineage(run)]
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>{_CSS}</style></head><body>"
+        + "\n".join(body)
+        + "</body></html>\n"
+    )
+
+
+def report_path(reports_dir: Path, run_id: str) -> Path:
+    """Where the report of `run_id` goes (run ids hold ':' which some filesystems refuse)."""
+    return reports_dir / f"run-{run_id.replace(':', '-')}.html"
+
+
+def write_report(run: RunArtifacts, spec: DatasetSpec, reports_dir: Path) -> Path:
+    """Writes the report of `run` and a copy as `latest.html`; returns the report's path."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    page = render_report(run, spec)
+    path = report_path(reports_dir, run.run_id)
+    path.write_text(page, encoding="utf-8")
+    (reports_dir / "latest.html").write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,105 @@
+"""The census workspace: one pipeline root, five real runs, shared by the e2e modules.
+
+Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
+so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
+edited into the spec (not blessed), (4) data with an anomaly against a curated schema
+(stops at the DataGate). The tests only read what the runs left: ML Metadata, artifacts,
+the serving directory and the HTML reports.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline import local_runner
+from pipeline.dataset_spec import load_spec
+from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
+from tests.conftest import make_census_sample, write_spec
+
+FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY = range(5)
+
+
+def versions(serving_dir: Path) -> list[str]:
+    return sorted(p.name for p in serving_dir.iterdir()) if serving_dir.exists() else []
+
+
+class Workspace:
+    """A sample data set, its output root, and the summary of each run so far."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.spec_path = make_census_sample(root / "data")
+        self.output_dir = root / "outputs"
+        self.spec = load_spec(self.spec_path)
+        self.paths = local_runner.paths_for(self.spec, self.output_dir)
+        self.pipeline_name = local_runner.pipeline_name(self.spec)
+        self.summaries: list[RunSummary] = []
+        self.versions_after: list[list[str]] = []
+        self.errors: list[Exception | None] = []
+
+    def run(self, spec_path: Path | None = None) -> RunSummary:
+        """Runs the pipeline; a failure is recorded in `errors`, not raised."""
+        spec = load_spec(spec_path or self.spec_path)
+        try:
+            local_runner.run(spec, self.output_dir)
+            self.errors.append(None)
+        except Exception as e:  # the anomaly run is meant to fail
+            self.errors.append(e)
+        summary = summarize_run(self.paths.metadata_path, self.pipeline_name, spec=spec)
+        self.summaries.append(summary)
+        self.versions_after.append(versions(self.paths.serving_dir))
+        return summary
+
+    def training(self) -> dict:
+        t = self.spec.training
+        return {
+            "train_steps": t.train_steps, "steps_per_evaluation": t.steps_per_evaluation,
+            "eval_steps": t.eval_steps, "batch_size": t.batch_size,
+            "learning_rate": t.learning_rate,
+        }  # fmt: skip
+
+    def impossible_threshold_spec(self) -> Path:
+        """As a user would: edit the thresholds in the data set's own spec file."""
+        return write_spec(
+            self.spec_path.parent,
+            "census",
+            name="census_sample",
+            training=self.training(),
+            evaluation={"thresholds": [{"metric": "auc", "lower_bound": 0.9999}]},
+        )
+
+    def anomalous_data_spec(self) -> Path:
+        """The inferred schema, curated, and training data with a value it does not allow."""
+        data = self.root / "drifted"
+        schema_uri = latest_output_uri(
+            self.paths.metadata_path, self.pipeline_name, "SchemaGen", "schema"
+        )
+        data.mkdir()
+        shutil.copy(Path(schema_uri) / "schema.pbtxt", data / "schema.pbtxt")
+        shutil.copy(self.spec.file_path("test"), data / "test.csv")
+        with self.spec.file_path("train").open() as f:
+            rows = list(csv.reader(f))
+        for row in rows[1:40]:
+            row[1] = "Martian-corp"  # workclass
+        with (data / "train.csv").open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        return write_spec(
+            data, "census", name="census_sample", schema_file="schema.pbtxt",
+            training=self.training(),
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory) -> Workspace:
+    workspace = Workspace(tmp_path_factory.mktemp("census_e2e"))
+    for _ in range(3):
+        workspace.run()
+    strict = workspace.impossible_threshold_spec()
+    assert strict == workspace.spec_path  # the same file, edited in place
+    workspace.run(strict)
+    workspace.run(workspace.anomalous_data_spec())
+    return workspace
