@@ -190,11 +190,13 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     )
     wide = wide.rename(columns=FAIRNESS_RATES)
     overall = wide.loc["Overall"] if "Overall" in wide.index.get_level_values(0) else None
+    singles = set(rows.loc[rows["kind"] == "feature", "slice"])
     out = []
     for column in spec.sensitive_columns:
-        prefix = f"{column}="
+        # 'sex=Female', or 'age [25, 35)' for a bucketized column.
+        prefix = f"{column} " if column in spec.bucketized_features else f"{column}="
         for (name, threshold), values in wide.iterrows():
-            if not name.startswith(prefix) or ", " in name:
+            if name not in singles or not name.startswith(prefix):
                 continue
             row = {
                 "column": column,

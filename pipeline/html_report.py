@@ -77,12 +77,27 @@ def _figure(width: float = 6.0, height: float = 4.0, columns: int = 1) -> tuple[
     return figure, (list(axes) if columns > 1 else axes)
 
 
-def _number(value: Any) -> str:
+# Columns that hold counts: shown whole. Every other number is shown to 4 decimals.
+_COUNT_COLUMNS = {
+    "n",
+    "MLMD id",
+    "count",
+    "missing",
+    "unique",
+    "top_frequency",
+    "tp",
+    "fp",
+    "tn",
+    "fn",
+}
+
+
+def _number(value: Any, column: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, float) and value.is_integer() and abs(value) >= 1:
-        return f"{value:.0f}"
-    return f"{value:.4f}" if isinstance(value, float) else html.escape(str(value))
+    if isinstance(value, float):
+        return f"{value:.0f}" if column in _COUNT_COLUMNS else f"{value:.4f}"
+    return html.escape(str(value))
 
 
 def _table(
@@ -97,7 +112,10 @@ def _table(
     for label, row in frame.iterrows():
         css = ' class="small"' if label in small else ""
         cells = [f"<td{css}>{html.escape(str(label))}</td>"] if index else []
-        cells += [f"<td{css}>{_number(v)}</td>" for v in row.tolist()]
+        cells += [
+            f"<td{css}>{_number(v, str(c))}</td>"
+            for c, v in zip(frame.columns, row.tolist(), strict=True)
+        ]
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody></table>")
     return "".join(lines)

@@ -38,7 +38,8 @@ class Artifact:
         id: ML Metadata artifact id.
         type: Artifact type name, e.g. "ModelEvaluation".
         uri: Where its files are.
-        properties: Its custom properties (blessed, pushed_destination, split_names, ...).
+        properties: Its properties and custom properties (split_names, blessed,
+            pushed_destination, ...).
     """
 
     id: int
@@ -70,6 +71,7 @@ class RunArtifacts:
     pipeline_name: str
     run_id: str
     executions: list[Execution]
+    baseline: Artifact | None = None
 
     def execution(self, node_id: str) -> Execution | None:
         return next((e for e in self.executions if e.node_id == node_id), None)
@@ -106,7 +108,7 @@ class RunArtifacts:
     @property
     def baseline_model(self) -> Artifact | None:
         """The model the Evaluator compared against (None on a first run)."""
-        return self.input("Evaluator", "baseline_model")
+        return self.baseline
 
     @property
     def examples(self) -> Artifact | None:
@@ -197,7 +199,10 @@ def _artifact(
         id=artifact.id,
         type=types[artifact.type_id],
         uri=artifact.uri,
-        properties={k: _value(v) for k, v in artifact.custom_properties.items()},
+        properties={
+            k: _value(v)
+            for k, v in [*artifact.properties.items(), *artifact.custom_properties.items()]
+        },
     )
 
 
@@ -248,7 +253,32 @@ def find_run(
         )
         for e in sorted(store.get_executions_by_context(run.id), key=lambda e: e.id)
     ]
-    return RunArtifacts(pipeline_name=pipeline_name, run_id=run_id, executions=executions)
+    run_artifacts = RunArtifacts(pipeline_name=pipeline_name, run_id=run_id, executions=executions)
+    baseline = _baseline(store, run_artifacts)
+    return dataclasses.replace(run_artifacts, baseline=baseline)
+
+
+def _baseline(store: metadata_store.MetadataStore, run: RunArtifacts) -> Artifact | None:
+    """The baseline model of the run's evaluation.
+
+    Read from the Evaluator's input events when they hold it; otherwise from the model
+    locations TFMA saved with the evaluation, because ML Metadata records one input event
+    per artifact, so a baseline that is also the candidate (a cached Trainer) has no
+    'baseline_model' event of its own.
+    """
+    recorded = run.input("Evaluator", "baseline_model")
+    if recorded is not None or run.evaluation is None:
+        return recorded
+    from tensorflow_model_analysis.writers.eval_config_writer import load_eval_run
+
+    location = load_eval_run(run.evaluation.uri)[3].get("baseline")
+    if not location:
+        return None
+    # TFX points TFMA at <model uri>/Format-Serving.
+    model_uri = location.rstrip("/").removesuffix("/Format-Serving")
+    for artifact in store.get_artifacts_by_uri(model_uri):
+        return _artifact(store, artifact, {})
+    return None
 
 
 def latest_output_uri(
