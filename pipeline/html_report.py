@@ -201,7 +201,7 @@ def fairness_figure(rows: pd.DataFrame, column: str) -> Any:
         ax.set_title(f"threshold {threshold:g}")
         ax.set_ylim(0, 1)
     axes[0].legend()
-    fig.suptitle(f"False positive / false negative rate by {column}")
+    fig.suptitle(f"False positive / false negative rate by {column}", y=1.03)
     return fig
 
 
