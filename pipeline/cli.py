@@ -213,11 +213,15 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         return _export_schema(spec, args.output_dir)
 
     from pipeline import local_runner
+    from pipeline.input_checks import InputDataError
 
     try:
         log_file = local_runner.run(
             spec, args.output_dir, beam_pipeline_args=args.beam_arg, enable_cache=not args.no_cache
         )
+    except InputDataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except Exception as e:  # a component failed: show its own message, not a traceback
         print(f"\nerror: the pipeline stopped: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

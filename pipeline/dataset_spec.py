@@ -225,8 +225,11 @@ def bucket_label(boundaries: tuple[float, ...], index: int) -> str:
 
 
 def _read_header(path: Path, reader: _Reader, key: str) -> list[str]:
-    if not path.is_file():
+    """The header of `path`, or of the first file its glob pattern matches."""
+    matches = sorted(p for p in path.parent.glob(path.name) if p.is_file())
+    if not matches:
         raise reader.fail(key, f"file {path} does not exist")
+    path = matches[0]
     with path.open(newline="") as f:
         header = next(csv.reader(f), None)
     if not header:

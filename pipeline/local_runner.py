@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pipeline.dataset_spec import DatasetSpec
+from pipeline.input_checks import check_input_files
 
 DEFAULT_OUTPUT_DIR = Path("outputs")
 
@@ -130,8 +131,11 @@ def run(
     when a component failed.
 
     Raises:
+        InputDataError: A data file breaks the spec (nothing ran).
         RuntimeError: A component failed; the first line of the message is its error.
     """
+    # Bad cells stop the run here, with file and line, before any component starts.
+    check_input_files(spec)
     from tfx import v1 as tfx
 
     from pipeline.pipeline import create_pipeline
