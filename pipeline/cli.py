@@ -214,12 +214,13 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
 
     from pipeline import local_runner
     from pipeline.input_checks import InputDataError
+    from pipeline.run_lock import RunInProgressError
 
     try:
         log_file = local_runner.run(
             spec, args.output_dir, beam_pipeline_args=args.beam_arg, enable_cache=not args.no_cache
         )
-    except InputDataError as e:
+    except (InputDataError, RunInProgressError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Exception as e:  # a component failed: show its own message, not a traceback

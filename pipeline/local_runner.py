@@ -18,6 +18,7 @@ from typing import TextIO
 
 from pipeline.dataset_spec import DatasetSpec
 from pipeline.input_checks import check_input_files
+from pipeline.run_lock import run_lock
 
 DEFAULT_OUTPUT_DIR = Path("outputs")
 
@@ -132,6 +133,7 @@ def run(
 
     Raises:
         InputDataError: A data file breaks the spec (nothing ran).
+        RunInProgressError: Another run uses the same output root (nothing ran).
         RuntimeError: A component failed; the first line of the message is its error.
     """
     # Bad cells stop the run here, with file and line, before any component starts.
@@ -156,13 +158,14 @@ def run(
     log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
     print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
-    try:
-        with console_progress(log_file):
-            tfx.orchestration.LocalDagRunner().run(pipeline)
-    finally:
-        # Failed runs get a report too: it shows the anomalies that stopped them.
-        if report:
-            _write_report(spec, paths)
+    with run_lock(paths.root):
+        try:
+            with console_progress(log_file):
+                tfx.orchestration.LocalDagRunner().run(pipeline)
+        finally:
+            # Failed runs get a report too: it shows the anomalies that stopped them.
+            if report:
+                _write_report(spec, paths)
     return log_file
 
 
