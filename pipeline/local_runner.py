@@ -138,12 +138,22 @@ def run(
     """
     # Bad cells stop the run here, with file and line, before any component starts.
     check_input_files(spec)
+    paths = paths_for(spec, output_dir)
+    with run_lock(paths.root):
+        return _run_locked(spec, paths, beam_pipeline_args, enable_cache, report)
+
+
+def _run_locked(
+    spec: DatasetSpec,
+    paths: RunPaths,
+    beam_pipeline_args: list[str] | None,
+    enable_cache: bool,
+    report: bool,
+) -> Path:
     from tfx import v1 as tfx
 
     from pipeline.pipeline import create_pipeline
 
-    paths = paths_for(spec, output_dir)
-    paths.root.mkdir(parents=True, exist_ok=True)
     pipeline = create_pipeline(
         pipeline_name=pipeline_name(spec),
         pipeline_root=str(paths.pipeline_root),
@@ -158,14 +168,13 @@ def run(
     log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
     print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
-    with run_lock(paths.root):
-        try:
-            with console_progress(log_file):
-                tfx.orchestration.LocalDagRunner().run(pipeline)
-        finally:
-            # Failed runs get a report too: it shows the anomalies that stopped them.
-            if report:
-                _write_report(spec, paths)
+    try:
+        with console_progress(log_file):
+            tfx.orchestration.LocalDagRunner().run(pipeline)
+    finally:
+        # Failed runs get a report too: it shows the anomalies that stopped them.
+        if report:
+            _write_report(spec, paths)
     return log_file
 
 
