@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 import tensorflow as tf
 
 from pipeline import cli
@@ -44,10 +45,10 @@ def test_first_run_executes_every_component_and_pushes_a_blessed_model(workspace
     assert first.metrics["Overall"]["n"] == 600
 
 
-def test_pushed_model_scores_raw_examples(workspace):
-    model = tf.saved_model.load(workspace.summaries[FIRST].pushed_to)
+def _example(workspace, **changes: str) -> bytes:
+    """The first test row as a serialized tf.Example, with `changes`; empty cells omitted."""
     with (workspace.spec.directory / "test.csv").open() as f:
-        row = next(csv.DictReader(f))
+        row = {**next(csv.DictReader(f)), **changes}
     features = {
         name: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row[name])]))
         if name in workspace.spec.numeric_features
@@ -55,11 +56,30 @@ def test_pushed_model_scores_raw_examples(workspace):
         for name in workspace.spec.raw_feature_columns
         if row[name]
     }
-    example = tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
-    probability = float(
-        model.signatures["serving_default"](examples=tf.constant([example]))["probabilities"][0, 0]
-    )
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
+def test_pushed_model_scores_raw_examples(workspace):
+    model = tf.saved_model.load(workspace.summaries[FIRST].pushed_to)
+    serve = model.signatures["serving_default"]
+    probability = float(serve(examples=tf.constant([_example(workspace)]))["probabilities"][0, 0])
     assert 0.0 <= probability <= 1.0
+    # An unseen category goes to the OOV bucket; a missing feature is imputed.
+    unseen = _example(workspace, workclass="Martian-corp", occupation="")
+    assert 0.0 <= float(serve(examples=tf.constant([unseen]))["probabilities"][0, 0]) <= 1.0
+
+
+def test_serving_rejects_a_malformed_request_and_keeps_serving(workspace):
+    model = tf.saved_model.load(workspace.summaries[FIRST].pushed_to)
+    serve = model.signatures["serving_default"]
+    good = tf.constant([_example(workspace)])
+    expected = serve(examples=good)["probabilities"].numpy()
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"(?i)parse"):
+        serve(examples=tf.constant([b"not a serialized tf.Example"]))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        serve(examples=tf.constant([_example(workspace, age="")[:-3] + b"\xff\xff\xff"]))
+    # The same model object answers the next request, with the same answer.
+    assert (serve(examples=good)["probabilities"].numpy() == expected).all()
 
 
 def test_second_run_reexecutes_only_what_the_new_baseline_changes(workspace):
