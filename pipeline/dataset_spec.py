@@ -91,6 +91,21 @@ class Training:
 
 
 @dataclasses.dataclass(frozen=True)
+class Drift:
+    """Bounds on how far new training data may move from the last validated data.
+
+    Attributes:
+        categorical_max_linf: Largest L-infinity distance allowed between the value
+            distributions of a categorical column (0 = identical, 1 = disjoint).
+        numeric_max_js: Largest Jensen-Shannon divergence allowed between the
+            histograms of a numeric column (0 = identical, 1 = disjoint).
+    """
+
+    categorical_max_linf: float | None = None
+    numeric_max_js: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """A described data set. Build it with `load_spec`, not by hand."""
 
@@ -112,6 +127,7 @@ class DatasetSpec:
     thresholds: tuple[Threshold, ...]
     training: Training
     schema_file: Path | None = None
+    drift: Drift | None = None
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""
@@ -160,6 +176,7 @@ class DatasetSpec:
             thresholds=(),
             training=Training(cross_hash_buckets=self.training.cross_hash_buckets),
             schema_file=None,
+            drift=None,
         )
 
     def for_trainer(self) -> DatasetSpec:
@@ -189,6 +206,7 @@ class DatasetSpec:
         training = dict(data["training"])
         training["hidden_units"] = tuple(training["hidden_units"])
         data["training"] = Training(**training)
+        data["drift"] = Drift(**data["drift"]) if data.get("drift") else None
         for key in ("feature_crosses", "slice_crosses"):
             data[key] = tuple(tuple(x) for x in data[key])
         for key in ("missing_values", "slice_columns", "sensitive_columns", "fairness_thresholds"):
@@ -347,7 +365,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         "<top level>",
         {
             "name", "description", "task", "files", "split", "missing_values", "label",
-            "columns", "feature_crosses", "slicing", "fairness", "evaluation", "training",
+            "columns", "feature_crosses", "slicing", "fairness", "evaluation", "training", "drift",
             "schema_file",
         },
     )  # fmt: skip
@@ -459,6 +477,18 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
             "fairness.thresholds", f"decision thresholds lie in (0, 1): {fairness_thresholds}"
         )
 
+    drift = None
+    if data.get("drift") is not None:
+        drift_raw = r.mapping(data["drift"], "drift")
+        r.known(drift_raw, "drift", {"categorical_max_linf", "numeric_max_js"})
+        bounds = {}
+        for key, value in drift_raw.items():
+            bound = r.number(value, f"drift.{key}")
+            if not 0 < bound <= 1:
+                raise r.fail(f"drift.{key}", f"a distance bound lies in (0, 1], got {bound}")
+            bounds[key] = bound
+        drift = Drift(**bounds)
+
     evaluation = r.mapping(data.get("evaluation") or {}, "evaluation")
     r.known(evaluation, "evaluation", {"thresholds"})
     thresholds = _parse_thresholds(evaluation.get("thresholds"), r)
@@ -492,5 +522,6 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         fairness_thresholds=fairness_thresholds,
         thresholds=thresholds,
         training=training,
+        drift=drift,
         schema_file=schema_file,
     )

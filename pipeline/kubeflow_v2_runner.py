@@ -85,6 +85,7 @@ def build_pipeline(spec: DatasetSpec, config: CloudConfig) -> Any:
         train_args=runtime.get("train_args"),
         eval_args=runtime.get("eval_args"),
         vertex_push_config=config.vertex_push_config(),
+        kubeflow=True,
     )
 
 

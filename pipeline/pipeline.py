@@ -2,6 +2,8 @@
 
     ExampleGen ─► StatisticsGen ─► SchemaGen ─► ExampleValidator ─┐
     TestExampleGen ─► TestStatisticsGen ─► TestExampleValidator ──┴► DataGate
+    DataGate, StatisticsGen, LastApprovedStatisticsResolver ─► DriftCheck ─► Transform
+                                                       (with a `drift` section in the spec)
     DataGate ─► Transform ─► Trainer ─┐
     LatestBlessedModelResolver ───────┴► Evaluator (on the test split) ─► Pusher
 
@@ -16,10 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 from tfx.proto import transform_pb2
 
 import eval_config
+from components import atomic_pusher
 from components.data_gate import DataGate
+from components.drift_check import DriftCheck
+from components.drift_check.executor import drift_config
+from components.drift_check.resolver import LatestIfAnyStrategy
 from pipeline.dataset_spec import DatasetSpec
 
 MODULE_FILE = str(Path(__file__).resolve().parent.parent / "module_file.py")
@@ -85,6 +92,7 @@ def create_pipeline(
     train_args: tfx.proto.TrainArgs | tfx.dsl.experimental.RuntimeParameter | None = None,
     eval_args: tfx.proto.EvalArgs | tfx.dsl.experimental.RuntimeParameter | None = None,
     vertex_push_config: dict[str, Any] | None = None,
+    kubeflow: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Builds the training pipeline for the data set described by `spec`.
 
@@ -107,6 +115,8 @@ def create_pipeline(
         eval_args: Same, for the evaluation steps during training.
         vertex_push_config: The Vertex AI Pusher's `custom_config`; when set, blessed
             models go to a Vertex AI endpoint instead of `serving_model_dir`.
+        kubeflow: Built for `KubeflowV2DagRunner`: only components and resolver
+            strategies its compiler supports.
 
     Returns:
         The pipeline, ready for any TFX runner.
@@ -174,6 +184,31 @@ def create_pipeline(
         # StatisticsGen already computed statistics of the raw data.
         disable_statistics=True,
     )
+    if spec.drift:
+        # The reference is the last data that passed this check, not merely the last
+        # data seen: re-running drifted data cannot make it its own reference.
+        last_approved = tfx.dsl.Resolver(
+            # Kubeflow V2's compiler knows TFX's own strategies only.
+            strategy_class=(
+                tfx.dsl.experimental.LatestArtifactStrategy if kubeflow else LatestIfAnyStrategy
+            ),
+            statistics=tfx.dsl.Channel(
+                type=tfx.types.standard_artifacts.ExampleStatistics,
+                producer_component_id="DriftCheck",
+                output_key="approved_statistics",
+            ),
+        ).with_id("LastApprovedStatisticsResolver")
+        drift_check = DriftCheck(
+            statistics=statistics_gen.outputs["statistics"],
+            baseline_statistics=last_approved.outputs["statistics"],
+            drift=drift_config(spec),
+        )
+        # Ordering edges, not data inputs: the check runs on data the DataGate passed (so
+        # the reference is always valid data), and Transform waits for it without its
+        # cache depending on it.
+        drift_check.add_upstream_node(data_gate)
+        transform.add_upstream_node(drift_check)
+        components += [last_approved, drift_check]
     trainer = tfx.components.Trainer(
         **trainer_code,
         examples=transform.outputs["transformed_examples"],
@@ -208,6 +243,8 @@ def create_pipeline(
             push_destination=tfx.proto.PushDestination(
                 filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
             ),
+            # Write, then rename: a model server never sees half a model.
+            custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
         )
     components += [data_gate, transform, trainer, model_resolver, evaluator, pusher]
     return tfx.dsl.Pipeline(

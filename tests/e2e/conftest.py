@@ -1,10 +1,11 @@
-"""The census workspace: one pipeline root, five real runs, shared by the e2e modules.
+"""The census workspace: one pipeline root, six real runs, shared by the e2e modules.
 
 Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
 so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
 edited into the spec (not blessed), (4) data with an anomaly against a curated schema
-(stops at the DataGate). The tests only read what the runs left: ML Metadata, artifacts,
-the serving directory and the HTML reports.
+(stops at the DataGate), (5) valid data whose workclass shares moved beyond the spec's
+drift bound (stops at the DriftCheck). The tests only read what the runs left: ML
+Metadata, artifacts, the serving directory and the HTML reports.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pipeline.dataset_spec import load_spec
 from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
 from tests.conftest import make_census_sample, write_spec
 
-FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY = range(5)
+FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT = range(6)
 
 
 def versions(serving_dir: Path) -> list[str]:
@@ -92,6 +93,20 @@ class Workspace:
             training=self.training(),
         )  # fmt: skip
 
+    def drifted_data_spec(self) -> Path:
+        """Valid rows, but 40% of them moved to another (known) workclass."""
+        data = self.root / "moved"
+        data.mkdir()
+        shutil.copy(self.spec.file_path("test"), data / "test.csv")
+        with self.spec.file_path("train").open() as f:
+            rows = list(csv.reader(f))
+        column = rows[0].index("workclass")
+        for row in rows[1 : 1 + len(rows) * 2 // 5]:
+            row[column] = "Self-emp-inc"
+        with (data / "train.csv").open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        return write_spec(data, "census", name="census_sample", training=self.training())
+
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Workspace:
@@ -102,4 +117,5 @@ def workspace(tmp_path_factory) -> Workspace:
     assert strict == workspace.spec_path  # the same file, edited in place
     workspace.run(strict)
     workspace.run(workspace.anomalous_data_spec())
+    workspace.run(workspace.drifted_data_spec())
     return workspace

@@ -16,13 +16,16 @@ import tensorflow as tf
 from pipeline import cli
 from pipeline.run_summary import RunSummary
 from tests.conftest import make_census_sample
-from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, FIRST, NOT_BLESSED
+from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, DRIFT, FIRST, NOT_BLESSED
 
 ALL_COMPONENTS = {
     "ExampleGen", "TestExampleGen", "StatisticsGen", "TestStatisticsGen", "SchemaGen",
     "ExampleValidator", "TestExampleValidator", "DataGate", "Transform", "Trainer",
     "LatestBlessedModelResolver", "Evaluator", "Pusher",
+    "LastApprovedStatisticsResolver", "DriftCheck",
 }  # fmt: skip
+# Every run: resolvers resolve, and the drift check compares with the last approved data.
+EVERY_RUN = {"LatestBlessedModelResolver", "LastApprovedStatisticsResolver", "DriftCheck"}
 
 
 def _not_cached(summary: RunSummary) -> set[str]:
@@ -85,14 +88,16 @@ def test_serving_rejects_a_malformed_request_and_keeps_serving(workspace):
 def test_second_run_reexecutes_only_what_the_new_baseline_changes(workspace):
     # The Resolver now finds the blessed model, so the Evaluator's inputs changed.
     second = workspace.summaries[BASELINE]
-    assert _not_cached(second) == {"LatestBlessedModelResolver", "Evaluator", "Pusher"}
+    assert _not_cached(second) == EVERY_RUN | {"Evaluator", "Pusher"}
     assert second.blessed is True
 
 
 def test_third_run_is_fully_cached(workspace):
     third = workspace.summaries[CACHED]
-    # A Resolver is not an executor: it resolves every run and has nothing to cache.
-    assert _not_cached(third) <= {"LatestBlessedModelResolver"}
+    # A Resolver is not an executor: it resolves every run and has nothing to cache; the
+    # drift check's reference is a new artifact each run, so it re-runs (under a second).
+    assert _not_cached(third) <= EVERY_RUN
+    assert third.state_of("Transform") == "cached" and third.state_of("Trainer") == "cached"
     assert third.state_of("Evaluator") == "cached" and third.state_of("Pusher") == "cached"
 
 
@@ -120,13 +125,28 @@ def test_data_with_an_anomaly_stops_before_transform(workspace):
     assert workspace.versions_after[ANOMALY] == workspace.versions_after[CACHED]
 
 
+def test_drifted_data_stops_before_transform(workspace):
+    error = str(workspace.errors[DRIFT])
+    assert "column 'workclass'" in error and "Linfty distance" in error
+    assert "drifted from the last validated data" in error and "nothing is trained" in error
+    summary = workspace.summaries[DRIFT]
+    assert summary.state_of("DataGate") == "ran"  # valid data: no anomaly
+    assert summary.state_of("DriftCheck") == "failed"
+    assert summary.state_of("Transform") is None and summary.state_of("Trainer") is None
+    assert workspace.versions_after[DRIFT] == workspace.versions_after[CACHED]
+
+
+def test_first_run_drift_check_has_no_reference_and_passes(workspace):
+    assert workspace.summaries[FIRST].state_of("DriftCheck") == "ran"
+
+
 def test_cli_summary_reads_the_latest_run(workspace, capsys):
     code = cli.main(
         ["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "DataGate" in out and "failed" in out  # the anomaly run is the latest
+    assert "DriftCheck" in out and "failed" in out  # the drift run is the latest
 
 
 def test_cli_rejects_a_bad_spec_with_its_key(tmp_path, capsys):

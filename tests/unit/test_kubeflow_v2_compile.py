@@ -58,16 +58,12 @@ def test_output_parses_as_kfp_pipeline_job_and_spec(compiled):
 
 def test_every_component_is_a_task_with_its_upstream_dependencies(compiled):
     tasks = compiled["job"]["pipelineSpec"]["root"]["dag"]["tasks"]
-    # The resolver compiles into two tasks (model, blessing); every other node is one task.
-    expected = {}
-    for node in compiled["dag"].components:
-        upstream = {u.id for u in node.upstream_nodes}
-        expected[node.id] = upstream
-    assert set(tasks) - {"LatestBlessedModelResolver-model-resolver",
-                         "LatestBlessedModelResolver-model-blessing-resolver"} \
-        == set(expected) - {"LatestBlessedModelResolver"}  # fmt: skip
+    # A resolver may compile into several tasks ('<id>-model-resolver', ...); a task's
+    # node is the part before the first '-'.
+    expected = {node.id: {u.id for u in node.upstream_nodes} for node in compiled["dag"].components}
+    assert {name.split("-")[0] for name in tasks} == set(expected)
     for task_id, upstream in expected.items():
-        if task_id == "LatestBlessedModelResolver":
+        if task_id.endswith("Resolver"):
             continue
         compiled_upstream = {
             name.split("-")[0] for name in tasks[task_id].get("dependentTasks", [])
@@ -77,6 +73,9 @@ def test_every_component_is_a_task_with_its_upstream_dependencies(compiled):
     assert set(tasks["Transform"]["dependentTasks"]) >= {"DataGate", "ExampleGen"}
     assert set(tasks["Pusher"]["dependentTasks"]) == {"Evaluator", "Trainer"}
     assert "TestExampleValidator" in tasks["DataGate"]["dependentTasks"]
+    # The ordering-only edges: DataGate -> DriftCheck -> Transform.
+    assert "DataGate" in tasks["DriftCheck"]["dependentTasks"]
+    assert "DriftCheck" in tasks["Transform"]["dependentTasks"]
 
 
 def test_every_step_runs_the_configured_image(compiled):

@@ -1,0 +1,84 @@
+"""TFX's Pusher, with the copy to the serving directory made atomic.
+
+TFX's own executor copies the model straight into `<base>/<version>/` (saved_model.pb
+last): a process killed mid-copy leaves a partial version there for good. This executor
+copies into `<base>/.incoming-<version>/` and renames it into place, so a model server
+watching `<base>` sees a version whole or not at all; leftovers of a killed push are
+removed by the next push. Blessing checks, versioning and ML Metadata are TFX's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from absl import logging
+from tfx import types
+from tfx.components.pusher import executor as tfx_pusher
+from tfx.dsl.io import fileio
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+
+INCOMING_PREFIX = ".incoming-"
+
+
+def _remove_leftovers(base: str) -> None:
+    """Deletes half-copied versions left by a push that was killed."""
+    if not fileio.exists(base):
+        return
+    for name in fileio.listdir(base):
+        if name.startswith(INCOMING_PREFIX):
+            logging.warning("Pusher: removing %s, left by an interrupted push", name)
+            fileio.rmtree(os.path.join(base, name))
+
+
+def copy_then_rename(model_path: str, base: str, version: str) -> str:
+    """Copies `model_path` to `<base>/<version>` atomically; returns the final path."""
+    final = os.path.join(base, version)
+    incoming = os.path.join(base, f"{INCOMING_PREFIX}{version}")
+    _remove_leftovers(base)
+    fileio.makedirs(base)
+    io_utils.copy_dir(model_path, incoming)
+    # A local rename is atomic; on object stores (gs://) fileio.rename copies, which TF
+    # Serving tolerates because it loads a version only once saved_model.pb is there.
+    if base.startswith(("gs://", "s3://")):
+        fileio.rename(incoming, final)
+    else:
+        os.rename(incoming, final)
+    return final
+
+
+class Executor(tfx_pusher.Executor):
+    """Pushes a blessed model to the filesystem destination, whole or not at all."""
+
+    def Do(
+        self,
+        input_dict: dict[str, list[types.Artifact]],
+        output_dict: dict[str, list[types.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        model_push = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
+        )
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(model_push)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
+        )
+        if destination.WhichOneof("destination") != "filesystem":
+            raise NotImplementedError("the atomic Pusher pushes to a filesystem destination only")
+        model_path = self.GetModelPath(input_dict)
+        base = destination.filesystem.base_directory
+        version = str(int(time.time()))
+        while fileio.exists(os.path.join(base, version)):  # two pushes in one second
+            version = str(int(version) + 1)
+        serving_path = copy_then_rename(model_path, base, version)
+        logging.info("Model written to serving path %s.", serving_path)
+        # The archive copy in the artifact, as TFX's Pusher keeps it.
+        io_utils.copy_dir(model_path, model_push.uri)
+        self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)
