@@ -17,6 +17,8 @@ CENSUS_TEST = str(DATA / "census" / "test.csv")
 
 def test_census_spec_describes_every_column_once():
     spec = load_spec(DATA / "census")
+    assert spec.drift is not None and spec.drift.categorical_max_linf == 0.1
+    assert spec.for_transform().drift is None  # a drift edit never invalidates Transform
     assert spec.label.column == "income" and spec.label.positive == ">50K"
     assert spec.numeric_features == [
         "age", "education_num", "capital_gain", "capital_loss", "hours_per_week",
@@ -124,6 +126,9 @@ BAD_SPECS = [
         r"key 'files\.train': file /nonexistent/train\.csv does not exist",
     ),
     ("fairness.thresholds", [1.5], r"fairness\.thresholds.*\(0, 1\)"),
+    ("drift.categorical_max_linf", 2, r"key 'drift\.categorical_max_linf': .*\(0, 1\]"),
+    ("drift.numeric_max_js", "high", r"key 'drift\.numeric_max_js': expected a number"),
+    ("drift.psi", 0.1, r"key 'drift': unknown key\(s\) \['psi'\]"),
 ]
 
 
