@@ -125,8 +125,12 @@ def run(
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
     report: bool = True,
+    module_file: str | None = None,
 ) -> Path:
     """Runs the whole pipeline for `spec`; returns the path of its full log.
+
+    `module_file` replaces the repository's `module_file.py` (a fork's own, or an edited
+    copy); TFX fingerprints it, so an edit re-runs what depends on it.
 
     With `report`, the run's HTML report is written to `<output>/<set>/reports/`, also
     when a component failed.
@@ -140,7 +144,7 @@ def run(
     check_input_files(spec)
     paths = paths_for(spec, output_dir)
     with run_lock(paths.root):
-        return _run_locked(spec, paths, beam_pipeline_args, enable_cache, report)
+        return _run_locked(spec, paths, beam_pipeline_args, enable_cache, report, module_file)
 
 
 def _run_locked(
@@ -149,12 +153,14 @@ def _run_locked(
     beam_pipeline_args: list[str] | None,
     enable_cache: bool,
     report: bool,
+    module_file: str | None,
 ) -> Path:
     from tfx import v1 as tfx
 
-    from pipeline.pipeline import create_pipeline
+    from pipeline.pipeline import MODULE_FILE, create_pipeline
 
     pipeline = create_pipeline(
+        module_file=module_file or MODULE_FILE,
         pipeline_name=pipeline_name(spec),
         pipeline_root=str(paths.pipeline_root),
         spec=spec,

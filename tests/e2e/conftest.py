@@ -1,11 +1,12 @@
-"""The census workspace: one pipeline root, six real runs, shared by the e2e modules.
+"""The census workspace: one pipeline root, seven real runs, shared by the e2e modules.
 
 Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
 so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
 edited into the spec (not blessed), (4) data with an anomaly against a curated schema
 (stops at the DataGate), (5) valid data whose workclass shares moved beyond the spec's
-drift bound (stops at the DriftCheck). The tests only read what the runs left: ML
-Metadata, artifacts, the serving directory and the HTML reports.
+drift bound (stops at the DriftCheck), (6) the original data again with an edited copy of
+the module file. The tests only read what the runs left: ML Metadata, artifacts, the
+serving directory and the HTML reports.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ import pytest
 from pipeline import local_runner
 from pipeline.dataset_spec import load_spec
 from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
-from tests.conftest import make_census_sample, write_spec
+from tests.conftest import REPO, make_census_sample, write_spec
 
-FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT = range(6)
+MODULE_FILE = REPO / "module_file.py"
+
+FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT = range(7)
 
 
 def versions(serving_dir: Path) -> list[str]:
@@ -42,11 +45,13 @@ class Workspace:
         self.versions_after: list[list[str]] = []
         self.errors: list[Exception | None] = []
 
-    def run(self, spec_path: Path | None = None) -> RunSummary:
+    def run(self, spec_path: Path | None = None, module_file: Path | None = None) -> RunSummary:
         """Runs the pipeline; a failure is recorded in `errors`, not raised."""
         spec = load_spec(spec_path or self.spec_path)
         try:
-            local_runner.run(spec, self.output_dir)
+            local_runner.run(
+                spec, self.output_dir, module_file=str(module_file) if module_file else None
+            )
             self.errors.append(None)
         except Exception as e:  # the anomaly run is meant to fail
             self.errors.append(e)
@@ -118,4 +123,7 @@ def workspace(tmp_path_factory) -> Workspace:
     workspace.run(strict)
     workspace.run(workspace.anomalous_data_spec())
     workspace.run(workspace.drifted_data_spec())
+    edited = workspace.root / "module_file.py"
+    edited.write_text(MODULE_FILE.read_text() + "\n# An edit: TFX fingerprints the file.\n")
+    workspace.run(module_file=edited)
     return workspace

@@ -16,7 +16,15 @@ import tensorflow as tf
 from pipeline import cli
 from pipeline.run_summary import RunSummary
 from tests.conftest import make_census_sample
-from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, DRIFT, FIRST, NOT_BLESSED
+from tests.e2e.conftest import (
+    ANOMALY,
+    BASELINE,
+    CACHED,
+    DRIFT,
+    FIRST,
+    MODULE_EDIT,
+    NOT_BLESSED,
+)
 
 ALL_COMPONENTS = {
     "ExampleGen", "TestExampleGen", "StatisticsGen", "TestStatisticsGen", "SchemaGen",
@@ -140,13 +148,23 @@ def test_first_run_drift_check_has_no_reference_and_passes(workspace):
     assert workspace.summaries[FIRST].state_of("DriftCheck") == "ran"
 
 
+def test_a_module_file_edit_reruns_exactly_what_depends_on_it(workspace):
+    summary = workspace.summaries[MODULE_EDIT]
+    assert workspace.errors[MODULE_EDIT] is None
+    # The data and the spec are those of earlier runs: their components come from cache.
+    assert _not_cached(summary) == EVERY_RUN | {"Transform", "Trainer", "Evaluator", "Pusher"}
+    # The spec still holds the impossible threshold of run 3: evaluated, not pushed.
+    assert summary.blessed is False and summary.pushed_to is None
+    assert workspace.versions_after[MODULE_EDIT] == workspace.versions_after[CACHED]
+
+
 def test_cli_summary_reads_the_latest_run(workspace, capsys):
     code = cli.main(
         ["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "DriftCheck" in out and "failed" in out  # the drift run is the latest
+    assert "Transform" in out and "NOT blessed" in out  # the module-edit run is the latest
 
 
 def test_cli_rejects_a_bad_spec_with_its_key(tmp_path, capsys):

@@ -16,7 +16,7 @@ from pipeline.html_report import report_path
 from pipeline.run_artifacts import find_run
 from tests.conftest import REPO
 from tests.e2e.browser import open_page
-from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, DRIFT, FIRST, NOT_BLESSED
+from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, FIRST, MODULE_EDIT, NOT_BLESSED
 
 
 def _run(workspace, index: int):
@@ -121,9 +121,9 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
 
 def test_every_run_wrote_its_report(workspace):
     reports = workspace.paths.reports_dir
-    for index in range(DRIFT + 1):
+    for index in range(MODULE_EDIT + 1):
         assert _report(workspace, index).is_file(), index
-    assert (reports / "latest.html").read_bytes() == _report(workspace, DRIFT).read_bytes()
+    assert (reports / "latest.html").read_bytes() == _report(workspace, MODULE_EDIT).read_bytes()
 
 
 @pytest.fixture(scope="module")
