@@ -5,6 +5,7 @@ python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
 python -m pipeline report [--run-id ID]      # static HTML report of a run
+python -m pipeline skew --serving-data F.csv # serving data vs. the training statistics
 python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
 python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
 python -m pipeline schedule --dry-run        # create or update the Vertex AI schedule
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     common(report)
     report.add_argument("--run-id", help="a run id (default: the latest run)")
     report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
+
+    skew = sub.add_parser("skew", help="compare serving data with the training statistics")
+    common(skew)
+    skew.add_argument("--serving-data", type=Path, required=True,
+                      help="CSV of the raw features the model was asked about")  # fmt: skip
+    skew.add_argument("--run-id", help="the run that trained the model (default: the latest)")
 
     export = sub.add_parser(
         "export-schema", help="copy the latest inferred schema next to the data"
@@ -119,6 +126,25 @@ def _report(spec: DatasetSpec, output_dir: Path, run_id: str | None, out: Path |
     else:
         out = write_report(run, spec, paths.reports_dir)
     print(f"Report of run {run.run_id}: {out}")
+    return 0
+
+
+def _skew(spec: DatasetSpec, output_dir: Path, serving: Path, run_id: str | None) -> int:
+    from pipeline.skew_check import check_skew
+
+    paths = paths_for(spec, output_dir)
+    try:
+        reference, lines = check_skew(
+            paths.metadata_path, pipeline_name(spec), spec, serving, run_id
+        )
+    except (FileNotFoundError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if lines:
+        print(f"Skew between {serving} and the training statistics ({reference}):")
+        print("\n".join(f"  - {line}" for line in lines))
+        return 1
+    print(f"No skew beyond the bounds between {serving} and the training data ({reference}).")
     return 0
 
 
@@ -209,6 +235,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         return _summary(spec, args.output_dir, args.run_id)
     if args.command == "report":
         return _report(spec, args.output_dir, args.run_id, args.out)
+    if args.command == "skew":
+        return _skew(spec, args.output_dir, args.serving_data, args.run_id)
     if args.command == "export-schema":
         return _export_schema(spec, args.output_dir)
 

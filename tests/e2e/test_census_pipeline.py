@@ -158,6 +158,30 @@ def test_a_module_file_edit_reruns_exactly_what_depends_on_it(workspace):
     assert workspace.versions_after[MODULE_EDIT] == workspace.versions_after[CACHED]
 
 
+def _serving_log(workspace, path: Path, age_shift: int = 0) -> Path:
+    """The training rows as a serving log would hold them: no label, maybe older people."""
+    with workspace.spec.file_path("train").open() as f:
+        rows = list(csv.DictReader(f))
+    columns = [c for c in rows[0] if c != workspace.spec.label.column]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "age": str(int(row["age"]) + age_shift)})
+    return path
+
+
+def test_skew_check_compares_serving_data_with_the_training_statistics(workspace, tmp_path, capsys):
+    args = ["skew", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
+    same = _serving_log(workspace, tmp_path / "same.csv")
+    assert cli.main([*args, "--serving-data", str(same)]) == 0
+    assert "No skew beyond the bounds" in capsys.readouterr().out
+    older = _serving_log(workspace, tmp_path / "older.csv", age_shift=30)
+    assert cli.main([*args, "--serving-data", str(older)]) == 1
+    out = capsys.readouterr().out
+    assert "column 'age'" in out and "Jensen-Shannon" in out and "column 'sex'" not in out
+
+
 def test_cli_summary_reads_the_latest_run(workspace, capsys):
     code = cli.main(
         ["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
