@@ -15,7 +15,7 @@ import json
 import tensorflow_model_analysis as tfma
 
 from module_file import PREDICTION_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
-from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec, slice_feature
+from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec, Threshold, slice_feature
 
 # Metrics reported at the default 0.5 decision threshold.
 HEADLINE_METRICS = (
@@ -55,43 +55,53 @@ def slicing_specs(spec: DatasetSpec) -> list[tfma.SlicingSpec]:
     return specs
 
 
-def _overall_threshold(
-    lower_bound: float, max_regression: float | None
-) -> tfma.PerSliceMetricThreshold:
-    """A bound on the overall slice only: small slices are reported, not gated, here."""
+def _threshold(t: Threshold) -> tfma.PerSliceMetricThreshold:
+    """A bound on the overall slice, or on the one slice `t.slice` names."""
     threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": lower_bound})
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": t.lower_bound})
     )
-    if max_regression is not None:
+    if t.max_regression is not None:
         # Skipped by TFMA when there is no baseline yet (the first run).
         threshold.change_threshold.CopyFrom(
             tfma.GenericChangeThreshold(
                 direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                absolute={"value": -max_regression},
+                absolute={"value": -t.max_regression},
             )
         )
-    return tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+    # A slice with a bound that is absent from the test data is a missing slice to TFMA,
+    # and it then blesses nothing.
+    slicing = tfma.SlicingSpec(feature_values=dict([t.slice])) if t.slice else tfma.SlicingSpec()
+    return tfma.PerSliceMetricThreshold(slicing_specs=[slicing], threshold=threshold)
 
 
 def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     """Metric configs with the spec's thresholds attached to the metrics they bound."""
-    bounds = {THRESHOLD_METRICS[t.metric]: t for t in spec.thresholds}
+    bounds: dict[str, list[Threshold]] = {}
+    for t in spec.thresholds:
+        bounds.setdefault(THRESHOLD_METRICS[t.metric], []).append(t)
+    # A slice with a bound must also be big enough for its metric to mean something.
+    # (Not TFMA's min_slice_size option: it fails every bound on every small slice.)
+    if spec.min_slice_size:
+        bounds["ExampleCount"] = [
+            Threshold("example_count", spec.min_slice_size, None, where)
+            for where in sorted({t.slice for t in spec.thresholds if t.slice})
+        ]
     configs = []
     for name in HEADLINE_METRICS:
         config = tfma.MetricConfig(class_name=name)
-        if name in bounds:
-            t = bounds.pop(name)
-            config.per_slice_thresholds.append(_overall_threshold(t.lower_bound, t.max_regression))
+        for t in bounds.pop(name, []):
+            config.per_slice_thresholds.append(_threshold(t))
         configs.append(config)
     thresholds = json.dumps({"thresholds": list(spec.fairness_thresholds)})
     for name in THRESHOLDED_METRICS:
         configs.append(tfma.MetricConfig(class_name=name, config=thresholds))
     # A bound on a thresholded metric (precision, recall) applies at 0.5 only.
-    for name, t in bounds.items():
+    for name, ts in bounds.items():
         config = tfma.MetricConfig(
             class_name=name, config=json.dumps({"thresholds": [0.5], "name": f"{name}_at_0.5"})
         )
-        config.per_slice_thresholds.append(_overall_threshold(t.lower_bound, t.max_regression))
+        for t in ts:
+            config.per_slice_thresholds.append(_threshold(t))
         configs.append(config)
     return configs
 

@@ -68,11 +68,18 @@ class Threshold:
         metric: A key of `THRESHOLD_METRICS`.
         lower_bound: The candidate must reach at least this value (absolute).
         max_regression: The candidate may be at most this much below the baseline.
+        slice: (column, value) of a slice column the bound applies to; None = overall.
     """
 
     metric: str
     lower_bound: float
     max_regression: float | None = None
+    slice: tuple[str, str] | None = None
+
+    @property
+    def where(self) -> str:
+        """The slice the bound applies to, named as reports name slices."""
+        return f"{self.slice[0]}={self.slice[1]}" if self.slice else "Overall"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +135,7 @@ class DatasetSpec:
     training: Training
     schema_file: Path | None = None
     drift: Drift | None = None
+    min_slice_size: int | None = None
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""
@@ -177,6 +185,7 @@ class DatasetSpec:
             training=Training(cross_hash_buckets=self.training.cross_hash_buckets),
             schema_file=None,
             drift=None,
+            min_slice_size=None,
         )
 
     def for_trainer(self) -> DatasetSpec:
@@ -202,7 +211,10 @@ class DatasetSpec:
         data["columns"] = tuple(
             Column(**{**c, "buckets": tuple(c["buckets"])}) for c in data["columns"]
         )
-        data["thresholds"] = tuple(Threshold(**t) for t in data["thresholds"])
+        data["thresholds"] = tuple(
+            Threshold(**{**t, "slice": tuple(t["slice"]) if t.get("slice") else None})
+            for t in data["thresholds"]
+        )
         training = dict(data["training"])
         training["hidden_units"] = tuple(training["hidden_units"])
         data["training"] = Training(**training)
@@ -293,7 +305,7 @@ def _parse_thresholds(raw: Any, r: _Reader) -> tuple[Threshold, ...]:
     for i, item in enumerate(raw):
         key = f"evaluation.thresholds[{i}]"
         item = r.mapping(item, key)
-        r.known(item, key, {"metric", "lower_bound", "max_regression"})
+        r.known(item, key, {"metric", "lower_bound", "max_regression", "slice"})
         metric = r.required(item, "metric", key)
         if metric not in THRESHOLD_METRICS:
             raise r.fail(f"{key}.metric", f"{metric!r} is not one of {sorted(THRESHOLD_METRICS)}")
@@ -303,7 +315,14 @@ def _parse_thresholds(raw: Any, r: _Reader) -> tuple[Threshold, ...]:
             regression = r.number(regression, f"{key}.max_regression")
             if regression < 0:
                 raise r.fail(f"{key}.max_regression", "must be >= 0 (a drop, as a positive number)")
-        thresholds.append(Threshold(metric, lower, regression))
+        where = None
+        if item.get("slice") is not None:
+            raw_slice = r.mapping(item["slice"], f"{key}.slice")
+            if len(raw_slice) != 1:
+                raise r.fail(f"{key}.slice", f"one column: value pair, got {raw_slice!r}")
+            ((column, value),) = raw_slice.items()
+            where = (str(column), str(value))
+        thresholds.append(Threshold(metric, lower, regression, where))
     return tuple(thresholds)
 
 
@@ -490,8 +509,17 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         drift = Drift(**bounds)
 
     evaluation = r.mapping(data.get("evaluation") or {}, "evaluation")
-    r.known(evaluation, "evaluation", {"thresholds"})
+    r.known(evaluation, "evaluation", {"thresholds", "min_slice_size"})
     thresholds = _parse_thresholds(evaluation.get("thresholds"), r)
+    for i, t in enumerate(thresholds):
+        if t.slice and t.slice[0] not in slice_columns:
+            raise r.fail(
+                f"evaluation.thresholds[{i}].slice",
+                f"column {t.slice[0]!r} is not in slicing.columns {list(slice_columns)}",
+            )
+    min_slice_size = None
+    if evaluation.get("min_slice_size") is not None:
+        min_slice_size = r.positive_int(evaluation["min_slice_size"], "evaluation.min_slice_size")
 
     training_raw = dict(data.get("training") or {})
     training_raw.update(overrides or {})
@@ -523,5 +551,6 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         thresholds=thresholds,
         training=training,
         drift=drift,
+        min_slice_size=min_slice_size,
         schema_file=schema_file,
     )

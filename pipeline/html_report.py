@@ -139,32 +139,43 @@ def _verdict(run: RunArtifacts, spec: DatasetSpec, failures: list[str]) -> str:
 
 
 def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[str, Any]) -> str:
-    """Each configured threshold, the candidate's value and whether it passed."""
-    failed = {(f["metric"], f["is_diff"]) for f in validation["failures"]}
-    overall = frame[(frame["slice"] == "Overall") & frame["threshold"].isna()]
+    """Each configured threshold, on its slice: the candidate's value and whether it passed.
+
+    A sliced bound whose slice TFMA did not report (absent, or an example-count failure)
+    shows as 'missing': TFMA blesses nothing then.
+    """
+    failed = {(f["slice"], f["metric"], f["is_diff"]) for f in validation["failures"]}
+    unsliced = frame[frame["threshold"].isna()]
     rows = []
     for t in spec.thresholds:
         name = _SPEC_METRIC_NAMES[t.metric]
-        value = overall[(overall["metric"] == name) & ~overall["is_diff"]]
-        value = value[value["model"].isin(["candidate", ""])]["value"]
-        diff = overall[(overall["metric"] == name) & overall["is_diff"]]["value"]
+        on = unsliced[(unsliced["slice"] == t.where) & (unsliced["metric"] == name)]
+        value = on[~on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
+        diff = on[on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
+        found = len(value) > 0
         rows.append(
             {
                 "metric": f"{t.metric} ({THRESHOLD_METRICS[t.metric]})",
-                "value": float(value.iloc[0]) if len(value) else math.nan,
+                "slice": t.where,
+                "value": float(value.iloc[0]) if found else math.nan,
                 "lower bound": t.lower_bound,
-                "bound": "fail" if (name, False) in failed else "pass",
+                "bound": (
+                    "fail" if (t.where, name, False) in failed else ("pass" if found else "missing")
+                ),
                 "change vs baseline": float(diff.iloc[0]) if len(diff) else math.nan,
                 "allowed change": -t.max_regression if t.max_regression is not None else math.nan,
                 "change": (
-                    "fail" if (name, True) in failed else ("pass" if len(diff) else "no baseline")
+                    "fail"
+                    if (t.where, name, True) in failed
+                    else ("pass" if len(diff) else "no baseline")
                 ),
             }
         )
     table = _table(pd.DataFrame(rows).set_index("metric"), "thresholds")
-    return table.replace("<td>pass</td>", '<td class="pass">pass</td>').replace(
-        "<td>fail</td>", '<td class="fail">fail</td>'
-    )
+    for state in ("pass", "fail", "missing"):
+        css = "pass" if state == "pass" else "fail"
+        table = table.replace(f"<td>{state}</td>", f'<td class="{css}">{state}</td>')
+    return table
 
 
 def slice_bars_figure(table: pd.DataFrame, metric: str = "AUC") -> Any:

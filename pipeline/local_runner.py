@@ -49,6 +49,29 @@ class RunPaths:
     def reports_dir(self) -> Path:
         return self.root / "reports"
 
+    @property
+    def user_code_dir(self) -> Path:
+        return self.root / "user_code"
+
+
+def isolated_module_file(source: Path, directory: Path) -> str:
+    """A copy of `source` alone in `directory`, rewritten only when its content changed.
+
+    TFX packages every .py file beside the module file into the user-code wheel and
+    fingerprints them all: from the repository root, editing eval_config.py or setup.py
+    would re-run Transform and the Trainer. Alone in its folder, only the module file
+    itself invalidates them.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / source.name
+    content = source.read_bytes()
+    if not target.exists() or target.read_bytes() != content:
+        target.write_bytes(content)
+    for stray in directory.glob("*.py"):
+        if stray != target:
+            stray.unlink()
+    return str(target)
+
 
 def pipeline_name(spec: DatasetSpec) -> str:
     return f"{spec.name}_pipeline"
@@ -160,7 +183,7 @@ def _run_locked(
     from pipeline.pipeline import MODULE_FILE, create_pipeline
 
     pipeline = create_pipeline(
-        module_file=module_file or MODULE_FILE,
+        module_file=isolated_module_file(Path(module_file or MODULE_FILE), paths.user_code_dir),
         pipeline_name=pipeline_name(spec),
         pipeline_root=str(paths.pipeline_root),
         spec=spec,

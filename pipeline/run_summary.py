@@ -79,6 +79,11 @@ def describe_failure(failure, where: str) -> str:
             f"{allowed:+.4f} is allowed ({where})"
         )
     bounds = threshold.value_threshold
+    if name == "example_count" and bounds.HasField("lower_bound"):
+        return (
+            f"slice {where} has {value:.0f} test examples, fewer than evaluation.min_slice_size "
+            f"= {bounds.lower_bound.value:g}: too few to judge its bounds"
+        )
     if bounds.HasField("lower_bound") and value < bounds.lower_bound.value:
         return (
             f"{name} = {value:.4f} is below the lower bound {bounds.lower_bound.value:g} ({where})"
@@ -103,8 +108,11 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:
-        keys = ", ".join(missing.feature_keys) or "Overall"
-        lines.append(f"the slice on {keys} has a threshold but no examples")
+        named = [f"{k}={v}" for k, v in missing.feature_values.items()] + list(missing.feature_keys)
+        lines.append(
+            f"slice {', '.join(named) or 'Overall'} has a threshold but no examples in the "
+            "test data"
+        )
     return lines
 
 

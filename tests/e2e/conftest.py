@@ -1,12 +1,13 @@
-"""The census workspace: one pipeline root, seven real runs, shared by the e2e modules.
+"""The census workspace: one pipeline root, eight real runs, shared by the e2e modules.
 
 Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
 so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
 edited into the spec (not blessed), (4) data with an anomaly against a curated schema
 (stops at the DataGate), (5) valid data whose workclass shares moved beyond the spec's
 drift bound (stops at the DriftCheck), (6) the original data again with an edited copy of
-the module file. The tests only read what the runs left: ML Metadata, artifacts, the
-serving directory and the HTML reports.
+the module file, (7) bounds on a slice too small to judge and on a slice absent from the
+test data. The tests only read what the runs left: ML Metadata, artifacts, the serving
+directory and the HTML reports.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.conftest import REPO, make_census_sample, write_spec
 
 MODULE_FILE = REPO / "module_file.py"
 
-FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT = range(7)
+FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES = range(8)
 
 
 def versions(serving_dir: Path) -> list[str]:
@@ -112,6 +113,18 @@ class Workspace:
             csv.writer(f, lineterminator="\n").writerows(rows)
         return write_spec(data, "census", name="census_sample", training=self.training())
 
+    def slice_thresholds_spec(self) -> Path:
+        """Overall bound as usual, plus bounds on a 5-example slice and on an absent one."""
+        thresholds = [
+            {"metric": "auc", "lower_bound": 0.7},
+            {"metric": "auc", "lower_bound": 0.5, "slice": {"race": "Other"}},
+            {"metric": "auc", "lower_bound": 0.5, "slice": {"race": "Martian"}},
+        ]
+        return write_spec(
+            self.spec_path.parent, "census", name="census_sample", training=self.training(),
+            evaluation={"thresholds": thresholds, "min_slice_size": 30},
+        )  # fmt: skip
+
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Workspace:
@@ -126,4 +139,5 @@ def workspace(tmp_path_factory) -> Workspace:
     edited = workspace.root / "module_file.py"
     edited.write_text(MODULE_FILE.read_text() + "\n# An edit: TFX fingerprints the file.\n")
     workspace.run(module_file=edited)
+    workspace.run(workspace.slice_thresholds_spec())
     return workspace

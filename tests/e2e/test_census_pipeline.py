@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
     FIRST,
     MODULE_EDIT,
     NOT_BLESSED,
+    SLICES,
 )
 
 ALL_COMPONENTS = {
@@ -182,13 +183,29 @@ def test_skew_check_compares_serving_data_with_the_training_statistics(workspace
     assert "column 'age'" in out and "Jensen-Shannon" in out and "column 'sex'" not in out
 
 
+def test_a_configured_slice_too_small_or_missing_blocks_the_push(workspace):
+    summary = workspace.summaries[SLICES]
+    assert summary.blessed is False and summary.pushed_to is None
+    assert any(
+        "slice race=Other has 5 test examples, fewer than evaluation.min_slice_size = 30" in line
+        for line in summary.failed_thresholds
+    ), summary.failed_thresholds
+    assert any(
+        "slice race=Martian has a threshold but no examples" in line
+        for line in summary.failed_thresholds
+    ), summary.failed_thresholds
+    # Only the evaluation changed: nothing upstream of the Evaluator re-ran.
+    assert summary.state_of("Transform") == "cached" and summary.state_of("Trainer") == "cached"
+    assert workspace.versions_after[SLICES] == workspace.versions_after[CACHED]
+
+
 def test_cli_summary_reads_the_latest_run(workspace, capsys):
     code = cli.main(
         ["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "Transform" in out and "NOT blessed" in out  # the module-edit run is the latest
+    assert "race=Martian" in out and "NOT blessed" in out  # the slice run is the latest
 
 
 def test_cli_rejects_a_bad_spec_with_its_key(tmp_path, capsys):

@@ -16,7 +16,7 @@ from pipeline.html_report import report_path
 from pipeline.run_artifacts import find_run
 from tests.conftest import REPO
 from tests.e2e.browser import open_page
-from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, FIRST, MODULE_EDIT, NOT_BLESSED
+from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, FIRST, NOT_BLESSED, SLICES
 
 
 def _run(workspace, index: int):
@@ -121,9 +121,9 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
 
 def test_every_run_wrote_its_report(workspace):
     reports = workspace.paths.reports_dir
-    for index in range(MODULE_EDIT + 1):
+    for index in range(SLICES + 1):
         assert _report(workspace, index).is_file(), index
-    assert (reports / "latest.html").read_bytes() == _report(workspace, MODULE_EDIT).read_bytes()
+    assert (reports / "latest.html").read_bytes() == _report(workspace, SLICES).read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +179,9 @@ def test_report_shows_decision_fairness_comparison_and_lineage(workspace, baseli
     page, _ = baseline_page
     assert "BLESSED" in page.dom
     thresholds = page.tables["thresholds"]
-    assert thresholds[1][0].startswith("auc") and thresholds[1][3] == "pass"
+    assert thresholds[0][:5] == ["metric", "slice", "value", "lower bound", "bound"]
+    assert thresholds[1][0].startswith("auc") and thresholds[1][1:2] == ["Overall"]
+    assert thresholds[1][4] == "pass"
     fairness = page.tables["fairness-sex"]
     assert fairness[0][:3] == ["group", "threshold", "n"] and "FPR gap" in fairness[0]
     assert {row[0] for row in fairness[1:]} == {"Female", "Male"}

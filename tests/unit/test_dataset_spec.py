@@ -129,6 +129,17 @@ BAD_SPECS = [
     ("drift.categorical_max_linf", 2, r"key 'drift\.categorical_max_linf': .*\(0, 1\]"),
     ("drift.numeric_max_js", "high", r"key 'drift\.numeric_max_js': expected a number"),
     ("drift.psi", 0.1, r"key 'drift': unknown key\(s\) \['psi'\]"),
+    (
+        "evaluation.thresholds",
+        [{"metric": "auc", "lower_bound": 0.8, "slice": {"occupation": "Sales"}}],
+        r"thresholds\[0\]\.slice': column 'occupation' is not in slicing\.columns",
+    ),
+    (
+        "evaluation.thresholds",
+        [{"metric": "auc", "lower_bound": 0.8, "slice": {"sex": "Male", "race": "White"}}],
+        r"thresholds\[0\]\.slice': one column: value pair",
+    ),
+    ("evaluation.min_slice_size", 0, r"evaluation\.min_slice_size.*positive whole number"),
 ]
 
 

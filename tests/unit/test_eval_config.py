@@ -51,3 +51,29 @@ def test_model_spec_reads_label_and_slices_from_the_transform_signature():
     assert model_spec.label_key == "two_year_recid"
     assert list(model_spec.preprocessing_function_names) == ["transform_features"]
     assert model_spec.signature_name == "serving_default"
+
+
+def test_a_slice_threshold_binds_its_slice_and_its_size(tmp_path):
+    from tests.conftest import make_census_sample
+
+    thresholds = [
+        {"metric": "auc", "lower_bound": 0.85},
+        {"metric": "auc", "lower_bound": 0.8, "slice": {"sex": "Female"}},
+    ]
+    spec = load_spec(
+        make_census_sample(
+            tmp_path, train_rows=50, test_rows=20,
+            evaluation={"thresholds": thresholds, "min_slice_size": 50},
+        )
+    )  # fmt: skip
+    metrics = _configs(eval_config.create_eval_config(spec))
+    (auc,) = metrics["AUC"]
+    overall, female = auc.per_slice_thresholds
+    assert overall.slicing_specs[0] == tfma.SlicingSpec()
+    assert dict(female.slicing_specs[0].feature_values) == {"sex": "Female"}
+    assert female.threshold.value_threshold.lower_bound.value == 0.8
+    # The sliced bound also needs at least min_slice_size test examples on that slice.
+    (count,) = metrics["ExampleCount"]
+    (size,) = count.per_slice_thresholds
+    assert dict(size.slicing_specs[0].feature_values) == {"sex": "Female"}
+    assert size.threshold.value_threshold.lower_bound.value == 50
