@@ -4,8 +4,11 @@ Slices: overall, each slice column, each configured cross (bucketized numerics a
 by their bucket feature). Metrics: the classic classification metrics, calibration, plots,
 and the Fairness Indicators rates at each configured decision threshold (TFMA 0.47 has all
 of them built in; the `fairness-indicators` package cannot be installed beside TFX 1.16).
+Also KS, lift and cumulative gain by decile, and bootstrap intervals on every metric
+(custom metrics: `pipeline.ranking_metrics`, `pipeline.bootstrap_intervals`).
 Validation: an absolute floor on each configured metric, so a first run can be blessed,
-and a no-regression bound against the baseline model when there is one.
+a no-regression bound against the baseline model when there is one, and the fairness
+gate's bounds on the gap between each group's error rate and the overall one.
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ import tensorflow_model_analysis as tfma
 
 from module_file import PREDICTION_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec, Threshold, slice_feature
+from pipeline.fairness_gap import gap_name
+
+# Modules of the custom metrics: importing them registers the metrics with TFMA.
+RANKING_MODULE = "pipeline.ranking_metrics"
+INTERVALS_MODULE = "pipeline.bootstrap_intervals"
+GAP_MODULE = "pipeline.fairness_gap"
 
 # Metrics reported at the default 0.5 decision threshold.
 HEADLINE_METRICS = (
@@ -95,6 +104,7 @@ def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     thresholds = json.dumps({"thresholds": list(spec.fairness_thresholds)})
     for name in THRESHOLDED_METRICS:
         configs.append(tfma.MetricConfig(class_name=name, config=thresholds))
+    configs += ranking_and_interval_configs(spec) + fairness_gate_configs(spec)
     # A bound on a thresholded metric (precision, recall) applies at 0.5 only.
     for name, ts in bounds.items():
         config = tfma.MetricConfig(
@@ -103,6 +113,68 @@ def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         for t in ts:
             config.per_slice_thresholds.append(_threshold(t))
         configs.append(config)
+    return configs
+
+
+def ranking_and_interval_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """KS, lift and gain by decile, and bootstrap intervals on every metric.
+
+    Custom metrics (TFMA lacks them), imported by the Evaluator from the installed
+    `pipeline` package.
+    """
+    configs = [
+        tfma.MetricConfig(class_name="KolmogorovSmirnov", module=RANKING_MODULE),
+        tfma.MetricConfig(class_name="LiftAndGain", module=RANKING_MODULE),
+    ]
+    if spec.bootstrap.replicates:
+        options = {
+            "thresholds": list(spec.fairness_thresholds),
+            "replicates": spec.bootstrap.replicates,
+            "confidence": spec.bootstrap.confidence,
+            "seed": spec.bootstrap.seed,
+        }
+        configs.append(
+            tfma.MetricConfig(
+                class_name="BootstrapIntervals", module=INTERVALS_MODULE, config=json.dumps(options)
+            )
+        )
+    return configs
+
+
+def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """One gap metric per (bounded rate, sensitive column), bounded on the Overall slice.
+
+    TFMA then blesses no model whose gap breaks a bound (see `pipeline.fairness_gap`).
+    """
+    gate = spec.fairness_gate
+    if gate is None:
+        return []
+    configs = []
+    for column in spec.sensitive_columns:
+        for rate, bound in gate.max_gap.items():
+            options = {
+                "name": gap_name(rate, column),
+                "rate": rate,
+                "column": column,
+                "feature": slice_feature(spec, column),
+                "threshold": gate.threshold,
+                "min_group_size": gate.min_group_size,
+            }
+            threshold = tfma.MetricThreshold(
+                value_threshold=tfma.GenericValueThreshold(upper_bound={"value": bound})
+            )
+            configs.append(
+                tfma.MetricConfig(
+                    class_name="FairnessGap",
+                    module=GAP_MODULE,
+                    config=json.dumps(options),
+                    per_slice_thresholds=[
+                        tfma.PerSliceMetricThreshold(
+                            slicing_specs=[tfma.SlicingSpec()], threshold=threshold
+                        )
+                    ],
+                )
+            )
     return configs
 
 

@@ -28,6 +28,8 @@ THRESHOLD_METRICS = {
     "precision": "Precision",
     "recall": "Recall",
 }
+# Error rates the fairness gate can bound (FPR, FNR, TPR, TNR, FDR, FOR).
+GATE_RATES = ("fpr", "fnr", "tpr", "tnr", "fdr", "for")
 
 
 class SpecError(ValueError):
@@ -113,6 +115,31 @@ class Drift:
 
 
 @dataclasses.dataclass(frozen=True)
+class Bootstrap:
+    """Bootstrap confidence intervals on every reported metric (`replicates: 0` = none)."""
+
+    replicates: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class FairnessGate:
+    """Bounds on how far a group's error rate may be from the overall rate.
+
+    Attributes:
+        max_gap: Largest |rate(group) - rate(overall)| allowed, by rate (a key of
+            GATE_RATES), for every group of every sensitive column.
+        threshold: The decision threshold the rates are measured at.
+        min_group_size: Groups with fewer test examples are reported, not gated.
+    """
+
+    max_gap: dict[str, float]
+    threshold: float = 0.5
+    min_group_size: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """A described data set. Build it with `load_spec`, not by hand."""
 
@@ -136,6 +163,8 @@ class DatasetSpec:
     schema_file: Path | None = None
     drift: Drift | None = None
     min_slice_size: int | None = None
+    bootstrap: Bootstrap = Bootstrap()
+    fairness_gate: FairnessGate | None = None
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""
@@ -186,6 +215,8 @@ class DatasetSpec:
             schema_file=None,
             drift=None,
             min_slice_size=None,
+            bootstrap=Bootstrap(),
+            fairness_gate=None,
         )
 
     def for_trainer(self) -> DatasetSpec:
@@ -219,6 +250,9 @@ class DatasetSpec:
         training["hidden_units"] = tuple(training["hidden_units"])
         data["training"] = Training(**training)
         data["drift"] = Drift(**data["drift"]) if data.get("drift") else None
+        data["bootstrap"] = Bootstrap(**data.get("bootstrap") or {})
+        gate = data.get("fairness_gate")
+        data["fairness_gate"] = FairnessGate(**gate) if gate else None
         for key in ("feature_crosses", "slice_crosses"):
             data[key] = tuple(tuple(x) for x in data[key])
         for key in ("missing_values", "slice_columns", "sensitive_columns", "fairness_thresholds"):
@@ -292,6 +326,69 @@ def _parse_columns(raw: Any, r: _Reader) -> tuple[Column, ...]:
                 raise r.fail(f"{key}.buckets", f"boundaries must increase strictly: {buckets}")
         columns.append(Column(name, role, buckets, str(value.get("reason", ""))))
     return tuple(columns)
+
+
+def _parse_bootstrap(raw: Any, r: _Reader) -> Bootstrap:
+    if raw is None:
+        return Bootstrap()
+    raw = r.mapping(raw, "evaluation.bootstrap")
+    r.known(raw, "evaluation.bootstrap", {"replicates", "confidence", "seed"})
+    replicates = raw.get("replicates", Bootstrap.replicates)
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 0:
+        raise r.fail(
+            "evaluation.bootstrap.replicates",
+            f"expected a whole number >= 0 (0 = no intervals), got {replicates!r}",
+        )
+    if 0 < replicates < 100:
+        raise r.fail(
+            "evaluation.bootstrap.replicates",
+            f"{replicates} replicates cannot place a 95% percentile interval: use >= 100",
+        )
+    confidence = r.number(
+        raw.get("confidence", Bootstrap.confidence), "evaluation.bootstrap.confidence"
+    )
+    if not 0 < confidence < 1:
+        raise r.fail("evaluation.bootstrap.confidence", f"lies in (0, 1), got {confidence}")
+    seed = raw.get("seed", Bootstrap.seed)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise r.fail("evaluation.bootstrap.seed", f"expected a whole number, got {seed!r}")
+    return Bootstrap(replicates, confidence, seed)
+
+
+def _parse_fairness_gate(
+    raw: Any, sensitive: tuple[str, ...], columns: tuple[Column, ...], r: _Reader
+) -> FairnessGate | None:
+    if raw is None:
+        return None
+    key = "fairness.gate"
+    raw = r.mapping(raw, key)
+    r.known(raw, key, {"max_gap", "threshold", "min_group_size"})
+    if not sensitive:
+        raise r.fail(key, "bounds gaps between the groups of fairness.sensitive_columns: list some")
+    for name in sensitive:
+        column = next(c for c in columns if c.name == name)
+        if column.role != "categorical" and not column.buckets:
+            raise r.fail(
+                "fairness.sensitive_columns",
+                f"{name!r} is {column.role}: the gate needs categorical or bucketized columns",
+            )
+    max_gap_raw = r.mapping(r.required(raw, "max_gap", key), f"{key}.max_gap")
+    if not max_gap_raw:
+        raise r.fail(f"{key}.max_gap", f"bound at least one rate of {list(GATE_RATES)}")
+    r.known(max_gap_raw, f"{key}.max_gap", set(GATE_RATES))
+    max_gap = {}
+    for rate, value in max_gap_raw.items():
+        bound = r.number(value, f"{key}.max_gap.{rate}")
+        if not 0 < bound <= 1:
+            raise r.fail(
+                f"{key}.max_gap.{rate}", f"a gap between rates lies in (0, 1], got {bound}"
+            )
+        max_gap[rate] = bound
+    threshold = r.number(raw.get("threshold", 0.5), f"{key}.threshold")
+    if not 0 < threshold < 1:
+        raise r.fail(f"{key}.threshold", f"a decision threshold lies in (0, 1), got {threshold}")
+    min_group_size = r.positive_int(raw.get("min_group_size", 30), f"{key}.min_group_size")
+    return FairnessGate(max_gap, threshold, min_group_size)
 
 
 def _parse_thresholds(raw: Any, r: _Reader) -> tuple[Threshold, ...]:
@@ -485,7 +582,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
             )
 
     fairness = r.mapping(data.get("fairness") or {}, "fairness")
-    r.known(fairness, "fairness", {"sensitive_columns", "thresholds"})
+    r.known(fairness, "fairness", {"sensitive_columns", "thresholds", "gate"})
     sensitive = r.str_list(fairness.get("sensitive_columns"), "fairness.sensitive_columns")
     _check_columns_exist(names, sensitive, "fairness.sensitive_columns", r)
     fairness_thresholds = tuple(
@@ -495,6 +592,8 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         raise r.fail(
             "fairness.thresholds", f"decision thresholds lie in (0, 1): {fairness_thresholds}"
         )
+
+    fairness_gate = _parse_fairness_gate(fairness.get("gate"), sensitive, columns, r)
 
     drift = None
     if data.get("drift") is not None:
@@ -509,7 +608,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         drift = Drift(**bounds)
 
     evaluation = r.mapping(data.get("evaluation") or {}, "evaluation")
-    r.known(evaluation, "evaluation", {"thresholds", "min_slice_size"})
+    r.known(evaluation, "evaluation", {"thresholds", "min_slice_size", "bootstrap"})
     thresholds = _parse_thresholds(evaluation.get("thresholds"), r)
     for i, t in enumerate(thresholds):
         if t.slice and t.slice[0] not in slice_columns:
@@ -520,6 +619,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
     min_slice_size = None
     if evaluation.get("min_slice_size") is not None:
         min_slice_size = r.positive_int(evaluation["min_slice_size"], "evaluation.min_slice_size")
+    bootstrap = _parse_bootstrap(evaluation.get("bootstrap"), r)
 
     training_raw = dict(data.get("training") or {})
     training_raw.update(overrides or {})
@@ -553,4 +653,6 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         drift=drift,
         min_slice_size=min_slice_size,
         schema_file=schema_file,
+        bootstrap=bootstrap,
+        fairness_gate=fairness_gate,
     )

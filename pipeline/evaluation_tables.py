@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.dataset_spec import DatasetSpec, bucket_label, bucket_name
+from pipeline.dataset_spec import DatasetSpec, bucket_label, bucket_name, slice_feature
 
 # TFMA metric name -> readable column title, for the per-slice table.
 HEADLINE = {
@@ -27,6 +27,8 @@ HEADLINE = {
     "mean_label": "label rate",
     "mean_prediction": "mean prediction",
     "calibration": "calibration",
+    "ks_statistic": "KS",
+    "lift@10%": "lift top 10%",
 }
 # The Fairness Indicators rates, by TFMA metric name.
 FAIRNESS_RATES = {
@@ -102,9 +104,14 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
     """
     import tensorflow_model_analysis as tfma
 
+    from pipeline.bootstrap_intervals import parse_interval_name
+
     thresholds = _thresholds(evaluation_uri)
     rows = []
+    intervals: dict[tuple, dict[str, float]] = {}
     for metrics in tfma.load_metrics(evaluation_uri):
+        if metrics.HasField("cross_slice_key"):
+            continue  # no cross-slice comparisons are configured; never mix them in
         key = _slice_key(metrics.slice_key)
         name, kind = slice_label(key, spec), _kind(key)
         for item in metrics.metric_keys_and_values:
@@ -114,6 +121,12 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
                 continue
             metric = item.key.name
             value = item.value
+            interval = parse_interval_name(metric)
+            if interval is not None:  # a bootstrap bound: attached to its metric below
+                bound, of, threshold = interval
+                where = (name, item.key.model_name, of, _round(threshold))
+                intervals.setdefault(where, {})[bound] = value.double_value.value
+                continue
             base = {
                 "slice": name,
                 "kind": kind,
@@ -137,10 +150,30 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
                     for cut, v in zip(cuts, values, strict=False)
                 ]
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    _attach_intervals(frame, intervals)
     order = {"overall": 0, "feature": 1, "cross": 2}
     frame["_order"] = frame["kind"].map(order)
     frame = frame.sort_values(["_order", "slice"], kind="stable").drop(columns="_order")
     return frame.reset_index(drop=True)
+
+
+def _round(threshold: float | None) -> float | None:
+    return None if threshold is None or math.isnan(threshold) else round(float(threshold), 9)
+
+
+def _attach_intervals(frame: pd.DataFrame, intervals: dict[tuple, dict[str, float]]) -> None:
+    """Fills lower/upper of each metric from the bootstrap's `ci_lower/...` metrics."""
+    if not intervals or frame.empty:
+        return
+    for i, row in frame.iterrows():
+        if not math.isnan(row["lower"]) or row["is_diff"]:
+            continue
+        bounds = intervals.get(
+            (row["slice"], row["model"], row["metric"], _round(row["threshold"]))
+        )
+        if bounds:
+            frame.at[i, "lower"] = bounds.get("lower", math.nan)
+            frame.at[i, "upper"] = bounds.get("upper", math.nan)
 
 
 def _candidate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -210,6 +243,67 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
                     row[f"{rate} gap"] = row[rate] - overall.loc[threshold].get(rate, math.nan)
             out.append(row)
     return pd.DataFrame(out)
+
+
+def gain_table(frame: pd.DataFrame, slice_name: str = "Overall") -> pd.DataFrame:
+    """Cumulative gain and lift at each decile of one slice (with intervals if computed).
+
+    Rows: deciles (10%, 20%, ...); columns: gain, lift, and their low/high bounds.
+    """
+    from pipeline.ranking_metrics import DECILES, gain_name, lift_name
+
+    rows = _candidate(frame)
+    rows = rows[rows["slice"] == slice_name].set_index("metric")
+    out = []
+    for k in DECILES:
+        entry = {"top": f"{k * 10}%"}
+        for title, name in (("gain", gain_name(k)), ("lift", lift_name(k))):
+            if name in rows.index:
+                entry[title] = rows.at[name, "value"]
+                entry[f"{title} low"] = rows.at[name, "lower"]
+                entry[f"{title} high"] = rows.at[name, "upper"]
+        out.append(entry)
+    table = pd.DataFrame(out).set_index("top")
+    return table.dropna(axis=1, how="all")
+
+
+def fairness_gaps(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
+    """The fairness gate per sensitive column, group and bounded rate (empty without one).
+
+    Columns: column, group, n (test examples), rate, gap (group minus overall, at the
+    gate's threshold), bound, and ok (|gap| within the bound; None for groups smaller
+    than the gate's min_group_size, which are reported, not gated).
+    """
+    from pipeline.fairness_gap import gap_name, size_name
+
+    gate = spec.fairness_gate
+    columns = ["column", "group", "n", "rate", "gap", "bound", "ok"]
+    if gate is None:
+        return pd.DataFrame(columns=columns)
+    rows = _candidate(frame)
+    overall = rows[rows["kind"] == "overall"].set_index("metric")["value"]
+    out = []
+    for column in spec.sensitive_columns:
+        prefix = f"{column} " if column in spec.bucketized_features else f"{column}="
+        for rate, bound in gate.max_gap.items():
+            stem = gap_name(rate, column) + "="
+            for metric, gap in overall.items():
+                if not metric.startswith(stem):
+                    continue
+                group = metric[len(stem) :]
+                label = slice_label(((slice_feature(spec, column), group),), spec)
+                n = overall.get(size_name(rate, column, group), math.nan)
+                gated = n >= gate.min_group_size
+                out.append({
+                    "column": column,
+                    "group": label[len(prefix):] if label.startswith(prefix) else group,
+                    "n": n,
+                    "rate": rate.upper(),
+                    "gap": gap,
+                    "bound": bound,
+                    "ok": (abs(gap) <= bound) if gated and not math.isnan(gap) else None,
+                })  # fmt: skip
+    return pd.DataFrame(out, columns=columns)
 
 
 def model_comparison(frame: pd.DataFrame) -> pd.DataFrame:

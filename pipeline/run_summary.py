@@ -67,6 +67,39 @@ def load_slice_metrics(
     }
 
 
+def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 0) -> str:
+    """One line for a broken fairness-gate bound: the groups, their gaps, the bound.
+
+    Args:
+        failure: TFMA's failure on `fairness_gap/<rate>/<column>`.
+        gaps: Overall-slice metrics `fairness_gap/<rate>/<column>=<group>` (signed gap)
+            and `fairness_group_size/<rate>/<column>=<group>` (examples).
+        min_group_size: The gate's; smaller groups are not named.
+    """
+    _, rate, column = failure.metric_key.name.split("/")
+    value = failure.metric_value.double_value.value
+    bound = failure.metric_threshold.value_threshold.upper_bound.value
+    if math.isnan(value):
+        return (
+            f"fairness gate: no group of {column} has enough test examples to measure its "
+            f"{rate.upper()} (fairness.gate.min_group_size)"
+        )
+    prefix = f"{failure.metric_key.name}="
+    sizes = f"fairness_group_size/{rate}/{column}="
+    # Every gated group beyond the bound, the largest gap first.
+    beyond = sorted(
+        ((name[len(prefix) :], gap) for name, gap in gaps.items()
+         if name.startswith(prefix) and abs(gap) > bound
+         and gaps.get(sizes + name[len(prefix) :], 0) >= min_group_size),
+        key=lambda item: -abs(item[1]),
+    )  # fmt: skip
+    groups = ", ".join(f"{column}={group} by {gap:+.4f}" for group, gap in beyond)
+    return (
+        f"fairness gate: the {rate.upper()} differs from the overall {rate.upper()} for "
+        f"{groups or f'a group by {value:.4f}'}; fairness.gate.max_gap.{rate} allows {bound:g}"
+    )
+
+
 def describe_failure(failure, where: str) -> str:
     """One line for a failed TFMA threshold: metric, value, bound, slice."""
     name = failure.metric_key.name
@@ -102,9 +135,16 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
 
     result = tfma.load_validation_result(evaluation_uri)
     lines = []
+    gaps = None
     for per_slice in result.metric_validations_per_slice:
         where = slice_label(slicer_lib.deserialize_slice_key(per_slice.slice_key), spec)
-        lines += [describe_failure(f, where) for f in per_slice.failures]
+        for failure in per_slice.failures:
+            if failure.metric_key.name.startswith("fairness_gap/"):
+                gaps = _overall_gaps(evaluation_uri) if gaps is None else gaps
+                size = spec.fairness_gate.min_group_size if spec and spec.fairness_gate else 0
+                lines.append(describe_gap_failure(failure, gaps, size))
+            else:
+                lines.append(describe_failure(failure, where))
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:
@@ -114,6 +154,18 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
             "test data"
         )
     return lines
+
+
+def _overall_gaps(evaluation_uri: str) -> dict[str, float]:
+    """The fairness gate's per-group gaps on the Overall slice of the evaluated model."""
+    frame = metrics_frame(evaluation_uri)
+    rows = frame[
+        (frame["kind"] == "overall")
+        & ~frame["is_diff"].astype(bool)
+        & frame["metric"].str.startswith(("fairness_gap/", "fairness_group_size/"))
+        & frame["model"].isin(["", "candidate"])
+    ]
+    return dict(zip(rows["metric"], rows["value"], strict=True))
 
 
 def summarize_run(

@@ -1,0 +1,240 @@
+"""Bootstrap confidence intervals for every metric of a slice, as one TFMA custom metric.
+
+Why not TFMA's own `compute_confidence_intervals`: its Poisson bootstrap has a fixed 20
+replicates, enough only for a normal-approximation interval, and it re-runs every metric
+combiner over every example for each replicate. On 4,000 examples and 3 slices it made an
+evaluation 11x slower (4-5 s to 46-54 s). Here one combiner keeps each slice's (score,
+label, weight), and `extract_output` draws the replicates at once with numpy: Poisson(1)
+weights per example (the same resampling TFMA uses, valid for streamed data), 1,000
+replicates by default, and percentile intervals.
+
+For each slice and model it writes two TFMA metrics per reported metric,
+`ci_lower/<metric>` and `ci_upper/<metric>` (`ci_lower/<metric>/<threshold>` for a rate at
+a decision threshold); `evaluation_tables.metrics_frame` attaches them to the metric's row.
+The point estimates stay TFMA's. The estimators here use TFMA's conventions (a prediction
+above the threshold is positive; ties count half in the AUC); the PR-AUC interval is that
+of average precision, which is within about 0.01 of TFMA's interpolated PR-AUC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+from pipeline.ranking_metrics import (
+    DECILES,
+    KS_NAME,
+    ScoredExamples,
+    ScoredExamplesCombiner,
+    gain_name,
+    lift_name,
+)
+
+NAME = "bootstrap_intervals"
+# Confusion-matrix rates, by TFMA metric name, as functions of (tp, fp, tn, fn).
+RATES = {
+    "precision": lambda tp, fp, tn, fn: tp / (tp + fp),
+    "recall": lambda tp, fp, tn, fn: tp / (tp + fn),
+    "f1_score": lambda tp, fp, tn, fn: 2 * tp / (2 * tp + fp + fn),
+    "specificity": lambda tp, fp, tn, fn: tn / (tn + fp),
+    "negative_predictive_value": lambda tp, fp, tn, fn: tn / (tn + fn),
+    "fall_out": lambda tp, fp, tn, fn: fp / (fp + tn),
+    "miss_rate": lambda tp, fp, tn, fn: fn / (fn + tp),
+    "false_discovery_rate": lambda tp, fp, tn, fn: fp / (fp + tp),
+    "false_omission_rate": lambda tp, fp, tn, fn: fn / (fn + tn),
+}
+# Memory bound: replicates are drawn in chunks of at most this many weights.
+_CHUNK_CELLS = 2_000_000
+
+
+def interval_name(bound: str, metric: str, threshold: float | None = None) -> str:
+    """`ci_lower/auc`, or `ci_upper/fall_out/0.3` for a rate at a decision threshold."""
+    name = f"ci_{bound}/{metric}"
+    return name if threshold is None else f"{name}/{threshold:g}"
+
+
+def parse_interval_name(name: str) -> tuple[str, str, float | None] | None:
+    """(bound, metric, threshold or None) of an `interval_name`, None for other names."""
+    if not name.startswith(("ci_lower/", "ci_upper/")):
+        return None
+    parts = name.split("/")
+    threshold = float(parts[2]) if len(parts) > 2 else None
+    return parts[0].removeprefix("ci_"), parts[1], threshold
+
+
+def metric_values(
+    scores: np.ndarray, labels: np.ndarray, weights: np.ndarray, thresholds: Sequence[float]
+) -> dict[tuple[str, float | None], np.ndarray]:
+    """Every metric for each row of `weights` (replicates x examples).
+
+    `scores` and `labels` are sorted by score, highest first. Returns arrays of one value
+    per replicate, keyed by (metric, decision threshold or None); NaN where a metric is
+    undefined (e.g. the AUC of a replicate with one class).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])  # groups of ties
+        group_scores = scores[starts]
+        pos = np.add.reduceat(weights * labels, starts, axis=1)
+        neg = np.add.reduceat(weights * (1.0 - labels), starts, axis=1)
+        total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
+        total = total_pos + total_neg
+        cum_pos, cum_neg = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
+        out: dict[tuple[str, float | None], np.ndarray] = {}
+        # A negative ranks below every positive above its group and ties half of its own.
+        out["auc", None] = (neg * (cum_pos - pos / 2)).sum(axis=1) / (total_pos * total_neg)
+        precision_at = cum_pos / (cum_pos + cum_neg)
+        out["auc_precision_recall", None] = (pos * precision_at).sum(axis=1) / total_pos
+        out[KS_NAME, None] = np.max(
+            np.abs(cum_pos / total_pos[:, None] - cum_neg / total_neg[:, None]), axis=1
+        )
+        out["mean_label", None] = total_pos / total
+        out["mean_prediction", None] = (weights * scores).sum(axis=1) / total
+        out["calibration", None] = out["mean_prediction", None] / out["mean_label", None]
+
+        def counts(threshold: float) -> tuple[np.ndarray, ...]:
+            above = int(np.sum(group_scores > threshold))  # groups predicted positive
+            tp = cum_pos[:, above - 1] if above else np.zeros_like(total_pos)
+            fp = cum_neg[:, above - 1] if above else np.zeros_like(total_neg)
+            return tp, fp, total_neg - fp, total_pos - tp
+
+        tp, _, tn, _ = counts(0.5)
+        out["binary_accuracy", None] = (tp + tn) / total
+        for threshold in thresholds:
+            for name, rate in RATES.items():
+                out[name, threshold] = rate(*counts(threshold))
+        cum_weight = np.concatenate([np.zeros((len(total), 1)), cum_pos + cum_neg], axis=1)
+        cum_pos0 = np.concatenate([np.zeros((len(total), 1)), cum_pos], axis=1)
+        gains = (
+            np.array(
+                [
+                    np.interp(np.asarray(DECILES) / 10 * row_weight[-1], row_weight, row_pos)
+                    for row_weight, row_pos in zip(cum_weight, cum_pos0, strict=True)
+                ]
+            )
+            / total_pos[:, None]
+        )
+        for i, k in enumerate(DECILES):
+            out[gain_name(k), None] = gains[:, i]
+            out[lift_name(k), None] = gains[:, i] / (k / 10)
+    return out
+
+
+def bootstrap_intervals(
+    acc: ScoredExamples,
+    thresholds: Sequence[float],
+    replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[tuple[str, float | None], tuple[float, float]]:
+    """Percentile intervals of every metric from Poisson-bootstrap replicates of `acc`.
+
+    An interval is NaN when fewer than half of the replicates define the metric (a slice
+    too small to say anything).
+    """
+    scores = np.asarray(acc.scores, dtype=np.float64)
+    if scores.size == 0:
+        return {}
+    order = np.argsort(-scores, kind="stable")
+    scores = scores[order]
+    labels = np.asarray(acc.labels, dtype=np.float64)[order]
+    weights = np.asarray(acc.weights, dtype=np.float64)[order]
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(replicates, _CHUNK_CELLS // scores.size))
+    samples: dict[tuple[str, float | None], list[np.ndarray]] = {}
+    for start in range(0, replicates, chunk):
+        draws = rng.poisson(1.0, size=(min(chunk, replicates - start), scores.size))
+        for key, values in metric_values(scores, labels, draws * weights, thresholds).items():
+            samples.setdefault(key, []).append(values)
+    tail = (1.0 - confidence) / 2
+    intervals = {}
+    for key, chunks in samples.items():
+        values = np.concatenate(chunks)
+        finite = values[np.isfinite(values)]
+        if finite.size < replicates / 2:
+            intervals[key] = (float("nan"), float("nan"))
+        else:
+            low, high = np.quantile(finite, [tail, 1.0 - tail])
+            intervals[key] = (float(low), float(high))
+    return intervals
+
+
+class _IntervalsCombiner(ScoredExamplesCombiner):
+    """Bootstraps one model output's examples in a slice."""
+
+    def __init__(self, key: metric_types.MetricKey, eval_config: Any, options: dict) -> None:
+        super().__init__(key, eval_config)
+        self._options = options
+
+    def extract_output(self, acc: ScoredExamples) -> dict[metric_types.MetricKey, float]:
+        out = {}
+        for (metric, threshold), bounds in bootstrap_intervals(acc, **self._options).items():
+            for bound, value in zip(("lower", "upper"), bounds, strict=True):
+                key = self._key._replace(name=interval_name(bound, metric, threshold))
+                out[key] = value
+        return out
+
+
+def _computations(
+    name: str | None = None,
+    eval_config: Any = None,
+    model_name: str = "",
+    output_name: str = "",
+    sub_key: metric_types.SubKey | None = None,
+    example_weighted: bool = False,
+    thresholds: Sequence[float] = (0.5,),
+    replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> metric_types.MetricComputations:
+    key = metric_types.MetricKey(
+        name=name,
+        model_name=model_name,
+        output_name=output_name,
+        sub_key=sub_key,
+        example_weighted=example_weighted,
+    )
+    options = {
+        "thresholds": [float(t) for t in thresholds],
+        "replicates": int(replicates),
+        "confidence": float(confidence),
+        "seed": int(seed),
+    }
+    return [
+        metric_types.MetricComputation(
+            keys=[key],
+            preprocessors=None,
+            combiner=_IntervalsCombiner(key, eval_config, options),
+        )
+    ]
+
+
+class BootstrapIntervals(tfma.metrics.Metric):
+    """Percentile bootstrap intervals of every reported binary-classification metric.
+
+    Config (JSON in the MetricConfig): thresholds (decision thresholds of the rates),
+    replicates, confidence, seed.
+    """
+
+    def __init__(
+        self,
+        name: str = NAME,
+        thresholds: Sequence[float] = (0.5,),
+        replicates: int = 1000,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            metric_util.merge_per_key_computations(_computations),
+            name=name,
+            thresholds=thresholds,
+            replicates=replicates,
+            confidence=confidence,
+            seed=seed,
+        )
+
+
+metric_types.register_metric(BootstrapIntervals)

@@ -1,0 +1,197 @@
+"""Ranking metrics TFMA lacks, as TFMA custom metrics so they are sliced like the rest.
+
+- `KolmogorovSmirnov` (`ks_statistic`): the largest gap between the score distributions of
+  positives and negatives, max over thresholds t of |TPR(t) - FPR(t)|.
+- `LiftAndGain` (`cumulative_gain@10%` ... `@100%`, `lift@10%` ... `@100%`): rank the
+  examples by score, highest first; the cumulative gain at decile k is the share of all
+  positives found in the top k tenths of the examples, the (cumulative) lift is that share
+  divided by k/10 (1.0 = no better than picking at random).
+
+Both keep every (score, label, weight) of a slice and sort once at the end, so they are
+exact: examples with equal scores are one group, and a decile boundary that falls inside a
+group takes the group's positives pro rata. The Evaluator imports this module by name
+(`module: pipeline.ranking_metrics` in the metric config), so it must be installed beside
+TFMA: `setup.py` installs the `pipeline` package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+KS_NAME = "ks_statistic"
+DECILES = tuple(range(1, 11))
+
+
+def gain_name(decile: int) -> str:
+    """Key of the cumulative gain in the top `decile` tenths, e.g. `cumulative_gain@30%`."""
+    return f"cumulative_gain@{decile * 10}%"
+
+
+def lift_name(decile: int) -> str:
+    """Key of the cumulative lift in the top `decile` tenths, e.g. `lift@30%`."""
+    return f"lift@{decile * 10}%"
+
+
+@dataclass
+class ScoredExamples:
+    """The accumulator: every example's score, 0/1 label and weight seen in a slice."""
+
+    scores: list[float] = field(default_factory=list)
+    labels: list[float] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+
+    def extend(self, other: ScoredExamples) -> None:
+        """Appends another accumulator's examples."""
+        self.scores += other.scores
+        self.labels += other.labels
+        self.weights += other.weights
+
+
+def _score_groups(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray]:
+    """Positive and negative weight per distinct score, highest score first."""
+    scores = np.asarray(acc.scores, dtype=np.float64)
+    labels = np.asarray(acc.labels, dtype=np.float64)
+    weights = np.asarray(acc.weights, dtype=np.float64)
+    distinct, group = np.unique(-scores, return_inverse=True)  # ascending -score
+    positive = np.bincount(group, weights=weights * labels, minlength=distinct.size)
+    negative = np.bincount(group, weights=weights * (1.0 - labels), minlength=distinct.size)
+    return positive, negative
+
+
+def ks_statistic(acc: ScoredExamples) -> float:
+    """max_t |TPR(t) - FPR(t)| over every score threshold; NaN without both classes."""
+    positive, negative = _score_groups(acc)
+    total_pos, total_neg = positive.sum(), negative.sum()
+    if total_pos <= 0 or total_neg <= 0:
+        return float("nan")
+    tpr = np.cumsum(positive) / total_pos
+    fpr = np.cumsum(negative) / total_neg
+    return float(np.max(np.abs(tpr - fpr)))
+
+
+def cumulative_gains(acc: ScoredExamples) -> dict[int, float]:
+    """Share of the positives in the top k tenths, for k = 1..10; NaN without positives."""
+    positive, negative = _score_groups(acc)
+    total_pos = positive.sum()
+    if total_pos <= 0:
+        return {k: float("nan") for k in DECILES}
+    # The gain curve is linear inside a group of tied scores: interpolation splits a group
+    # that straddles a decile boundary pro rata.
+    cum_weight = np.concatenate([[0.0], np.cumsum(positive + negative)])
+    cum_pos = np.concatenate([[0.0], np.cumsum(positive)])
+    cutoffs = np.asarray(DECILES, dtype=np.float64) / 10.0 * cum_weight[-1]
+    gains = np.interp(cutoffs, cum_weight, cum_pos) / total_pos
+    return {k: float(g) for k, g in zip(DECILES, gains, strict=True)}
+
+
+class ScoredExamplesCombiner(beam.CombineFn):
+    """Collects the (score, label, weight) of one model output in a slice.
+
+    Subclasses compute their metrics from them in `extract_output`.
+    """
+
+    def __init__(self, key: metric_types.MetricKey, eval_config: Any) -> None:
+        self._key = key
+        self._eval_config = eval_config
+
+    def create_accumulator(self) -> ScoredExamples:
+        return ScoredExamples()
+
+    def add_input(
+        self, acc: ScoredExamples, element: metric_types.StandardMetricInputs
+    ) -> ScoredExamples:
+        for label, prediction, weight in metric_util.to_label_prediction_example_weight(
+            element,
+            eval_config=self._eval_config,
+            model_name=self._key.model_name,
+            output_name=self._key.output_name,
+            sub_key=self._key.sub_key,
+            example_weighted=bool(self._key.example_weighted),
+        ):
+            acc.scores.append(metric_util.safe_to_scalar(prediction))
+            acc.labels.append(metric_util.safe_to_scalar(label))
+            acc.weights.append(metric_util.safe_to_scalar(weight))
+        return acc
+
+    def merge_accumulators(self, accumulators: Iterable[ScoredExamples]) -> ScoredExamples:
+        accumulators = iter(accumulators)
+        result = next(accumulators)
+        for acc in accumulators:
+            result.extend(acc)
+        return result
+
+
+class _RankingCombiner(ScoredExamplesCombiner):
+    """KS and/or gain and lift, for the metric keys it was given."""
+
+    def __init__(self, keys: dict[str, metric_types.MetricKey], eval_config: Any) -> None:
+        super().__init__(next(iter(keys.values())), eval_config)
+        self._keys = keys
+
+    def extract_output(self, acc: ScoredExamples) -> dict[metric_types.MetricKey, float]:
+        out = {}
+        if KS_NAME in self._keys:
+            out[self._keys[KS_NAME]] = ks_statistic(acc)
+        if any(name != KS_NAME for name in self._keys):
+            for k, gain in cumulative_gains(acc).items():
+                out[self._keys[gain_name(k)]] = gain
+                out[self._keys[lift_name(k)]] = gain / (k / 10.0)
+        return out
+
+
+def _computations(names: list[str]):
+    """A TFMA create_computations_fn producing the metrics `names` from one combiner."""
+
+    def create(
+        name: str | None = None,
+        eval_config: Any = None,
+        model_name: str = "",
+        output_name: str = "",
+        sub_key: metric_types.SubKey | None = None,
+        example_weighted: bool = False,
+    ) -> metric_types.MetricComputations:
+        keys = {
+            n: metric_types.MetricKey(
+                name=n,
+                model_name=model_name,
+                output_name=output_name,
+                sub_key=sub_key,
+                example_weighted=example_weighted,
+            )
+            for n in names
+        }
+        return [
+            metric_types.MetricComputation(
+                keys=list(keys.values()),
+                preprocessors=None,
+                combiner=_RankingCombiner(keys, eval_config),
+            )
+        ]
+
+    return metric_util.merge_per_key_computations(create)
+
+
+class KolmogorovSmirnov(tfma.metrics.Metric):
+    """Kolmogorov-Smirnov statistic of a binary classifier's scores (`ks_statistic`)."""
+
+    def __init__(self, name: str = KS_NAME) -> None:
+        super().__init__(_computations([KS_NAME]), name=name)
+
+
+class LiftAndGain(tfma.metrics.Metric):
+    """Cumulative gain and lift at each decile of the score ranking."""
+
+    def __init__(self, name: str = "lift_and_gain") -> None:
+        names = [gain_name(k) for k in DECILES] + [lift_name(k) for k in DECILES]
+        super().__init__(_computations(names), name=name)
+
+
+metric_types.register_metric(KolmogorovSmirnov)
+metric_types.register_metric(LiftAndGain)

@@ -1,0 +1,139 @@
+"""The custom metrics inside TFMA's real evaluation (`tfma.analyze_raw_data`: Beam,
+slicing, validation, the metrics file), configured by `eval_config.metric_configs` as
+the pipeline's Evaluator is: KS and lift/gain, bootstrap intervals, the fairness gate.
+Scores come from a fixed generator, so every case is reproducible."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eval_config import metric_configs
+from pipeline.dataset_spec import Bootstrap, FairnessGate, Threshold, load_spec
+from pipeline.evaluation_tables import fairness_gaps, gain_table, metrics_frame, slice_table
+from pipeline.ranking_metrics import ScoredExamples, ks_statistic
+from pipeline.run_summary import failed_thresholds
+from tests.conftest import DATA
+from tests.unit.test_ranking_metrics import LABELS, SCORES
+
+SPEC = dataclasses.replace(
+    load_spec(DATA / "census" / "dataset.yaml"),
+    # An absolute floor only: change thresholds need a baseline model.
+    thresholds=(Threshold("auc", 0.5),),
+    bootstrap=Bootstrap(replicates=300),
+    fairness_gate=FairnessGate({"fnr": 0.1, "fpr": 0.1}, threshold=0.5, min_group_size=30),
+)
+
+
+def people(n: int, seed: int = 0, female_miss: float = 0.0) -> pd.DataFrame:
+    """Label ~30% positive; the score separates the classes equally well for everyone,
+    unless `female_miss` pulls the scores of positive women down (a biased model)."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["Female", "Male"], n)
+    race = rng.choice(["White", "Black"], n, p=[0.8, 0.2])
+    label = (rng.random(n) < 0.3).astype(float)
+    score = 0.3 + 0.35 * label + rng.normal(0, 0.15, n)
+    score -= female_miss * label * (sex == "Female")
+    return pd.DataFrame(
+        {"income": label, "prediction": np.clip(score, 0, 1), "sex": sex, "race": race}
+    )
+
+
+def evaluate(frame: pd.DataFrame, path: Path, spec=SPEC) -> str:
+    import tensorflow_model_analysis as tfma
+
+    config = tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(label_key="income", prediction_key="prediction")],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["sex"])],
+        metrics_specs=[tfma.MetricsSpec(metrics=metric_configs(spec))],
+        options=tfma.Options(include_default_metrics={"value": False}),
+    )
+    tfma.analyze_raw_data(frame, config, output_path=str(path))
+    return str(path)
+
+
+def value(frame: pd.DataFrame, slice_name: str, metric: str, threshold=None) -> pd.Series:
+    rows = frame[(frame["slice"] == slice_name) & (frame["metric"] == metric)]
+    if threshold is not None:
+        rows = rows[np.isclose(rows["threshold"], threshold)]
+    return rows.iloc[0]
+
+
+def test_ks_lift_and_gain_through_tfma_equal_the_hand_computation(tmp_path):
+    hand = pd.DataFrame(
+        {
+            "income": np.array(LABELS, dtype=float),
+            "prediction": SCORES,
+            "sex": ["Female", "Male"] * 5,
+            "race": ["White"] * 10,
+        }
+    )
+    frame = metrics_frame(evaluate(hand, tmp_path), SPEC)
+    assert value(frame, "Overall", "ks_statistic")["value"] == pytest.approx(3 / 4 - 1 / 6)
+    assert value(frame, "Overall", "lift@10%")["value"] == pytest.approx(2.5)
+    gains = gain_table(frame)
+    assert list(gains["gain"]) == pytest.approx([0.25, 0.5, 0.5, 0.75, 0.75, 0.75, 1, 1, 1, 1])
+    # Per slice: the same statistic on the slice's own examples.
+    female = hand[hand["sex"] == "Female"]
+    expected = ks_statistic(
+        ScoredExamples(list(female["prediction"]), list(female["income"]), [1.0] * len(female))
+    )
+    assert value(frame, "sex=Female", "ks_statistic")["value"] == pytest.approx(expected)
+
+
+def test_every_metric_has_an_interval_around_tfmas_value_that_narrows_with_more_data(
+    tmp_path,
+):
+    small = metrics_frame(evaluate(people(500), tmp_path / "small"), SPEC)
+    large = metrics_frame(evaluate(people(8000), tmp_path / "large"), SPEC)
+    for frame in (small, large):
+        bounded = frame[frame["lower"].notna()]
+        # Headline metrics, KS, lift and gain, and every rate at every threshold.
+        names = set(bounded["metric"])
+        assert {"auc", "binary_accuracy", "ks_statistic", "lift@10%", "fall_out"} <= names
+        assert set(bounded["slice"]) == {"Overall", "sex=Female", "sex=Male"}
+        outside = bounded[(bounded["value"] < bounded["lower"] - 1e-9)
+                          | (bounded["value"] > bounded["upper"] + 1e-9)]  # fmt: skip
+        assert outside.empty, outside[["slice", "metric", "threshold", "value", "lower", "upper"]]
+        assert "AUC low" in slice_table(frame).columns
+    for metric, threshold in (("auc", None), ("miss_rate", 0.5), ("lift@10%", None)):
+        narrow = value(large, "Overall", metric, threshold)
+        wide = value(small, "Overall", metric, threshold)
+        # 16x the data: about 4x narrower.
+        assert narrow["upper"] - narrow["lower"] < (wide["upper"] - wide["lower"]) / 2, metric
+
+
+def test_fairness_gate_passes_a_fair_model_and_blocks_a_biased_one(tmp_path):
+    import tensorflow_model_analysis as tfma
+
+    fair = evaluate(people(4000, seed=1), tmp_path / "fair")
+    assert tfma.load_validation_result(fair).validation_ok, failed_thresholds(fair, SPEC)
+    assert fairness_gaps(metrics_frame(fair, SPEC), SPEC)["ok"].all()
+
+    biased = evaluate(people(4000, seed=1, female_miss=0.3), tmp_path / "biased")
+    assert not tfma.load_validation_result(biased).validation_ok
+    lines = failed_thresholds(biased, SPEC)
+    gate = [line for line in lines if line.startswith("fairness gate")]
+    assert len(gate) == 1, lines  # only the FNR of sex; FPR and race are unaffected
+    assert "FNR differs" in gate[0] and "max_gap.fnr allows 0.1" in gate[0]
+    gaps = fairness_gaps(metrics_frame(biased, SPEC), SPEC).set_index(["group", "rate"])
+    female_fnr = gaps.loc[("Female", "FNR"), "gap"]
+    assert female_fnr > 0.1 and f"sex=Female by {female_fnr:+.4f}" in gate[0]
+    assert not gaps.loc[("Female", "FNR"), "ok"] and gaps.loc[("Female", "FPR"), "ok"]
+
+
+def test_a_group_below_min_group_size_is_reported_not_gated(tmp_path):
+    frame = people(3000, seed=2, female_miss=0.3)
+    frame.loc[frame.index[:40], "race"] = "Other"  # 40 examples: too few at 50
+    spec = dataclasses.replace(
+        SPEC, fairness_gate=dataclasses.replace(SPEC.fairness_gate, min_group_size=50)
+    )
+    gaps = fairness_gaps(metrics_frame(evaluate(frame, tmp_path, spec), spec), spec)
+    other = gaps[(gaps["column"] == "race") & (gaps["group"] == "Other")]
+    assert len(other) == 2 and other["ok"].isna().all()
+    assert not math.isnan(other["gap"].iloc[0])
