@@ -143,7 +143,7 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
     return {k: tf.expand_dims(v, -1) for k, v in outputs.items()}
 
 
-def _input_sizes(spec: DatasetSpec, tf_transform_output: tft.TFTransformOutput) -> dict[str, int]:
+def input_sizes(spec: DatasetSpec, tf_transform_output: tft.TFTransformOutput) -> dict[str, int]:
     """Number of distinct ids of every integer (categorical) model input."""
     sizes = {
         transformed_name(name): tf_transform_output.vocabulary_size_by_name(name) + 1
@@ -154,6 +154,18 @@ def _input_sizes(spec: DatasetSpec, tf_transform_output: tft.TFTransformOutput) 
     for cross in spec.feature_crosses:
         sizes[cross_name(cross)] = spec.training.cross_hash_buckets
     return sizes
+
+
+def features_from(spec: DatasetSpec, columns: tuple[str, ...]) -> set[str]:
+    """The model inputs carrying information from `columns`: their transformed values,
+    buckets, and every cross that includes one of them (the ablation removes these)."""
+    keys = set()
+    for column in columns:
+        keys.add(transformed_name(column))
+        if column in spec.bucketized_features:
+            keys.add(bucket_name(column))
+    keys |= {cross_name(c) for c in spec.feature_crosses if set(c) & set(columns)}
+    return keys
 
 
 def build_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
@@ -252,7 +264,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     train = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, spec)
     evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, spec)
-    model = build_model(spec, _input_sizes(spec, tf_transform_output))
+    model = build_model(spec, input_sizes(spec, tf_transform_output))
 
     # An "epoch" is one stretch of training between evaluations on the eval split.
     steps_per_epoch = min(training.steps_per_evaluation, fn_args.train_steps)

@@ -399,7 +399,12 @@ def model_analysis() -> nbformat.NotebookNode:
 
             from pipeline import evaluation_tables as tables
             from pipeline.dataset_spec import load_spec
-            from pipeline.html_report import curve_figures, fairness_figure, slice_bars_figure
+            from pipeline.html_report import (
+                curve_figures,
+                fairness_figure,
+                gain_figure,
+                slice_bars_figure,
+            )
             from pipeline.run_artifacts import find_run
             from pipeline.run_summary import failed_thresholds
 
@@ -470,12 +475,36 @@ def model_analysis() -> nbformat.NotebookNode:
         ),
         md(
             """
+            ### Ranking: cumulative gain and lift by decile
+
+            Examples ranked by score, highest first: the share of all positives found in
+            the top 10%, 20%, ... (gain) and that share over the share of examples (lift;
+            1 = random). KS (in the table above) is the largest gap between the score
+            distributions of positives and negatives.
+            """
+        ),
+        code(
+            """
+            gains = tables.gain_table(frame)
+            display(gain_figure(gains))
+            gains
+            """
+        ),
+        md(
+            """
             ## 4. Fairness indicators
 
             Per group of each sensitive column and at each decision threshold of the spec:
             false positive rate (FPR), false negative rate (FNR), true positive / negative
             rates (TPR, TNR), false discovery and false omission rates (FDR, FOR), and each
             rate's gap to the overall rate at the same threshold (group minus overall).
+            """
+        ),
+        code(
+            """
+            # The fairness gate (spec `fairness.gate`): ok = within the bound, None = group
+            # too small to be gated. A model with a False here is not blessed.
+            tables.fairness_gaps(frame, spec)
             """
         ),
         code(
@@ -526,7 +555,8 @@ def model_analysis() -> nbformat.NotebookNode:
             ## 7. Every number TFMA wrote
 
             The long table behind everything above: one row per slice, model, metric and
-            threshold, with confidence-interval bounds when the eval config asks TFMA for them.
+            threshold, with the bootstrap's interval bounds (`lower`, `upper`) when
+            `evaluation.bootstrap.replicates` is above 0.
             Filter it with pandas for anything the sections above do not show.
             """
         ),

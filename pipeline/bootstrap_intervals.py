@@ -238,3 +238,51 @@ class BootstrapIntervals(tfma.metrics.Metric):
 
 
 metric_types.register_metric(BootstrapIntervals)
+
+
+def paired_differences(
+    scores_a: np.ndarray,
+    scores_b: np.ndarray,
+    labels: np.ndarray,
+    metrics: Sequence[str] = ("auc", "binary_accuracy"),
+    replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Each metric of two models scored on the same examples, and the interval of b - a.
+
+    The replicates resample examples, not models: both models see the same Poisson
+    weights in a replicate, so the interval is that of the paired difference.
+
+    Returns:
+        {metric: {"a": value, "b": value, "change": b - a, "low": ..., "high": ...}}.
+    """
+    scores_a = np.asarray(scores_a, dtype=np.float64)
+    scores_b = np.asarray(scores_b, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    orders = [np.argsort(-s, kind="stable") for s in (scores_a, scores_b)]
+
+    def values(weights: np.ndarray) -> list[dict]:
+        return [
+            metric_values(s[order], labels[order], weights[:, order], thresholds=())
+            for s, order in zip((scores_a, scores_b), orders, strict=True)
+        ]
+
+    point = values(np.ones((1, labels.size)))
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(replicates, _CHUNK_CELLS // max(1, labels.size)))
+    changes: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
+    for start in range(0, replicates, chunk):
+        draws = rng.poisson(1.0, size=(min(chunk, replicates - start), labels.size))
+        a, b = values(draws.astype(np.float64))
+        for metric in metrics:
+            changes[metric].append(b[metric, None] - a[metric, None])
+    tail = (1.0 - confidence) / 2
+    out = {}
+    for metric in metrics:
+        diffs = np.concatenate(changes[metric])
+        diffs = diffs[np.isfinite(diffs)]
+        low, high = np.quantile(diffs, [tail, 1 - tail]) if diffs.size else (np.nan, np.nan)
+        a, b = float(point[0][metric, None][0]), float(point[1][metric, None][0])
+        out[metric] = {"a": a, "b": b, "change": b - a, "low": float(low), "high": float(high)}
+    return out

@@ -140,6 +140,22 @@ class FairnessGate:
 
 
 @dataclasses.dataclass(frozen=True)
+class Ablation:
+    """Short retrainings, each without one group of features (components/ablation).
+
+    Attributes:
+        groups: Group name -> the columns removed together (default: each feature alone).
+        train_steps: Training steps of every short model, the full one included, so that
+            they compare like for like. This bounds the cost: (groups + 1) x train_steps.
+        replicates: Bootstrap replicates of the interval on each change.
+    """
+
+    groups: dict[str, tuple[str, ...]]
+    train_steps: int = 300
+    replicates: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """A described data set. Build it with `load_spec`, not by hand."""
 
@@ -165,6 +181,7 @@ class DatasetSpec:
     min_slice_size: int | None = None
     bootstrap: Bootstrap = Bootstrap()
     fairness_gate: FairnessGate | None = None
+    ablation: Ablation | None = None
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""
@@ -217,6 +234,7 @@ class DatasetSpec:
             min_slice_size=None,
             bootstrap=Bootstrap(),
             fairness_gate=None,
+            ablation=None,
         )
 
     def for_trainer(self) -> DatasetSpec:
@@ -253,6 +271,10 @@ class DatasetSpec:
         data["bootstrap"] = Bootstrap(**data.get("bootstrap") or {})
         gate = data.get("fairness_gate")
         data["fairness_gate"] = FairnessGate(**gate) if gate else None
+        ablation = data.get("ablation")
+        if ablation:
+            groups = {k: tuple(v) for k, v in ablation["groups"].items()}
+            data["ablation"] = Ablation(**{**ablation, "groups": groups})
         for key in ("feature_crosses", "slice_crosses"):
             data[key] = tuple(tuple(x) for x in data[key])
         for key in ("missing_values", "slice_columns", "sensitive_columns", "fairness_thresholds"):
@@ -326,6 +348,36 @@ def _parse_columns(raw: Any, r: _Reader) -> tuple[Column, ...]:
                 raise r.fail(f"{key}.buckets", f"boundaries must increase strictly: {buckets}")
         columns.append(Column(name, role, buckets, str(value.get("reason", ""))))
     return tuple(columns)
+
+
+def _parse_ablation(raw: Any, columns: tuple[Column, ...], r: _Reader) -> Ablation | None:
+    if raw is None:
+        return None
+    raw = r.mapping(raw, "ablation")
+    r.known(raw, "ablation", {"train_steps", "groups", "features", "replicates"})
+    features = [c.name for c in columns if c.role in ("numeric", "categorical")]
+    if "groups" in raw and "features" in raw:
+        raise r.fail("ablation", "give either 'groups' (name: [columns]) or 'features', not both")
+    if raw.get("groups") is not None:
+        groups_raw = r.mapping(raw["groups"], "ablation.groups")
+        groups = {str(k): r.str_list(v, f"ablation.groups.{k}") for k, v in groups_raw.items()}
+    else:
+        chosen = r.str_list(raw.get("features"), "ablation.features") or tuple(features)
+        groups = {name: (name,) for name in chosen}
+    if not groups:
+        raise r.fail("ablation.groups", "name at least one group of columns to remove")
+    for name, group in groups.items():
+        key = f"ablation.groups.{name}" if "groups" in raw else "ablation.features"
+        if not group:
+            raise r.fail(key, "a group removes at least one column")
+        unknown = [c for c in group if c not in features]
+        if unknown:
+            raise r.fail(key, f"{unknown} are not features (numeric or categorical columns)")
+    train_steps = r.positive_int(
+        raw.get("train_steps", Ablation.train_steps), "ablation.train_steps"
+    )
+    replicates = r.positive_int(raw.get("replicates", Ablation.replicates), "ablation.replicates")
+    return Ablation(groups, train_steps, replicates)
 
 
 def _parse_bootstrap(raw: Any, r: _Reader) -> Bootstrap:
@@ -482,7 +534,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         {
             "name", "description", "task", "files", "split", "missing_values", "label",
             "columns", "feature_crosses", "slicing", "fairness", "evaluation", "training", "drift",
-            "schema_file",
+            "schema_file", "ablation",
         },
     )  # fmt: skip
 
@@ -621,6 +673,8 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         min_slice_size = r.positive_int(evaluation["min_slice_size"], "evaluation.min_slice_size")
     bootstrap = _parse_bootstrap(evaluation.get("bootstrap"), r)
 
+    ablation = _parse_ablation(data.get("ablation"), columns, r)
+
     training_raw = dict(data.get("training") or {})
     training_raw.update(overrides or {})
     training = _parse_training(training_raw, r)
@@ -655,4 +709,5 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
         schema_file=schema_file,
         bootstrap=bootstrap,
         fairness_gate=fairness_gate,
+        ablation=ablation,
     )

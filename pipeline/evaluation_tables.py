@@ -200,8 +200,9 @@ def slice_table(
     if rows["lower"].notna().any():
         for metric in list(table.columns):
             bounds = rows[rows["metric"] == metric].set_index("slice")
-            table[f"{metric} low"] = bounds["lower"]
-            table[f"{metric} high"] = bounds["upper"]
+            if bounds["lower"].notna().any():  # not the example count
+                table[f"{metric} low"] = bounds["lower"]
+                table[f"{metric} high"] = bounds["upper"]
     titles = {**HEADLINE, **{f"{m} low": f"{t} low" for m, t in HEADLINE.items()}}
     titles |= {f"{m} high": f"{t} high" for m, t in HEADLINE.items()}
     table = table.rename(columns=titles)
@@ -213,7 +214,9 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """The Fairness Indicators rates per group of each sensitive column and threshold.
 
     Columns: column, group, threshold, n, then each rate (FPR, FNR, TPR, TNR, FDR, FOR)
-    and its gap to the overall rate at the same threshold ('<rate> gap' = group - overall).
+    and its gap to the overall rate at the same threshold ('<rate> gap' = group - overall),
+    and, when the bootstrap ran, 'FPR low/high' and 'FNR low/high' (all rates' intervals
+    are in `metrics_frame`).
     """
     rows = _candidate(frame)
     rates = rows[rows["metric"].isin(FAIRNESS_RATES) & rows["threshold"].notna()]
@@ -222,6 +225,11 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
         index=["slice", "threshold"], columns="metric", values="value", aggfunc="first"
     )
     wide = wide.rename(columns=FAIRNESS_RATES)
+    # Bootstrap intervals of the two rates the figure shows (the frame has all of them).
+    bounded = rates[rates["metric"].isin(["fall_out", "miss_rate"]) & rates["lower"].notna()]
+    bounds = bounded.pivot_table(
+        index=["slice", "threshold"], columns="metric", values=["lower", "upper"], aggfunc="first"
+    )
     overall = wide.loc["Overall"] if "Overall" in wide.index.get_level_values(0) else None
     singles = set(rows.loc[rows["kind"] == "feature", "slice"])
     out = []
@@ -241,6 +249,10 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
                 row[rate] = values.get(rate, math.nan)
                 if overall is not None:
                     row[f"{rate} gap"] = row[rate] - overall.loc[threshold].get(rate, math.nan)
+            for metric, rate in (("fall_out", "FPR"), ("miss_rate", "FNR")):
+                if (name, threshold) in bounds.index and ("lower", metric) in bounds.columns:
+                    row[f"{rate} low"] = bounds.at[(name, threshold), ("lower", metric)]
+                    row[f"{rate} high"] = bounds.at[(name, threshold), ("upper", metric)]
             out.append(row)
     return pd.DataFrame(out)
 
@@ -401,3 +413,35 @@ def validation(evaluation_uri: str) -> dict[str, Any]:
         "failures": failures,
         "missing_thresholds": bool(result.missing_thresholds),
     }
+
+
+def ablation_table(report_uri: str) -> pd.DataFrame:
+    """The Ablation component's report: one row per removed feature group.
+
+    Columns: group, columns (removed), then for AUC and accuracy the reference model's
+    value, the value without the group, the change and its paired bootstrap interval
+    ('AUC change low/high'). Rows are ordered by the AUC change, the costliest first.
+    """
+    import json
+    from pathlib import Path
+
+    from components.ablation.executor import RESULT_FILE
+
+    report = json.loads((Path(report_uri) / RESULT_FILE).read_text())
+    rows = []
+    for group in report["groups"]:
+        row = {"group": group["name"], "columns": ", ".join(group["columns"])}
+        for metric, title in (("auc", "AUC"), ("binary_accuracy", "accuracy")):
+            values = group["metrics"][metric]
+            row[f"{title} with"] = values["a"]
+            row[f"{title} without"] = values["b"]
+            row[f"{title} change"] = values["change"]
+            row[f"{title} change low"] = values["low"]
+            row[f"{title} change high"] = values["high"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.sort_values("AUC change").set_index("group")
+    table.attrs["train_steps"] = report["train_steps"]
+    table.attrs["eval_examples"] = report["eval_examples"]
+    return table

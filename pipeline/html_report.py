@@ -178,6 +178,19 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
     return table
 
 
+def _error_bars(value: Any, low: Any, high: Any) -> list[Any]:
+    """Matplotlib's (below, above) error lengths from interval bounds.
+
+    A percentile interval need not contain the point value (and a metric pinned at 1 can
+    sit a rounding error outside it): lengths are clipped at 0, never negative.
+    """
+    import numpy as np
+
+    below = np.clip(np.asarray(value, dtype=float) - np.asarray(low, dtype=float), 0, None)
+    above = np.clip(np.asarray(high, dtype=float) - np.asarray(value, dtype=float), 0, None)
+    return [np.nan_to_num(below), np.nan_to_num(above)]
+
+
 def slice_bars_figure(table: pd.DataFrame, metric: str = "AUC") -> Any:
     """Horizontal bars of `metric` per slice of a `slice_table`, the overall value marked."""
     title = metric
@@ -206,8 +219,12 @@ def fairness_figure(rows: pd.DataFrame, column: str) -> Any:
     for ax, threshold in zip(axes, thresholds, strict=True):
         at = rows[rows["threshold"] == threshold].set_index("group")
         x = range(len(at))
-        ax.bar([i - 0.2 for i in x], at["FPR"], width=0.4, label="FPR", color="#2680c2")
-        ax.bar([i + 0.2 for i in x], at["FNR"], width=0.4, label="FNR", color="#f0b429")
+        for offset, rate, color in ((-0.2, "FPR", "#2680c2"), (0.2, "FNR", "#f0b429")):
+            xs = [i + offset for i in x]
+            ax.bar(xs, at[rate], width=0.4, label=rate, color=color)
+            if f"{rate} low" in at:  # the bootstrap interval
+                errors = _error_bars(at[rate], at[f"{rate} low"], at[f"{rate} high"])
+                ax.errorbar(xs, at[rate], yerr=errors, fmt="none", color="k", linewidth=0.8)
         ax.set_xticks(list(x), list(at.index), rotation=30, ha="right", fontsize=8)
         ax.set_title(f"threshold {threshold:g}")
         ax.set_ylim(0, 1)
@@ -234,6 +251,97 @@ def _fairness_section(fairness: pd.DataFrame, spec: DatasetSpec) -> str:
         f"the overall rate. Grey rows: fewer than {SMALL_SLICE} test examples.</p>"
     )
     return "".join(parts)
+
+
+def gain_figure(gains: pd.DataFrame) -> Any:
+    """Cumulative gain by decile (with its interval band) and lift, from a `gain_table`."""
+    fig, (gain_ax, lift_ax) = _figure(9.0, 3.6, columns=2)
+    share = [0.0] + [int(top.rstrip("%")) / 100 for top in gains.index]
+    gain_ax.plot(share, [0.0, *gains["gain"]], "o-", label="model")
+    if "gain low" in gains:
+        gain_ax.fill_between(share, [0.0, *gains["gain low"]], [0.0, *gains["gain high"]],
+                             alpha=0.25, label="95% interval")  # fmt: skip
+    gain_ax.plot([0, 1], [0, 1], ":", color="grey", label="random")
+    gain_ax.set(xlabel="share of examples, highest scores first",
+                ylabel="share of positives found", title="Cumulative gain (Overall)")  # fmt: skip
+    gain_ax.legend()
+    lift_ax.bar(list(gains.index), gains["lift"], color="#2680c2")
+    if "lift low" in gains:
+        errors = _error_bars(gains["lift"], gains["lift low"], gains["lift high"])
+        lift_ax.errorbar(list(gains.index), gains["lift"], yerr=errors, fmt="none", color="k")
+    lift_ax.axhline(1.0, color="grey", linestyle=":")
+    lift_ax.set(xlabel="top share of examples", ylabel="lift", title="Cumulative lift (Overall)")
+    lift_ax.tick_params(axis="x", labelsize=8)
+    return fig
+
+
+def _ranking_section(gains: pd.DataFrame) -> str:
+    if "gain" not in gains:
+        return "<p>No gain metrics in this evaluation.</p>"
+    return (
+        _png(gain_figure(gains))
+        + _table(gains, "gain-lift")
+        + '<p class="note">Cumulative gain: share of all positives among the top-scored '
+        "share of examples; lift: that share divided by the share of examples (1 = random)."
+        "</p>"
+    )
+
+
+def _gate_section(gaps: pd.DataFrame, spec: DatasetSpec) -> str:
+    gate = spec.fairness_gate
+    if gate is None:
+        return (
+            '<p class="note">No fairness gate in the spec (<code>fairness.gate</code>): '
+            "the rates are reported, not gated.</p>"
+        )
+    if gaps.empty:
+        return "<p>The evaluation holds no fairness-gate metrics.</p>"
+    shown = gaps.copy()
+    shown["verdict"] = [
+        "not gated (small)" if ok is None else ("passed" if ok else "FAILED") for ok in gaps["ok"]
+    ]
+    shown = shown.drop(columns=["ok"]).set_index("column")
+    return (
+        f"<h3>Fairness gate</h3><p>At decision threshold {gate.threshold:g}, a group of "
+        f"{gate.min_group_size} or more test examples may differ from the overall rate by at "
+        "most the bound; a model that breaks one is not blessed.</p>"
+        + _table(shown, "fairness-gate")
+    )
+
+
+def ablation_figure(table: pd.DataFrame) -> Any:
+    """AUC change per removed feature group, with its interval (an `ablation_table`)."""
+    fig, ax = _figure(7.5, 0.35 * len(table) + 1.4)
+    changes = table["AUC change"][::-1]
+    errors = _error_bars(changes, table["AUC change low"][::-1], table["AUC change high"][::-1])
+    colors = ["#d64545" if high < 0 else "#9aa5b1" for high in table["AUC change high"][::-1]]
+    ax.barh(list(changes.index), changes.values, xerr=errors, color=colors, capsize=3)
+    ax.axvline(0, color="k", linewidth=0.8)
+    ax.set_xlabel("change in AUC without the group (red: the interval excludes 0)")
+    ax.set_title("Ablation: what each feature group is worth")
+    return fig
+
+
+def _ablation_section(run: RunArtifacts) -> str:
+    from pipeline.evaluation_tables import ablation_table
+
+    if run.ablation is None:
+        return (
+            '<p class="note">No ablation in this run (add an <code>ablation</code> section '
+            "to the data set spec).</p>"
+        )
+    table = ablation_table(run.ablation.uri)
+    if table.empty:
+        return "<p>The ablation report is empty.</p>"
+    return (
+        _png(ablation_figure(table))
+        + _table(table, "ablation")
+        + f'<p class="note">Each row: a model trained for {table.attrs["train_steps"]} steps '
+        "without the group's inputs (values, buckets and crosses), against one trained the "
+        f"same way with every feature, both scored on the eval split "
+        f"({table.attrs['eval_examples']} examples); change = without - with, with a paired "
+        "95% bootstrap interval.</p>"
+    )
 
 
 def curve_figures(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> dict[str, Any]:
@@ -367,6 +475,16 @@ def _lineage(run: RunArtifacts) -> str:
     )
 
 
+def _intervals_note(spec: DatasetSpec) -> str:
+    b = spec.bootstrap
+    if not b.replicates:
+        return "No confidence intervals (evaluation.bootstrap.replicates is 0)."
+    return (
+        f"'low' and 'high': {b.confidence:.0%} bootstrap percentile interval "
+        f"({b.replicates} Poisson replicates); '–' where a slice is too small to have one."
+    )
+
+
 def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
     """The HTML report of `run` (see the module docstring)."""
     from pipeline import evaluation_tables as tables
@@ -402,13 +520,17 @@ def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
             body += ["<h2>Metrics per feature cross</h2>",
                      _table(crosses, "cross-metrics", small_rows=small)]  # fmt: skip
         body += [
+            "<h2>Ranking: cumulative gain and lift</h2>",
+            _ranking_section(tables.gain_table(frame)),
             "<h2>Fairness indicators</h2>",
+            _gate_section(tables.fairness_gaps(frame, spec), spec),
             _fairness_section(tables.fairness_table(frame, spec), spec),
             "<h2>Curves and confusion matrix</h2>",
             _curves(tables.plot_data(evaluation.uri, spec)),
             "<h2>Candidate vs. baseline</h2>",
             _comparison(tables.model_comparison(frame)),
         ]
+    body += ["<h2>Ablation</h2>", _ablation_section(run)]
     body += ["<h2>Data validation</h2>", _data_section(run), "<h2>Lineage</h2>", _lineage(run)]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

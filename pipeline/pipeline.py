@@ -23,6 +23,8 @@ from tfx.proto import transform_pb2
 
 import eval_config
 from components import atomic_pusher
+from components.ablation import Ablation
+from components.ablation.executor import ablation_config
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck
 from components.drift_check.executor import drift_config
@@ -247,6 +249,19 @@ def create_pipeline(
             custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
         )
     components += [data_gate, transform, trainer, model_resolver, evaluator, pusher]
+    if spec.ablation is not None:
+        # Analysis only: it reads what Transform wrote and gates nothing.
+        ablation = spec.ablation
+        components.append(
+            Ablation(
+                examples=transform.outputs["transformed_examples"],
+                transform_graph=transform.outputs["transform_graph"],
+                dataset=json.dumps(spec.for_trainer().to_config()),
+                ablation=ablation_config(
+                    ablation.groups, ablation.train_steps, ablation.replicates
+                ),
+            )
+        )
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -93,6 +93,11 @@ class RunArtifacts:
         return self.output("Evaluator", "evaluation")
 
     @property
+    def ablation(self) -> Artifact | None:
+        """The Ablation component's report (a cached run reuses the earlier one)."""
+        return self.output("Ablation", "report")
+
+    @property
     def blessing(self) -> Artifact | None:
         return self.output("Evaluator", "blessing")
 

@@ -1,4 +1,4 @@
-"""The census workspace: one pipeline root, eight real runs, shared by the e2e modules.
+"""The census workspace: one pipeline root, nine real runs, shared by the e2e modules.
 
 Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
 so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
@@ -6,7 +6,8 @@ edited into the spec (not blessed), (4) data with an anomaly against a curated s
 (stops at the DataGate), (5) valid data whose workclass shares moved beyond the spec's
 drift bound (stops at the DriftCheck), (6) the original data again with an edited copy of
 the module file, (7) bounds on a slice too small to judge and on a slice absent from the
-test data. The tests only read what the runs left: ML Metadata, artifacts, the serving
+test data, (8) training data in which no woman earns >50K (a biased model: the fairness
+gate blocks it). The tests only read what the runs left: ML Metadata, artifacts, the serving
 directory and the HTML reports.
 """
 
@@ -21,11 +22,11 @@ import pytest
 from pipeline import local_runner
 from pipeline.dataset_spec import load_spec
 from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
-from tests.conftest import REPO, make_census_sample, write_spec
+from tests.conftest import REPO, SAMPLE_CHANGES, make_census_sample, write_spec
 
 MODULE_FILE = REPO / "module_file.py"
 
-FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES = range(8)
+FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED = range(9)
 
 
 def versions(serving_dir: Path) -> list[str]:
@@ -74,7 +75,7 @@ class Workspace:
         return write_spec(
             self.spec_path.parent,
             "census",
-            name="census_sample",
+            **SAMPLE_CHANGES,
             training=self.training(),
             evaluation={"thresholds": [{"metric": "auc", "lower_bound": 0.9999}]},
         )
@@ -95,7 +96,7 @@ class Workspace:
         with (data / "train.csv").open("w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
         return write_spec(
-            data, "census", name="census_sample", schema_file="schema.pbtxt",
+            data, "census", **SAMPLE_CHANGES, schema_file="schema.pbtxt",
             training=self.training(),
         )  # fmt: skip
 
@@ -111,7 +112,12 @@ class Workspace:
             row[column] = "Self-emp-inc"
         with (data / "train.csv").open("w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
-        return write_spec(data, "census", name="census_sample", training=self.training())
+        return write_spec(
+            data,
+            "census",
+            **SAMPLE_CHANGES,
+            training=self.training(),
+        )
 
     def slice_thresholds_spec(self) -> Path:
         """Overall bound as usual, plus bounds on a 5-example slice and on an absent one."""
@@ -121,8 +127,26 @@ class Workspace:
             {"metric": "auc", "lower_bound": 0.5, "slice": {"race": "Martian"}},
         ]
         return write_spec(
-            self.spec_path.parent, "census", name="census_sample", training=self.training(),
+            self.spec_path.parent, "census", **SAMPLE_CHANGES, training=self.training(),
             evaluation={"thresholds": thresholds, "min_slice_size": 30},
+        )  # fmt: skip
+
+    def biased_data_spec(self) -> Path:
+        """The sample, but every woman's label in the training data is `<=50K`."""
+        data = self.root / "biased"
+        data.mkdir()
+        shutil.copy(self.spec.file_path("test"), data / "test.csv")
+        with self.spec.file_path("train").open() as f:
+            rows = list(csv.reader(f))
+        sex, income = rows[0].index("sex"), rows[0].index("income")
+        for row in rows[1:]:
+            if row[sex] == "Female":
+                row[income] = "<=50K"
+        with (data / "train.csv").open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        return write_spec(
+            data, "census", **SAMPLE_CHANGES,
+            training=self.training(),
         )  # fmt: skip
 
 
@@ -140,4 +164,5 @@ def workspace(tmp_path_factory) -> Workspace:
     edited.write_text(MODULE_FILE.read_text() + "\n# An edit: TFX fingerprints the file.\n")
     workspace.run(module_file=edited)
     workspace.run(workspace.slice_thresholds_spec())
+    workspace.run(workspace.biased_data_spec())
     return workspace

@@ -1,7 +1,6 @@
 """The real pipeline (LocalDagRunner, Beam, SQLite ML Metadata) on a census sample.
 
-The five runs of the shared workspace (tests/e2e/conftest.py): a cold run, the same data
-with a baseline, a fully cached run, an impossible threshold, data with an anomaly. Every
+The nine runs of the shared workspace are listed in tests/e2e/conftest.py. Every
 assertion on what ran reads ML Metadata.
 """
 
@@ -14,11 +13,20 @@ import pytest
 import tensorflow as tf
 
 from pipeline import cli
+from pipeline.evaluation_tables import (
+    ablation_table,
+    fairness_gaps,
+    gain_table,
+    metrics_frame,
+    slice_table,
+)
+from pipeline.run_artifacts import find_run
 from pipeline.run_summary import RunSummary
 from tests.conftest import make_census_sample
 from tests.e2e.conftest import (
     ANOMALY,
     BASELINE,
+    BIASED,
     CACHED,
     DRIFT,
     FIRST,
@@ -31,10 +39,16 @@ ALL_COMPONENTS = {
     "ExampleGen", "TestExampleGen", "StatisticsGen", "TestStatisticsGen", "SchemaGen",
     "ExampleValidator", "TestExampleValidator", "DataGate", "Transform", "Trainer",
     "LatestBlessedModelResolver", "Evaluator", "Pusher",
-    "LastApprovedStatisticsResolver", "DriftCheck",
+    "LastApprovedStatisticsResolver", "DriftCheck", "Ablation",
 }  # fmt: skip
 # Every run: resolvers resolve, and the drift check compares with the last approved data.
 EVERY_RUN = {"LatestBlessedModelResolver", "LastApprovedStatisticsResolver", "DriftCheck"}
+
+
+def _evaluation(workspace, index: int) -> str:
+    """The Evaluator output of the workspace's run `index`."""
+    run_id = workspace.summaries[index].run_id
+    return find_run(workspace.paths.metadata_path, workspace.pipeline_name, run_id).evaluation.uri
 
 
 def _not_cached(summary: RunSummary) -> set[str]:
@@ -153,7 +167,10 @@ def test_a_module_file_edit_reruns_exactly_what_depends_on_it(workspace):
     summary = workspace.summaries[MODULE_EDIT]
     assert workspace.errors[MODULE_EDIT] is None
     # The data and the spec are those of earlier runs: their components come from cache.
-    assert _not_cached(summary) == EVERY_RUN | {"Transform", "Trainer", "Evaluator", "Pusher"}
+    # The ablation reads Transform's new output, so it re-runs too.
+    assert _not_cached(summary) == EVERY_RUN | {
+        "Transform", "Trainer", "Evaluator", "Pusher", "Ablation"
+    }  # fmt: skip
     # The spec still holds the impossible threshold of run 3: evaluated, not pushed.
     assert summary.blessed is False and summary.pushed_to is None
     assert workspace.versions_after[MODULE_EDIT] == workspace.versions_after[CACHED]
@@ -199,13 +216,61 @@ def test_a_configured_slice_too_small_or_missing_blocks_the_push(workspace):
     assert workspace.versions_after[SLICES] == workspace.versions_after[CACHED]
 
 
+def test_fairness_gate_blocks_the_model_trained_on_biased_data(workspace):
+    biased = workspace.summaries[BIASED]
+    assert workspace.summaries[FIRST].blessed is True
+    # The fair model passed the gate: every gated group within the bounds.
+    frame = metrics_frame(_evaluation(workspace, FIRST))
+    gaps = fairness_gaps(frame, workspace.spec)
+    assert set(gaps["rate"]) == {"FNR", "FPR"} and gaps["ok"].dropna().all(), gaps
+    assert biased.blessed is False and biased.pushed_to is None
+    gate = [line for line in biased.failed_thresholds if line.startswith("fairness gate")]
+    assert len(gate) == 1 and "FNR" in gate[0] and "sex=Female by +" in gate[0], gate
+    frame = metrics_frame(_evaluation(workspace, BIASED))
+    female = fairness_gaps(frame, workspace.spec).set_index(["group", "rate"]).loc["Female", "FNR"]
+    assert female["gap"] > 0.25 and not female["ok"]
+    assert workspace.versions_after[BIASED] == workspace.versions_after[CACHED]
+
+
+def test_evaluator_wrote_ks_lift_gain_and_intervals(workspace):
+    frame = metrics_frame(_evaluation(workspace, FIRST), workspace.spec)
+    table = slice_table(frame)
+    assert {"KS", "KS low", "KS high", "lift top 10%", "AUC low", "AUC high"} <= set(table)
+    for name, row in table.iterrows():
+        if row["n"] >= 30:  # smaller slices may be one-class: no AUC, no interval
+            assert row["AUC low"] <= row["AUC"] <= row["AUC high"], name
+            assert 0 < row["KS"] <= 1, name
+    gains = gain_table(frame)
+    assert gains["gain"].is_monotonic_increasing and gains["gain"].iloc[-1] == pytest.approx(1)
+    assert (gains["gain low"] <= gains["gain"] + 1e-12).all()
+    # Every fairness rate at every threshold got an interval too.
+    rates = frame[(frame["slice"] == "Overall") & frame["metric"].isin(["fall_out", "miss_rate"])]
+    assert len(rates) == 2 * len(workspace.spec.fairness_thresholds)
+    assert rates["lower"].notna().all()
+
+
+def test_ablation_reports_what_removing_each_group_costs(workspace):
+    first = find_run(
+        workspace.paths.metadata_path, workspace.pipeline_name, workspace.summaries[FIRST].run_id
+    )
+    table = ablation_table(first.ablation.uri)
+    assert list(table.index) == list(workspace.spec.ablation.groups)
+    row = table.loc["relationship"]
+    assert row["columns"] == "relationship, marital_status"
+    assert row["AUC change low"] <= row["AUC change"] <= row["AUC change high"]
+    assert row["AUC without"] == pytest.approx(row["AUC with"] + row["AUC change"])
+    # The baseline run re-used it: Transform's output did not change.
+    assert workspace.summaries[BASELINE].state_of("Ablation") == "cached"
+
+
 def test_cli_summary_reads_the_latest_run(workspace, capsys):
     code = cli.main(
         ["summary", "--data", str(workspace.spec_path), "--output-dir", str(workspace.output_dir)]
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "race=Martian" in out and "NOT blessed" in out  # the slice run is the latest
+    # The biased run is the latest: the summary names the group and the gap.
+    assert "NOT blessed" in out and "fairness gate" in out and "sex=Female" in out
 
 
 def test_cli_rejects_a_bad_spec_with_its_key(tmp_path, capsys):

@@ -1,22 +1,23 @@
 """Reports people read: the ML Metadata API, the static HTML report in a real browser, and
-the notebooks on a real Jupyter kernel, all on the census workspace's five real runs."""
+the notebooks on a real Jupyter kernel, all on the census workspace's real runs."""
 
 from __future__ import annotations
 
 import base64
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from pipeline import cli
-from pipeline.evaluation_tables import metrics_frame, slice_label, slice_table
+from pipeline.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
 from pipeline.html_report import report_path
 from pipeline.run_artifacts import find_run
 from tests.conftest import REPO
 from tests.e2e.browser import open_page
-from tests.e2e.conftest import ANOMALY, BASELINE, CACHED, FIRST, NOT_BLESSED, SLICES
+from tests.e2e.conftest import ANOMALY, BASELINE, BIASED, CACHED, FIRST, NOT_BLESSED
 
 
 def _run(workspace, index: int):
@@ -110,8 +111,13 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
     for name, values in expected.items():
         assert table.loc[name, "n"] == values["example_count"]
         assert table.loc[name, "AUC"] == pytest.approx(values["auc"], abs=1e-12)
-    # Without confidence intervals in the eval config, there are no bounds.
-    assert frame["lower"].isna().all()
+    # The bootstrap's bounds sit beside each metric (its ci_* rows are folded in), for
+    # both models; a diff row has none.
+    auc = frame[(frame["slice"] == "Overall") & (frame["metric"] == "auc") & ~frame["is_diff"]]
+    assert len(auc) == 2 and (auc["lower"] <= auc["value"]).all()
+    assert (auc["value"] <= auc["upper"]).all()
+    assert frame.loc[frame["is_diff"], "lower"].isna().all()
+    assert not frame["metric"].str.startswith("ci_").any()
     # Both models and the diff rows are there when a baseline was compared.
     assert {"candidate", "baseline"} <= set(frame["model"]) and frame["is_diff"].any()
 
@@ -121,9 +127,9 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
 
 def test_every_run_wrote_its_report(workspace):
     reports = workspace.paths.reports_dir
-    for index in range(SLICES + 1):
+    for index in range(BIASED + 1):
         assert _report(workspace, index).is_file(), index
-    assert (reports / "latest.html").read_bytes() == _report(workspace, SLICES).read_bytes()
+    assert (reports / "latest.html").read_bytes() == _report(workspace, BIASED).read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +192,19 @@ def test_report_shows_decision_fairness_comparison_and_lineage(workspace, baseli
     assert fairness[0][:3] == ["group", "threshold", "n"] and "FPR gap" in fairness[0]
     assert {row[0] for row in fairness[1:]} == {"Female", "Male"}
     assert page.tables["comparison-overall"][0] == ["metric", "candidate", "baseline", "change"]
+    # Gain and lift by decile: TFMA's numbers (the custom metrics), with their intervals.
+    frame = metrics_frame(_run(workspace, BASELINE).evaluation.uri, workspace.spec)
+    gains = gain_table(frame)
+    header, *rows = page.tables["gain-lift"]
+    assert header == ["top", "gain", "gain low", "gain high", "lift", "lift low", "lift high"]
+    assert [row[0] for row in rows] == list(gains.index)
+    assert [row[4] for row in rows] == [f"{v:.4f}" for v in gains["lift"]]
+    ablation = page.tables["ablation"]
+    assert ablation[0][:4] == ["group", "columns", "AUC with", "AUC without"]
+    assert [row[0] for row in ablation[1:]] == ["relationship"]
+    gate = page.tables["fairness-gate"]
+    assert gate[0] == ["column", "group", "n", "rate", "gap", "bound", "verdict"]
+    assert {row[-1] for row in gate[1:]} <= {"passed", "not gated (small)"}
     lineage = {row[0]: row for row in page.tables["lineage"][1:]}
     first = _run(workspace, FIRST)
     assert lineage["baseline model"][3] == first.model.uri
@@ -197,6 +216,13 @@ def test_report_of_an_unblessed_run_names_the_failed_threshold(workspace):
     assert "NOT blessed, so not pushed" in text
     assert "below the lower bound 0.9999" in text
     assert '<td class="fail">fail</td>' in text
+
+
+def test_report_of_the_biased_model_shows_the_failed_fairness_gate(workspace):
+    text = _report(workspace, BIASED).read_text()
+    assert "NOT blessed, so not pushed" in text and "fairness gate" in text
+    row = re.search(r"<tr><td>sex</td><td>Female</td>.*?FNR.*?</tr>", text)
+    assert row and "FAILED" in row.group(0)
 
 
 def test_report_of_a_stopped_run_shows_the_anomaly(workspace):

@@ -9,6 +9,7 @@ builds from the census spec.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -18,13 +19,19 @@ from pipeline.dataset_spec import load_spec
 from tests.conftest import DATA
 
 
-def _validator(has_baseline: bool):
-    """TFMA's validator on the spec's eval config, prepared as TFX's Evaluator prepares it."""
+def _validator(has_baseline: bool, gate: bool = False):
+    """TFMA's validator on the spec's eval config, prepared as TFX's Evaluator prepares it.
+
+    Without `gate`, the census spec's fairness gate is left out, so that only the floors
+    and the no-regression bound are thresholds.
+    """
     import tensorflow_model_analysis as tfma
     from tensorflow_model_analysis.evaluators import metrics_validator
     from tensorflow_model_analysis.metrics import metric_specs
 
     spec = load_spec(DATA / "census")  # auc >= 0.85 (max_regression 0.01), accuracy >= 0.80
+    if not gate:
+        spec = dataclasses.replace(spec, fairness_gate=None)
     config = tfma.utils.update_eval_config_with_defaults(
         create_eval_config(spec), has_baseline=has_baseline, rubber_stamp=True
     )
@@ -37,13 +44,13 @@ def _validator(has_baseline: bool):
         metrics = {keys[name]: value for name, value in values.items()}
         return metrics_validator.validate_metrics(((), metrics), config).validation_ok
 
-    return run, {t.metric: t for t in spec.thresholds}
+    return run, {t.metric: t for t in spec.thresholds}, spec
 
 
 @pytest.fixture(scope="module")
 def first_run():
     """No baseline yet: absolute bounds only (TFX drops change thresholds)."""
-    run, thresholds = _validator(has_baseline=False)
+    run, thresholds, _ = _validator(has_baseline=False)
     passing = {("auc", "", False): 0.99, ("binary_accuracy", "", False): 0.99}
     return run, thresholds, passing
 
@@ -71,7 +78,7 @@ def test_missing_metric_fails(first_run):
 
 
 def test_regression_exactly_at_the_allowed_change_passes():
-    run, thresholds = _validator(has_baseline=True)
+    run, thresholds, _ = _validator(has_baseline=True)
     allowed = -thresholds["auc"].max_regression
     values = {
         ("auc", "candidate", False): 0.90, ("auc", "baseline", False): 0.91,
@@ -82,3 +89,18 @@ def test_regression_exactly_at_the_allowed_change_passes():
     assert run(values) is True
     assert run({**values, ("auc", "candidate", True): math.nextafter(allowed, -1.0)}) is False
     assert run({**values, ("auc", "candidate", True): math.nan}) is False
+
+
+def test_a_fairness_gap_exactly_at_its_bound_passes_and_above_or_nan_fails():
+    run, _, spec = _validator(has_baseline=False, gate=True)
+    gaps = {
+        (f"fairness_gap/{rate}/{column}", "", False): bound
+        for column in spec.sensitive_columns
+        for rate, bound in spec.fairness_gate.max_gap.items()
+    }
+    passing = {("auc", "", False): 0.99, ("binary_accuracy", "", False): 0.99}
+    assert run({**passing, **gaps}) is True  # every gap exactly at its bound
+    key = ("fairness_gap/fnr/sex", "", False)
+    assert run({**passing, **gaps, key: math.nextafter(gaps[key], 1.0)}) is False
+    assert run({**passing, **gaps, key: math.nan}) is False  # no group big enough
+    assert run(passing) is False  # the gap metrics missing altogether

@@ -29,6 +29,25 @@ def test_census_spec_describes_every_column_once():
     assert spec.split == {"train": 4, "eval": 1} and spec.has_test_file
 
 
+def test_census_spec_declares_intervals_gate_and_ablation_outside_transform_and_trainer():
+    spec = load_spec(DATA / "census")
+    assert spec.bootstrap.replicates == 1000 and spec.bootstrap.confidence == 0.95
+    assert spec.fairness_gate.max_gap == {"fpr": 0.1, "fnr": 0.2}
+    assert spec.fairness_gate.min_group_size == 500
+    assert spec.ablation.groups["capital"] == ("capital_gain", "capital_loss")
+    for view in (spec.for_transform(), spec.for_trainer()):
+        assert view.fairness_gate is None and view.ablation is None
+        assert view.bootstrap == type(spec.bootstrap)()
+    assert DatasetSpec.from_config(json.loads(json.dumps(spec.to_config()))) == spec
+
+
+def test_ablation_defaults_to_every_feature_alone(tmp_path):
+    data = _census_yaml()
+    data["ablation"] = {"train_steps": 50}
+    spec = load_spec(_write(tmp_path, data))
+    assert spec.ablation.groups == {c: (c,) for c in spec.raw_feature_columns}
+
+
 def test_compas_spec_has_one_file_and_an_integer_label():
     spec = load_spec(DATA / "compas" / "dataset.yaml")
     assert not spec.has_test_file
@@ -140,6 +159,26 @@ BAD_SPECS = [
         r"thresholds\[0\]\.slice': one column: value pair",
     ),
     ("evaluation.min_slice_size", 0, r"evaluation\.min_slice_size.*positive whole number"),
+    ("evaluation.bootstrap", {"replicates": 20}, r"bootstrap\.replicates': 20 replicates cannot"),
+    ("evaluation.bootstrap", {"confidence": 95}, r"bootstrap\.confidence': lies in \(0, 1\)"),
+    ("evaluation.bootstrap", {"samples": 9}, r"'evaluation\.bootstrap': unknown key\(s\)"),
+    ("fairness.gate", {"max_gap": {"fnr": 0.1}, "threshold": 1.5}, r"gate\.threshold': a decision"),
+    (
+        "fairness.gate",
+        {"max_gap": {"auc": 0.1}},
+        r"'fairness\.gate\.max_gap': unknown key\(s\) \['auc'\]",
+    ),
+    ("fairness.gate", {"max_gap": {"fnr": 3}}, r"gate\.max_gap\.fnr': a gap between rates lies"),
+    ("fairness.gate", {"min_group_size": 10}, r"'fairness\.gate\.max_gap': is required"),
+    ("fairness.sensitive_columns", ["capital_gain"], r"'capital_gain' is numeric: the gate needs"),
+    (
+        "ablation.groups",
+        {"money": ["salary"]},
+        r"'ablation\.groups\.money': \['salary'\] are not features",
+    ),
+    ("ablation.groups", {"money": []}, r"'ablation\.groups\.money': a group removes at least one"),
+    ("ablation.train_steps", 0, r"'ablation\.train_steps': expected a positive whole number"),
+    ("ablation.features", ["age"], r"'ablation': give either 'groups'"),
 ]
 
 
