@@ -17,9 +17,14 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from module_file import PREDICTION_KEY, SERVING_SIGNATURE, TRANSFORM_SIGNATURE
 from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec, Threshold, slice_feature
 from pipeline.fairness_gap import gap_name
+from pipeline.model_outputs import (
+    BASELINES,
+    EVALUATION_SIGNATURE,
+    PREDICTION_KEY,
+    TRANSFORM_SIGNATURE,
+)
 
 # Modules of the custom metrics: importing them registers the metrics with TFMA.
 RANKING_MODULE = "pipeline.ranking_metrics"
@@ -38,6 +43,8 @@ HEADLINE_METRICS = (
     "ConfusionMatrixPlot",
     "CalibrationPlot",
 )
+# Metrics of the baselines (chance, majority class, linear), per slice.
+BASELINE_METRICS = ("BinaryAccuracy", "AUC", "AUCPrecisionRecall")
 # Metrics reported at each of the spec's fairness thresholds. These are the Fairness
 # Indicators rates: FallOut = FPR, MissRate = FNR, Recall = TPR, Specificity = TNR.
 THRESHOLDED_METRICS = (
@@ -178,23 +185,34 @@ def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     return configs
 
 
+def baseline_metric_configs() -> list[tfma.MetricConfig]:
+    """What the baselines are scored on, per slice: ranking and accuracy, no thresholds."""
+    configs = [tfma.MetricConfig(class_name=name) for name in BASELINE_METRICS]
+    configs.append(tfma.MetricConfig(class_name="KolmogorovSmirnov", module=RANKING_MODULE))
+    return configs
+
+
 def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     """The Evaluator's configuration for the data set `spec`.
 
-    The model's `serving_default` signature scores raw examples; `transform_features`
-    supplies the 0/1 label and the bucket features that slices use.
+    The model's `evaluation` signature scores raw examples with the model and its
+    baselines (`pipeline.model_outputs`); `transform_features` supplies the 0/1 label and
+    the bucket features that slices use. Every metric and threshold is on the model's
+    output; the baselines get `baseline_metric_configs` only, so they never gate.
     """
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
-                signature_name=SERVING_SIGNATURE,
+                signature_name=EVALUATION_SIGNATURE,
                 preprocessing_function_names=[TRANSFORM_SIGNATURE],
                 label_key=spec.label.column,
-                prediction_key=PREDICTION_KEY,
             )
         ],
         slicing_specs=slicing_specs(spec),
-        metrics_specs=[tfma.MetricsSpec(metrics=metric_configs(spec))],
+        metrics_specs=[
+            tfma.MetricsSpec(metrics=metric_configs(spec), output_names=[PREDICTION_KEY]),
+            tfma.MetricsSpec(metrics=baseline_metric_configs(), output_names=list(BASELINES)),
+        ],
         # Not the Keras compile() metrics as well: they would duplicate names TFMA
         # computes itself (auc) with other semantics, and cost time.
         options=tfma.Options(include_default_metrics={"value": False}),

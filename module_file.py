@@ -28,11 +28,16 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name
+from pipeline.model_outputs import (
+    EVALUATION_SIGNATURE,
+    PREDICTION_KEY,
+    SERVING_SIGNATURE,
+    TRANSFORM_SIGNATURE,
+)
 
 MISSING = "__missing__"
-SERVING_SIGNATURE = "serving_default"
-TRANSFORM_SIGNATURE = "transform_features"
-PREDICTION_KEY = "probabilities"
+# Batches read to measure the training positive rate (the majority baseline's class).
+LABEL_RATE_BATCHES = 200
 
 
 def transformed_name(column: str) -> str:
@@ -207,6 +212,44 @@ def build_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
     return model
 
 
+def build_linear_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
+    """The linear baseline: logistic regression on the same inputs as `build_model`.
+
+    One weight per category, bucket and cross id (one-hot), one per z-scored numeric.
+    """
+    inputs: dict[str, keras.Input] = {}
+    terms = []
+    numerics = []
+    for name in spec.numeric_features:
+        key = transformed_name(name)
+        inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.float32)
+        numerics.append(inputs[key])
+    if numerics:
+        joined = keras.layers.concatenate(numerics) if len(numerics) > 1 else numerics[0]
+        terms.append(keras.layers.Dense(1, name="linear_numeric")(joined))
+    for key, size in input_sizes.items():
+        inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.int64)
+        weights = keras.layers.Embedding(size, 1, name=f"linear_{key}")
+        terms.append(keras.layers.Flatten()(weights(inputs[key])))
+    logit = keras.layers.Add(name="linear_logit")(terms) if len(terms) > 1 else terms[0]
+    output = keras.layers.Activation("sigmoid", name="linear")(logit)
+    model = keras.Model(inputs=inputs, outputs=output, name="linear_baseline")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=spec.training.learning_rate),
+        loss=keras.losses.BinaryCrossentropy(),
+    )
+    return model
+
+
+def _label_rate(dataset: tf.data.Dataset) -> float:
+    """Share of positives over the first LABEL_RATE_BATCHES batches of `dataset`."""
+    total = positives = 0.0
+    for _, label in dataset.take(LABEL_RATE_BATCHES):
+        total += float(tf.size(label))
+        positives += float(tf.reduce_sum(tf.cast(label, tf.float32)))
+    return positives / total if total else 0.0
+
+
 def _dataset(
     file_pattern: list[str],
     data_accessor: tfx.components.DataAccessor,
@@ -224,9 +267,13 @@ def _dataset(
 
 
 def _signatures(
-    model: keras.Model, tf_transform_output: tft.TFTransformOutput, spec: DatasetSpec
+    model: keras.Model,
+    tf_transform_output: tft.TFTransformOutput,
+    spec: DatasetSpec,
+    majority_class: float,
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
-    """`serving_default` (raw tf.Examples in, probabilities out) and TFMA's transform."""
+    """`serving_default` (raw tf.Examples in, probabilities out), TFMA's transform, and
+    `evaluation` (the model and its baselines, see `pipeline.model_outputs`)."""
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
     # Serving needs no label, and nothing the model ignores.
@@ -241,6 +288,22 @@ def _signatures(
         return {PREDICTION_KEY: model(features)}
 
     @tf.function(input_signature=[examples])
+    def evaluate(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
+        features = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
+        features.pop(spec.label.column, None)
+        rows = tf.shape(serialized)[0]
+        # Chance: uniform in [0, 1) from the example's bytes, so it is unrelated to the
+        # label yet the same on every evaluation.
+        buckets = 1_000_003
+        chance = tf.cast(tf.strings.to_hash_bucket_fast(serialized, buckets), tf.float32)
+        return {
+            PREDICTION_KEY: model(features),
+            "linear": model.linear_baseline(features),
+            "majority": tf.fill([rows, 1], majority_class),
+            "chance": tf.reshape(chance / buckets, [-1, 1]),
+        }
+
+    @tf.function(input_signature=[examples])
     def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         # TFMA reads the 0/1 label and the bucket slices from these outputs.
         return model.tft_layer(tf.io.parse_example(serialized, eval_spec))
@@ -248,6 +311,7 @@ def _signatures(
     return {
         SERVING_SIGNATURE: serve.get_concrete_function(),
         TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
+        EVALUATION_SIGNATURE: evaluate.get_concrete_function(),
     }
 
 
@@ -264,7 +328,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     train = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, spec)
     evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, spec)
-    model = build_model(spec, input_sizes(spec, tf_transform_output))
+    sizes = input_sizes(spec, tf_transform_output)
+    model = build_model(spec, sizes)
 
     # An "epoch" is one stretch of training between evaluations on the eval split.
     steps_per_epoch = min(training.steps_per_evaluation, fn_args.train_steps)
@@ -287,8 +352,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         ],
         verbose=2,
     )
+    # Baselines the report compares the model with: the same steps for the linear one.
+    keras.utils.set_random_seed(fn_args.custom_config.get("seed", 42))
+    model.linear_baseline = build_linear_model(spec, sizes)
+    model.linear_baseline.fit(train, steps_per_epoch=fn_args.train_steps, epochs=1, verbose=0)
+    majority_class = 1.0 if _label_rate(train) > 0.5 else 0.0
     model.save(
         fn_args.serving_model_dir,
         save_format="tf",
-        signatures=_signatures(model, tf_transform_output, spec),
+        signatures=_signatures(model, tf_transform_output, spec, majority_class),
     )

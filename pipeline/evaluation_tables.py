@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.dataset_spec import DatasetSpec, bucket_label, bucket_name, slice_feature
+from pipeline.model_outputs import BASELINES, PREDICTION_KEY
 
 # TFMA metric name -> readable column title, for the per-slice table.
 HEADLINE = {
@@ -39,7 +40,10 @@ FAIRNESS_RATES = {
     "false_discovery_rate": "FDR",
     "false_omission_rate": "FOR",
 }
-COLUMNS = ["slice", "kind", "model", "metric", "threshold", "value", "lower", "upper", "is_diff"]
+COLUMNS = [
+    "slice", "kind", "model", "output", "metric", "threshold", "value", "lower", "upper",
+    "is_diff",
+]  # fmt: skip
 
 
 def slice_label(slice_key: tuple, spec: DatasetSpec | None = None) -> str:
@@ -97,7 +101,8 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
     """Every metric TFMA wrote, one row per number.
 
     Columns: slice (readable name), kind (overall / feature / cross), model (candidate,
-    baseline, or '' when there was no baseline), metric, threshold (decision threshold
+    baseline, or '' when there was no baseline), output (the model's `probabilities`, a
+    baseline's name, or '' for an evaluation without outputs), metric, threshold (decision threshold
     of a thresholded metric, else NaN), value, lower and upper (confidence interval
     bounds when TFMA computed them, else NaN), is_diff (candidate minus baseline).
     Slices come overall first, then single features, then crosses.
@@ -124,13 +129,14 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
             interval = parse_interval_name(metric)
             if interval is not None:  # a bootstrap bound: attached to its metric below
                 bound, of, threshold = interval
-                where = (name, item.key.model_name, of, _round(threshold))
+                where = (name, item.key.model_name, item.key.output_name, of, _round(threshold))
                 intervals.setdefault(where, {})[bound] = value.double_value.value
                 continue
             base = {
                 "slice": name,
                 "kind": kind,
                 "model": item.key.model_name,
+                "output": item.key.output_name,
                 "metric": metric,
                 "is_diff": item.key.is_diff,
             }
@@ -168,19 +174,23 @@ def _attach_intervals(frame: pd.DataFrame, intervals: dict[tuple, dict[str, floa
     for i, row in frame.iterrows():
         if not math.isnan(row["lower"]) or row["is_diff"]:
             continue
-        bounds = intervals.get(
-            (row["slice"], row["model"], row["metric"], _round(row["threshold"]))
-        )
+        where = (row["slice"], row["model"], row["output"], row["metric"])
+        bounds = intervals.get((*where, _round(row["threshold"])))
         if bounds:
             frame.at[i, "lower"] = bounds.get("lower", math.nan)
             frame.at[i, "upper"] = bounds.get("upper", math.nan)
+
+
+def _model_output(frame: pd.DataFrame) -> pd.Series:
+    """Rows of the model's own output (not a baseline's); '' in evaluations without."""
+    return frame["output"].isin(["", PREDICTION_KEY])
 
 
 def _candidate(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows of the evaluated model (named 'candidate' when a baseline was compared)."""
     models = set(frame["model"])
     model = "candidate" if "candidate" in models else ""
-    return frame[(frame["model"] == model) & ~frame["is_diff"]]
+    return frame[(frame["model"] == model) & ~frame["is_diff"] & _model_output(frame)]
 
 
 def slice_table(
@@ -257,6 +267,35 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def baseline_table(
+    frame: pd.DataFrame, metric: str = "auc", kinds: tuple[str, ...] = ("overall", "feature")
+) -> pd.DataFrame:
+    """The model against the simple baselines on `metric`, per slice (empty without them).
+
+    Columns: n, model, each baseline (linear, majority, chance), and 'above best' (the
+    model minus the best baseline: negative means a baseline does better on that slice).
+    """
+    models = set(frame["model"])
+    model = "candidate" if "candidate" in models else ""
+    rows = frame[(frame["model"] == model) & ~frame["is_diff"] & frame["threshold"].isna()]
+    rows = rows[rows["kind"].isin(kinds)]
+    scores = rows[rows["metric"] == metric]
+    if not set(BASELINES) & set(scores["output"]):
+        return pd.DataFrame()
+    table = scores.pivot_table(
+        index="slice", columns="output", values="value", sort=False, aggfunc="first"
+    )
+    own = PREDICTION_KEY if PREDICTION_KEY in table.columns else ""
+    table = table.rename(columns={own: "model"})
+    baselines = [b for b in BASELINES if b in table.columns]
+    table = table[["model", *baselines]]
+    table["above best"] = table["model"] - table[baselines].max(axis=1)
+    counts = rows[(rows["metric"] == "example_count") & _model_output(rows)]
+    table.insert(0, "n", counts.set_index("slice")["value"].reindex(table.index))
+    table.columns.name = None
+    return table
+
+
 def gain_table(frame: pd.DataFrame, slice_name: str = "Overall") -> pd.DataFrame:
     """Cumulative gain and lift at each decile of one slice (with intervals if computed).
 
@@ -324,6 +363,7 @@ def model_comparison(frame: pd.DataFrame) -> pd.DataFrame:
     Columns: slice, metric, candidate, baseline, change (candidate - baseline).
     """
     rows = frame[frame["metric"].isin(HEADLINE) & frame["threshold"].isna() & ~frame["is_diff"]]
+    rows = rows[_model_output(rows)]
     if "baseline" not in set(rows["model"]):
         return pd.DataFrame(columns=["slice", "metric", "candidate", "baseline", "change"])
     wide = rows.pivot_table(

@@ -322,6 +322,28 @@ def ablation_figure(table: pd.DataFrame) -> Any:
     return fig
 
 
+def _baselines_section(frame: pd.DataFrame) -> str:
+    from pipeline.evaluation_tables import baseline_table
+
+    parts = []
+    for metric, title in (("auc", "AUC"), ("binary_accuracy", "accuracy")):
+        table = baseline_table(frame, metric)
+        if table.empty:
+            return (
+                "<p>No baselines in this evaluation (a model exported before the "
+                "<code>evaluation</code> signature).</p>"
+            )
+        losing = [s for s, margin in table["above best"].items() if margin < 0]
+        parts.append(f"<h3>{title}</h3>" + _table(table, f"baselines-{metric}", small_rows=losing))
+    return "".join(parts) + (
+        '<p class="note">The model against simple models on the same test examples: '
+        "<b>linear</b>, a logistic regression on the same inputs and training steps; "
+        "<b>majority</b>, the training majority class for everyone; <b>chance</b>, a "
+        "score unrelated to the label. 'above best' = model minus the best baseline; grey "
+        "rows: a baseline does better on that slice.</p>"
+    )
+
+
 def _ablation_section(run: RunArtifacts) -> str:
     from pipeline.evaluation_tables import ablation_table
 
@@ -530,6 +552,7 @@ def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
             "<h2>Candidate vs. baseline</h2>",
             _comparison(tables.model_comparison(frame)),
         ]
+        body += ["<h2>Against simple baselines</h2>", _baselines_section(frame)]
     body += ["<h2>Ablation</h2>", _ablation_section(run)]
     body += ["<h2>Data validation</h2>", _data_section(run), "<h2>Lineage</h2>", _lineage(run)]
     return (

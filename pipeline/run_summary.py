@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipeline.dataset_spec import DatasetSpec
 from pipeline.evaluation_tables import metrics_frame, slice_label, slice_table
+from pipeline.model_outputs import PREDICTION_KEY
 from pipeline.run_artifacts import find_run, latest_output_uri
 
 __all__ = ["RunSummary", "format_summary", "latest_output_uri", "summarize_run"]
@@ -164,6 +165,7 @@ def _overall_gaps(evaluation_uri: str) -> dict[str, float]:
         & ~frame["is_diff"].astype(bool)
         & frame["metric"].str.startswith(("fairness_gap/", "fairness_group_size/"))
         & frame["model"].isin(["", "candidate"])
+        & frame["output"].isin(["", PREDICTION_KEY])
     ]
     return dict(zip(rows["metric"], rows["value"], strict=True))
 

@@ -22,9 +22,18 @@ import pytest
 from pipeline import local_runner
 from pipeline.dataset_spec import load_spec
 from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
-from tests.conftest import REPO, SAMPLE_CHANGES, make_census_sample, write_spec
+from tests.conftest import (
+    REPO,
+    SAMPLE_ABLATION,
+    SAMPLE_CHANGES,
+    make_census_sample,
+    write_spec,
+)
 
 MODULE_FILE = REPO / "module_file.py"
+
+# The workspace's runs have the ablation (the biased run aside: nothing checks it there).
+WORKSPACE_CHANGES = {**SAMPLE_CHANGES, "ablation": SAMPLE_ABLATION}
 
 FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED = range(9)
 
@@ -38,7 +47,7 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.spec_path = make_census_sample(root / "data")
+        self.spec_path = make_census_sample(root / "data", ablation=SAMPLE_ABLATION)
         self.output_dir = root / "outputs"
         self.spec = load_spec(self.spec_path)
         self.paths = local_runner.paths_for(self.spec, self.output_dir)
@@ -75,7 +84,7 @@ class Workspace:
         return write_spec(
             self.spec_path.parent,
             "census",
-            **SAMPLE_CHANGES,
+            **WORKSPACE_CHANGES,
             training=self.training(),
             evaluation={"thresholds": [{"metric": "auc", "lower_bound": 0.9999}]},
         )
@@ -96,7 +105,7 @@ class Workspace:
         with (data / "train.csv").open("w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
         return write_spec(
-            data, "census", **SAMPLE_CHANGES, schema_file="schema.pbtxt",
+            data, "census", **WORKSPACE_CHANGES, schema_file="schema.pbtxt",
             training=self.training(),
         )  # fmt: skip
 
@@ -115,7 +124,7 @@ class Workspace:
         return write_spec(
             data,
             "census",
-            **SAMPLE_CHANGES,
+            **WORKSPACE_CHANGES,
             training=self.training(),
         )
 
@@ -127,7 +136,7 @@ class Workspace:
             {"metric": "auc", "lower_bound": 0.5, "slice": {"race": "Martian"}},
         ]
         return write_spec(
-            self.spec_path.parent, "census", **SAMPLE_CHANGES, training=self.training(),
+            self.spec_path.parent, "census", **WORKSPACE_CHANGES, training=self.training(),
             evaluation={"thresholds": thresholds, "min_slice_size": 30},
         )  # fmt: skip
 

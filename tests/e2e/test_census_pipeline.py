@@ -15,6 +15,7 @@ import tensorflow as tf
 from pipeline import cli
 from pipeline.evaluation_tables import (
     ablation_table,
+    baseline_table,
     fairness_gaps,
     gain_table,
     metrics_frame,
@@ -247,6 +248,21 @@ def test_evaluator_wrote_ks_lift_gain_and_intervals(workspace):
     rates = frame[(frame["slice"] == "Overall") & frame["metric"].isin(["fall_out", "miss_rate"])]
     assert len(rates) == 2 * len(workspace.spec.fairness_thresholds)
     assert rates["lower"].notna().all()
+
+
+def test_the_model_beats_the_simple_baselines(workspace):
+    frame = metrics_frame(_evaluation(workspace, FIRST), workspace.spec)
+    auc = baseline_table(frame, "auc").loc["Overall"]
+    # A constant scores exactly 0.5; a score unrelated to the label about 0.5.
+    assert auc["majority"] == pytest.approx(0.5) and abs(auc["chance"] - 0.5) < 0.1
+    assert auc["linear"] > 0.7 and auc["model"] > auc["chance"] + 0.2
+    accuracy = baseline_table(frame, "binary_accuracy").loc["Overall"]
+    overall = frame[(frame["slice"] == "Overall") & (frame["metric"] == "mean_label")]
+    # The majority class (<=50K) is right on every negative example.
+    assert accuracy["majority"] == pytest.approx(1 - overall["value"].iloc[0])
+    assert accuracy["above best"] == pytest.approx(
+        accuracy["model"] - accuracy[["linear", "majority", "chance"]].max()
+    )
 
 
 def test_ablation_reports_what_removing_each_group_costs(workspace):

@@ -14,6 +14,7 @@ import pytest
 from pipeline import cli
 from pipeline.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
 from pipeline.html_report import report_path
+from pipeline.model_outputs import PREDICTION_KEY
 from pipeline.run_artifacts import find_run
 from tests.conftest import REPO
 from tests.e2e.browser import open_page
@@ -90,7 +91,8 @@ def _tfma_headline(
     result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
     out = {}
     for slice_key, metrics in result.slicing_metrics:
-        values = metrics[""][""]
+        # Keyed by output, then sub key: the model's own output, not a baseline's.
+        values = metrics[PREDICTION_KEY][""]
         out[slice_label(slice_key, spec)] = {
             "parts": len(slice_key),
             **{
@@ -202,6 +204,10 @@ def test_report_shows_decision_fairness_comparison_and_lineage(workspace, baseli
     ablation = page.tables["ablation"]
     assert ablation[0][:4] == ["group", "columns", "AUC with", "AUC without"]
     assert [row[0] for row in ablation[1:]] == ["relationship"]
+    baselines = page.tables["baselines-auc"]
+    assert baselines[0] == ["slice", "n", "model", "linear", "majority", "chance", "above best"]
+    overall = next(row for row in baselines[1:] if row[0] == "Overall")
+    assert overall[2] == shown_auc(workspace) and overall[4] == "0.5000"
     gate = page.tables["fairness-gate"]
     assert gate[0] == ["column", "group", "n", "rate", "gap", "bound", "verdict"]
     assert {row[-1] for row in gate[1:]} <= {"passed", "not gated (small)"}
@@ -209,6 +215,12 @@ def test_report_shows_decision_fairness_comparison_and_lineage(workspace, baseli
     first = _run(workspace, FIRST)
     assert lineage["baseline model"][3] == first.model.uri
     assert lineage["pushed model"][3] == workspace.summaries[BASELINE].pushed_to
+
+
+def shown_auc(workspace) -> str:
+    """The baseline run's overall AUC as the report prints it."""
+    expected = _tfma_headline(_run(workspace, BASELINE).evaluation.uri, "candidate")
+    return f"{expected['Overall']['auc']:.4f}"
 
 
 def test_report_of_an_unblessed_run_names_the_failed_threshold(workspace):

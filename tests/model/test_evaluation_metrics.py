@@ -137,3 +137,34 @@ def test_a_group_below_min_group_size_is_reported_not_gated(tmp_path):
     other = gaps[(gaps["column"] == "race") & (gaps["group"] == "Other")]
     assert len(other) == 2 and other["ok"].isna().all()
     assert not math.isnan(other["gap"].iloc[0])
+
+
+def test_regression_metrics_through_tfma_per_slice(tmp_path):
+    import tensorflow_model_analysis as tfma
+
+    from pipeline.regression_metrics import R_SQUARED, RMSE, RegressionSums, regression_metrics
+
+    rng = np.random.default_rng(3)
+    n = 400
+    group = rng.choice(["a", "b"], n)
+    x = rng.normal(0, 1, n)
+    label = 100 + 20 * x + rng.normal(0, 5 + 10 * (group == "b"), n)  # b is noisier
+    frame = pd.DataFrame({"label": label, "prediction": 100 + 20 * x, "group": group})
+    config = tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(label_key="label", prediction_key="prediction")],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["group"])],
+        metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+            class_name="RegressionMetrics", module="pipeline.regression_metrics",
+            config='{"num_features": 1}')])],
+    )  # fmt: skip
+    tfma.analyze_raw_data(frame, config, output_path=str(tmp_path))
+    metrics = metrics_frame(str(tmp_path))
+    for name, rows in (("Overall", frame), ("group=a", frame[group == "a"]),
+                       ("group=b", frame[group == "b"])):  # fmt: skip
+        acc = RegressionSums()
+        for y, p in zip(rows["label"], rows["prediction"], strict=True):
+            acc.add(y, p, 1.0)
+        expected = regression_metrics(acc, num_features=1)
+        for metric in (RMSE, R_SQUARED):
+            assert value(metrics, name, metric)["value"] == pytest.approx(expected[metric]), name
+    assert value(metrics, "group=b", RMSE)["value"] > value(metrics, "group=a", RMSE)["value"]

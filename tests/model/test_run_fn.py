@@ -16,6 +16,7 @@ from tfx_bsl.public import tfxio
 
 import module_file
 from pipeline.dataset_spec import load_spec
+from pipeline.model_outputs import BASELINES, PREDICTION_KEY
 from tests.conftest import DATA, sample_rows
 
 SPEC = load_spec(DATA / "census", {"train_steps": 20, "steps_per_evaluation": 10, "batch_size": 32})
@@ -144,3 +145,21 @@ def test_transform_signature_gives_tfma_the_label_and_buckets(trained_model, row
 def test_tensorboard_logs_are_written_to_the_model_run_dir(trained_model):
     _, _, root = trained_model
     assert glob.glob(str(root / "logs" / "**" / "events.out.tfevents.*"), recursive=True)
+
+
+def test_evaluation_signature_scores_the_model_and_its_baselines(trained_model, rows):
+    model, feature_spec, _ = trained_model
+    serialized = tf.constant([_example(r, feature_spec, drop={"income"}) for r in rows[:60]])
+    out = {k: v.numpy() for k, v in model.signatures["evaluation"](examples=serialized).items()}
+    assert set(out) == {PREDICTION_KEY, *BASELINES}
+    assert all(v.shape == (60, 1) for v in out.values())
+    # The model's output is exactly what serving answers.
+    served = model.signatures["serving_default"](examples=serialized)[PREDICTION_KEY].numpy()
+    np.testing.assert_allclose(out[PREDICTION_KEY], served)
+    # Most census adults earn <=50K: the majority baseline says 0 for everyone.
+    assert np.all(out["majority"] == 0.0)
+    linear, chance = out["linear"], out["chance"]
+    assert np.all((linear > 0) & (linear < 1)) and linear.std() > 0.01
+    assert np.all((chance >= 0) & (chance < 1)) and chance.std() > 0.1
+    again = model.signatures["evaluation"](examples=serialized)["chance"].numpy()
+    np.testing.assert_array_equal(chance, again)  # the same example, the same score

@@ -50,7 +50,18 @@ def test_model_spec_reads_label_and_slices_from_the_transform_signature():
     (model_spec,) = eval_config.create_eval_config(load_spec(DATA / "compas")).model_specs
     assert model_spec.label_key == "two_year_recid"
     assert list(model_spec.preprocessing_function_names) == ["transform_features"]
-    assert model_spec.signature_name == "serving_default"
+    # The evaluation signature: the model and its baselines, one output each.
+    assert model_spec.signature_name == "evaluation" and not model_spec.prediction_key
+
+
+def test_thresholds_bind_the_models_output_and_baselines_get_no_threshold():
+    config = eval_config.create_eval_config(load_spec(DATA / "census"))
+    model, baselines = config.metrics_specs
+    assert list(model.output_names) == ["probabilities"]
+    assert any(m.per_slice_thresholds for m in model.metrics)
+    assert list(baselines.output_names) == ["linear", "majority", "chance"]
+    assert not any(m.per_slice_thresholds for m in baselines.metrics)
+    assert {m.class_name for m in baselines.metrics} >= {"AUC", "BinaryAccuracy"}
 
 
 def test_a_slice_threshold_binds_its_slice_and_its_size(tmp_path):
