@@ -116,6 +116,9 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
     # The bootstrap's bounds sit beside each metric (its ci_* rows are folded in), for
     # both models; a diff row has none.
     auc = frame[(frame["slice"] == "Overall") & (frame["metric"] == "auc") & ~frame["is_diff"]]
+    # Two models (candidate, baseline) x four outputs (the model and three baselines).
+    assert len(auc) == 8 and set(auc["output"]) == {PREDICTION_KEY, "linear", "majority", "chance"}
+    auc = auc[auc["output"] == PREDICTION_KEY]
     assert len(auc) == 2 and (auc["lower"] <= auc["value"]).all()
     assert (auc["value"] <= auc["upper"]).all()
     assert frame.loc[frame["is_diff"], "lower"].isna().all()
