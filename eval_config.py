@@ -44,7 +44,7 @@ HEADLINE_METRICS = (
     "CalibrationPlot",
 )
 # Metrics of the baselines (chance, majority class, linear), per slice.
-BASELINE_METRICS = ("BinaryAccuracy", "AUC", "AUCPrecisionRecall")
+BASELINE_METRICS = ("BinaryAccuracy", "AUC")
 # Metrics reported at each of the spec's fairness thresholds. These are the Fairness
 # Indicators rates: FallOut = FPR, MissRate = FNR, Recall = TPR, Specificity = TNR.
 THRESHOLDED_METRICS = (
@@ -186,10 +186,8 @@ def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
 
 
 def baseline_metric_configs() -> list[tfma.MetricConfig]:
-    """What the baselines are scored on, per slice: ranking and accuracy, no thresholds."""
-    configs = [tfma.MetricConfig(class_name=name) for name in BASELINE_METRICS]
-    configs.append(tfma.MetricConfig(class_name="KolmogorovSmirnov", module=RANKING_MODULE))
-    return configs
+    """What the baselines are scored on, per slice: AUC and accuracy, no thresholds."""
+    return [tfma.MetricConfig(class_name=name) for name in BASELINE_METRICS]
 
 
 def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:

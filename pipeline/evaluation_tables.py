@@ -127,6 +127,8 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
             metric = item.key.name
             value = item.value
             interval = parse_interval_name(metric)
+            if interval is not None and item.key.is_diff:
+                continue  # TFMA's candidate-minus-baseline of a bound: meaningless
             if interval is not None:  # a bootstrap bound: attached to its metric below
                 bound, of, threshold = interval
                 where = (name, item.key.model_name, item.key.output_name, of, _round(threshold))

