@@ -79,12 +79,10 @@ SAMPLE_ABLATION = {
     "train_steps": 60,
     "groups": {"relationship": ["relationship", "marital_status"]},
 }
-# What every census sample spec changes in data/census/dataset.yaml (training aside).
-SAMPLE_CHANGES = {
-    "name": "census_sample",
-    "fairness": SAMPLE_FAIRNESS_GATE,
-    "ablation": SAMPLE_ABLATION,
-}
+# What every census sample spec changes in data/census/dataset.yaml (training aside). No
+# ablation (None drops the section): it costs two short trainings per new Transform output;
+# the e2e workspace adds it back to its first runs, where it is tested.
+SAMPLE_CHANGES = {"name": "census_sample", "fairness": SAMPLE_FAIRNESS_GATE, "ablation": None}
 
 
 def make_census_sample(
