@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metric_inputs import metric_key
 from pipeline.ranking_metrics import (
     DECILES,
     KS_NAME,
@@ -190,13 +191,7 @@ def _computations(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> metric_types.MetricComputations:
-    key = metric_types.MetricKey(
-        name=name,
-        model_name=model_name,
-        output_name=output_name,
-        sub_key=sub_key,
-        example_weighted=example_weighted,
-    )
+    key = metric_key(name, model_name, output_name, sub_key, example_weighted)
     options = {
         "thresholds": [float(t) for t in thresholds],
         "replicates": int(replicates),

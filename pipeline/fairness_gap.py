@@ -28,6 +28,7 @@ from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
 from pipeline.bootstrap_intervals import RATES
+from pipeline.metric_inputs import metric_key, scalar_examples
 
 # Rates the gate can bound, by the name the spec and reports use.
 GATE_RATES = {
@@ -100,18 +101,11 @@ class _GroupCountsCombiner(beam.CombineFn):
         features = element.get_combined_features(self._key.model_name or None)
         group = _group_of(features, self._options["feature"])
         counts = acc.counts.setdefault(group, [0.0, 0.0, 0.0, 0.0])
-        for label, prediction, weight in metric_util.to_label_prediction_example_weight(
-            element,
-            eval_config=self._eval_config,
-            model_name=self._key.model_name,
-            output_name=self._key.output_name,
-            sub_key=self._key.sub_key,
-            example_weighted=bool(self._key.example_weighted),
-        ):
-            positive = metric_util.safe_to_scalar(label) > 0.5
-            predicted = metric_util.safe_to_scalar(prediction) > self._options["threshold"]
+        for label, prediction, weight in scalar_examples(element, self._key, self._eval_config):
+            positive = label > 0.5
+            predicted = prediction > self._options["threshold"]
             cell = (0 if positive else 1) if predicted else (3 if positive else 2)
-            counts[cell] += metric_util.safe_to_scalar(weight)
+            counts[cell] += weight
         acc.examples[group] = acc.examples.get(group, 0) + 1
         return acc
 
@@ -148,13 +142,7 @@ def _computations(
     threshold: float = 0.5,
     min_group_size: int = 30,
 ) -> metric_types.MetricComputations:
-    key = metric_types.MetricKey(
-        name=name,
-        model_name=model_name,
-        output_name=output_name,
-        sub_key=sub_key,
-        example_weighted=example_weighted,
-    )
+    key = metric_key(name, model_name, output_name, sub_key, example_weighted)
     # Pass the features through: by default a metric sees labels and predictions only.
     preprocessor = metric_types.StandardMetricInputsPreprocessor(
         include_filter={constants.FEATURES_KEY: {}, constants.TRANSFORMED_FEATURES_KEY: {}},

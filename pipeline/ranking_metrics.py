@@ -25,6 +25,8 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metric_inputs import metric_key, scalar_examples
+
 KS_NAME = "ks_statistic"
 DECILES = tuple(range(1, 11))
 
@@ -107,17 +109,10 @@ class ScoredExamplesCombiner(beam.CombineFn):
     def add_input(
         self, acc: ScoredExamples, element: metric_types.StandardMetricInputs
     ) -> ScoredExamples:
-        for label, prediction, weight in metric_util.to_label_prediction_example_weight(
-            element,
-            eval_config=self._eval_config,
-            model_name=self._key.model_name,
-            output_name=self._key.output_name,
-            sub_key=self._key.sub_key,
-            example_weighted=bool(self._key.example_weighted),
-        ):
-            acc.scores.append(metric_util.safe_to_scalar(prediction))
-            acc.labels.append(metric_util.safe_to_scalar(label))
-            acc.weights.append(metric_util.safe_to_scalar(weight))
+        for label, prediction, weight in scalar_examples(element, self._key, self._eval_config):
+            acc.scores.append(prediction)
+            acc.labels.append(label)
+            acc.weights.append(weight)
         return acc
 
     def merge_accumulators(self, accumulators: Iterable[ScoredExamples]) -> ScoredExamples:
@@ -157,16 +152,7 @@ def _computations(names: list[str]):
         sub_key: metric_types.SubKey | None = None,
         example_weighted: bool = False,
     ) -> metric_types.MetricComputations:
-        keys = {
-            n: metric_types.MetricKey(
-                name=n,
-                model_name=model_name,
-                output_name=output_name,
-                sub_key=sub_key,
-                example_weighted=example_weighted,
-            )
-            for n in names
-        }
+        keys = {n: metric_key(n, model_name, output_name, sub_key, example_weighted) for n in names}
         return [
             metric_types.MetricComputation(
                 keys=list(keys.values()),

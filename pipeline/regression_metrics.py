@@ -22,6 +22,8 @@ import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metric_inputs import metric_key, scalar_examples
+
 RMSE = "root_mean_squared_error"
 RMSLE = "root_mean_squared_log_error"
 R_SQUARED = "r_squared"
@@ -91,19 +93,8 @@ class _RegressionCombiner(beam.CombineFn):
     def add_input(
         self, acc: RegressionSums, element: metric_types.StandardMetricInputs
     ) -> RegressionSums:
-        for label, prediction, weight in metric_util.to_label_prediction_example_weight(
-            element,
-            eval_config=self._eval_config,
-            model_name=self._key.model_name,
-            output_name=self._key.output_name,
-            sub_key=self._key.sub_key,
-            example_weighted=bool(self._key.example_weighted),
-        ):
-            acc.add(
-                metric_util.safe_to_scalar(label),
-                metric_util.safe_to_scalar(prediction),
-                metric_util.safe_to_scalar(weight),
-            )
+        for label, prediction, weight in scalar_examples(element, self._key, self._eval_config):
+            acc.add(label, prediction, weight)
         return acc
 
     def merge_accumulators(self, accumulators: Iterable[RegressionSums]) -> RegressionSums:
@@ -127,16 +118,7 @@ def _computations(
     example_weighted: bool = False,
     num_features: int = 1,
 ) -> metric_types.MetricComputations:
-    keys = {
-        n: metric_types.MetricKey(
-            name=n,
-            model_name=model_name,
-            output_name=output_name,
-            sub_key=sub_key,
-            example_weighted=example_weighted,
-        )
-        for n in NAMES
-    }
+    keys = {n: metric_key(n, model_name, output_name, sub_key, example_weighted) for n in NAMES}
     return [
         metric_types.MetricComputation(
             keys=list(keys.values()),
