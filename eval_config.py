@@ -9,6 +9,10 @@ Also KS, lift and cumulative gain by decile, and bootstrap intervals on every me
 Validation: an absolute floor on each configured metric, so a first run can be blessed,
 a no-regression bound against the baseline model when there is one, and the fairness
 gate's bounds on the gap between each group's error rate and the overall one.
+
+A regression spec (`task: regression`) gets RMSE, RMSLE, R-squared, adjusted R-squared
+(`pipeline.regression_metrics`), MAE and the mean label and prediction instead, with
+their intervals; its error metrics are bounded from above.
 """
 
 from __future__ import annotations
@@ -17,19 +21,28 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec, Threshold, slice_feature
+from pipeline.dataset_spec import (
+    REGRESSION_THRESHOLD_METRICS,
+    THRESHOLD_METRICS,
+    DatasetSpec,
+    Threshold,
+    slice_feature,
+)
 from pipeline.fairness_gap import gap_name
 from pipeline.model_outputs import (
-    BASELINES,
     EVALUATION_SIGNATURE,
-    PREDICTION_KEY,
     TRANSFORM_SIGNATURE,
+    baselines,
+    prediction_key,
 )
+from pipeline.regression_metrics import NAMES as REGRESSION_NAMES
+from pipeline.regression_metrics import R_SQUARED, RMSE
 
 # Modules of the custom metrics: importing them registers the metrics with TFMA.
 RANKING_MODULE = "pipeline.ranking_metrics"
 INTERVALS_MODULE = "pipeline.bootstrap_intervals"
 GAP_MODULE = "pipeline.fairness_gap"
+REGRESSION_MODULE = "pipeline.regression_metrics"
 
 # Metrics reported at the default 0.5 decision threshold.
 HEADLINE_METRICS = (
@@ -45,6 +58,10 @@ HEADLINE_METRICS = (
 )
 # Metrics of the baselines (chance, majority class, linear), per slice.
 BASELINE_METRICS = ("BinaryAccuracy", "AUC")
+# TFMA's own metrics of a regression model (RMSE, R-squared... are custom ones).
+REGRESSION_HEADLINE_METRICS = ("ExampleCount", "MeanLabel", "MeanPrediction", "MeanAbsoluteError")
+# What a regression model's baselines (mean, linear) are scored on, per slice.
+REGRESSION_BASELINE_METRICS = (RMSE, R_SQUARED)
 # Metrics reported at each of the spec's fairness thresholds. These are the Fairness
 # Indicators rates: FallOut = FPR, MissRate = FNR, Recall = TPR, Specificity = TNR.
 THRESHOLDED_METRICS = (
@@ -73,16 +90,22 @@ def slicing_specs(spec: DatasetSpec) -> list[tfma.SlicingSpec]:
 
 def _threshold(t: Threshold) -> tfma.PerSliceMetricThreshold:
     """A bound on the overall slice, or on the one slice `t.slice` names."""
-    threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": t.lower_bound})
-    )
+    value = tfma.GenericValueThreshold()
+    if t.lower_bound is not None:
+        value.lower_bound.value = t.lower_bound
+    if t.upper_bound is not None:
+        value.upper_bound.value = t.upper_bound
+    threshold = tfma.MetricThreshold(value_threshold=value)
     if t.max_regression is not None:
-        # Skipped by TFMA when there is no baseline yet (the first run).
+        # Skipped by TFMA when there is no baseline yet (the first run). The change is
+        # candidate - baseline: an error metric may grow by at most max_regression.
+        direction, allowed = (
+            (tfma.MetricDirection.LOWER_IS_BETTER, t.max_regression)
+            if t.lower_is_better
+            else (tfma.MetricDirection.HIGHER_IS_BETTER, -t.max_regression)
+        )
         threshold.change_threshold.CopyFrom(
-            tfma.GenericChangeThreshold(
-                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                absolute={"value": -t.max_regression},
-            )
+            tfma.GenericChangeThreshold(direction=direction, absolute={"value": allowed})
         )
     # A slice with a bound that is absent from the test data is a missing slice to TFMA,
     # and it then blesses nothing.
@@ -90,11 +113,12 @@ def _threshold(t: Threshold) -> tfma.PerSliceMetricThreshold:
     return tfma.PerSliceMetricThreshold(slicing_specs=[slicing], threshold=threshold)
 
 
-def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
-    """Metric configs with the spec's thresholds attached to the metrics they bound."""
+def _bounds(spec: DatasetSpec) -> dict[str, list[Threshold]]:
+    """The spec's thresholds by the TFMA metric (class or regression metric) they bound."""
+    names = REGRESSION_THRESHOLD_METRICS if spec.is_regression else THRESHOLD_METRICS
     bounds: dict[str, list[Threshold]] = {}
     for t in spec.thresholds:
-        bounds.setdefault(THRESHOLD_METRICS[t.metric], []).append(t)
+        bounds.setdefault(names[t.metric], []).append(t)
     # A slice with a bound must also be big enough for its metric to mean something.
     # (Not TFMA's min_slice_size option: it fails every bound on every small slice.)
     if spec.min_slice_size:
@@ -102,6 +126,20 @@ def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
             Threshold("example_count", spec.min_slice_size, None, where)
             for where in sorted({t.slice for t in spec.thresholds if t.slice})
         ]
+    return bounds
+
+
+def _with_thresholds(config: tfma.MetricConfig, thresholds: list[Threshold]) -> tfma.MetricConfig:
+    for t in thresholds:
+        config.per_slice_thresholds.append(_threshold(t))
+    return config
+
+
+def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """Metric configs with the spec's thresholds attached to the metrics they bound."""
+    if spec.is_regression:
+        return regression_metric_configs(spec)
+    bounds = _bounds(spec)
     configs = []
     for name in HEADLINE_METRICS:
         config = tfma.MetricConfig(class_name=name)
@@ -120,6 +158,42 @@ def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         for t in ts:
             config.per_slice_thresholds.append(_threshold(t))
         configs.append(config)
+    return configs
+
+
+def regression_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """A regression model's metrics and bounds, and bootstrap intervals on them.
+
+    One `RegressionMetrics` instance per metric, named after it: TFMA binds a threshold to
+    the metric whose name is the instance's.
+    """
+    bounds = _bounds(spec)
+    configs = [
+        _with_thresholds(tfma.MetricConfig(class_name=name), bounds.pop(name, []))
+        for name in REGRESSION_HEADLINE_METRICS
+    ]
+    features = len(spec.raw_feature_columns)
+    for name in REGRESSION_NAMES:
+        options = {"name": name, "metrics": [name], "num_features": features}
+        config = tfma.MetricConfig(
+            class_name="RegressionMetrics", module=REGRESSION_MODULE, config=json.dumps(options)
+        )
+        configs.append(_with_thresholds(config, bounds.pop(name, [])))
+    if bounds:  # every spec metric has a home above; this guards the two lists' agreement
+        raise ValueError(f"no metric config for the thresholds on {sorted(bounds)}")
+    if spec.bootstrap.replicates:
+        options = {
+            "regression": True,
+            "num_features": features,
+            "replicates": spec.bootstrap.replicates,
+            "confidence": spec.bootstrap.confidence,
+            "seed": spec.bootstrap.seed,
+        }
+        configs.append(
+            tfma.MetricConfig(
+                class_name="BootstrapIntervals", module=INTERVALS_MODULE, config=json.dumps(options)
+            )
+        )
     return configs
 
 
@@ -185,8 +259,16 @@ def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     return configs
 
 
-def baseline_metric_configs() -> list[tfma.MetricConfig]:
-    """What the baselines are scored on, per slice: AUC and accuracy, no thresholds."""
+def baseline_metric_configs(spec: DatasetSpec | None = None) -> list[tfma.MetricConfig]:
+    """What the baselines are scored on, per slice, with no thresholds: AUC and accuracy,
+    or for a regression model RMSE and R-squared."""
+    if spec is not None and spec.is_regression:
+        options = {"metrics": list(REGRESSION_BASELINE_METRICS)}
+        return [
+            tfma.MetricConfig(
+                class_name="RegressionMetrics", module=REGRESSION_MODULE, config=json.dumps(options)
+            )
+        ]
     return [tfma.MetricConfig(class_name=name) for name in BASELINE_METRICS]
 
 
@@ -194,8 +276,8 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     """The Evaluator's configuration for the data set `spec`.
 
     The model's `evaluation` signature scores raw examples with the model and its
-    baselines (`pipeline.model_outputs`); `transform_features` supplies the 0/1 label and
-    the bucket features that slices use. Every metric and threshold is on the model's
+    baselines (`pipeline.model_outputs`); `transform_features` supplies the label (0/1
+    for a classifier) and the bucket features that slices use. Every metric and threshold is on the model's
     output; the baselines get `baseline_metric_configs` only, so they never gate.
     """
     return tfma.EvalConfig(
@@ -208,8 +290,12 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
         ],
         slicing_specs=slicing_specs(spec),
         metrics_specs=[
-            tfma.MetricsSpec(metrics=metric_configs(spec), output_names=[PREDICTION_KEY]),
-            tfma.MetricsSpec(metrics=baseline_metric_configs(), output_names=list(BASELINES)),
+            tfma.MetricsSpec(
+                metrics=metric_configs(spec), output_names=[prediction_key(spec.task)]
+            ),
+            tfma.MetricsSpec(
+                metrics=baseline_metric_configs(spec), output_names=list(baselines(spec.task))
+            ),
         ],
         # Not the Keras compile() metrics as well: they would duplicate names TFMA
         # computes itself (auc) with other semantics, and cost time.

@@ -9,7 +9,11 @@ Transformed feature names:
     <categorical>_xf  vocabulary index; one OOV bucket; missing is its own category
     <column>_bucket   bucket index of a numeric column with declared boundaries
     <a>_x_<b>         hashed cross of two categorical / bucketized columns (wide part)
-    <label>           the label as 0/1
+    <label>           the label as 0/1, or as a float for a regression task
+
+The model's head and loss follow the spec's `task`: a sigmoid and cross-entropy for
+binary classification, a linear output in the label's units and the squared error for
+regression.
 """
 
 from __future__ import annotations
@@ -30,14 +34,15 @@ from tfx_bsl.public import tfxio
 from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name
 from pipeline.model_outputs import (
     EVALUATION_SIGNATURE,
-    PREDICTION_KEY,
     SERVING_SIGNATURE,
     TRANSFORM_SIGNATURE,
+    prediction_key,
 )
 
 MISSING = "__missing__"
-# Batches read to measure the training positive rate (the majority baseline's class).
-LABEL_RATE_BATCHES = 200
+# Batches read to measure the training label's mean (the majority class, or the mean
+# baseline) and spread (the scale of a regression head).
+LABEL_STATS_BATCHES = 200
 
 
 def transformed_name(column: str) -> str:
@@ -107,8 +112,18 @@ def _label(x: tf.Tensor | tf.SparseTensor, positive: str | int) -> tf.Tensor:
     return tf.cast(tf.equal(values, int(positive)), tf.int64)
 
 
+def _regression_label(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
+    """A numeric label as float32 [batch] (the input checks reject missing labels)."""
+    if isinstance(x, tf.SparseTensor):
+        x = tf.SparseTensor(x.indices, tf.cast(x.values, tf.float32), x.dense_shape)
+    else:
+        x = tf.cast(x, tf.float32)
+    values, _ = _dense(x, float("nan"))
+    return values
+
+
 def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, Any]:
-    """TFT preprocessing: z-scores, vocabularies, buckets, crosses and a 0/1 label.
+    """TFT preprocessing: z-scores, vocabularies, buckets, crosses and the label.
 
     Args:
         inputs: Raw features keyed by CSV column.
@@ -144,7 +159,10 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
             joined, spec.training.cross_hash_buckets
         )
 
-    outputs[spec.label.column] = _label(inputs[spec.label.column], spec.label.positive)
+    label = inputs[spec.label.column]
+    outputs[spec.label.column] = (
+        _regression_label(label) if spec.is_regression else _label(label, spec.label.positive)
+    )
     return {k: tf.expand_dims(v, -1) for k, v in outputs.items()}
 
 
@@ -173,11 +191,33 @@ def features_from(spec: DatasetSpec, columns: tuple[str, ...]) -> set[str]:
     return keys
 
 
-def build_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
-    """A wide-and-deep binary classifier over the transformed features.
+def _head(
+    spec: DatasetSpec, logit: tf.Tensor, label_stats: tuple[float, float], name: str
+) -> tuple[tf.Tensor, keras.losses.Loss]:
+    """The output layer and loss for the spec's task.
+
+    Regression: the logit is a z-score of the label, mapped back to the label's units, so
+    that the weights start at the right scale whatever the label's magnitude.
+    """
+    if spec.is_regression:
+        mean, std = label_stats
+        output = keras.layers.Rescaling(scale=std, offset=mean, name=name)(logit)
+        return output, keras.losses.MeanSquaredError()
+    return keras.layers.Activation("sigmoid", name=name)(logit), keras.losses.BinaryCrossentropy()
+
+
+def build_model(
+    spec: DatasetSpec, input_sizes: dict[str, int], label_stats: tuple[float, float] = (0.0, 1.0)
+) -> keras.Model:
+    """A wide-and-deep model over the transformed features, with the task's head.
 
     Wide: one weight per category, bucket and cross id (a linear model on one-hots).
     Deep: z-scored numerics and category embeddings through dense layers.
+
+    Args:
+        spec: The data set spec (features, task, training settings).
+        input_sizes: From `input_sizes`.
+        label_stats: Training label (mean, standard deviation): the regression head's scale.
     """
     training = spec.training
     inputs: dict[str, keras.Input] = {}
@@ -201,19 +241,26 @@ def build_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
         x = keras.layers.Dense(units, activation="relu")(x)
     deep_logit = keras.layers.Dense(1, name="deep_logit")(x)
     logit = keras.layers.Add(name="logit")([deep_logit, *wide])
-    output = keras.layers.Activation("sigmoid", name=PREDICTION_KEY)(logit)
+    output, loss = _head(spec, logit, label_stats, prediction_key(spec.task))
 
     model = keras.Model(inputs=inputs, outputs=output)
+    metrics = (
+        [keras.metrics.RootMeanSquaredError(name="rmse")]
+        if spec.is_regression
+        else [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
+    )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=training.learning_rate),
-        loss=keras.losses.BinaryCrossentropy(),
-        metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
+        loss=loss,
+        metrics=metrics,
     )
     return model
 
 
-def build_linear_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.Model:
-    """The linear baseline: logistic regression on the same inputs as `build_model`.
+def build_linear_model(
+    spec: DatasetSpec, input_sizes: dict[str, int], label_stats: tuple[float, float] = (0.0, 1.0)
+) -> keras.Model:
+    """The linear baseline: logistic (or linear) regression on `build_model`'s inputs.
 
     One weight per category, bucket and cross id (one-hot), one per z-scored numeric.
     """
@@ -232,22 +279,30 @@ def build_linear_model(spec: DatasetSpec, input_sizes: dict[str, int]) -> keras.
         weights = keras.layers.Embedding(size, 1, name=f"linear_{key}")
         terms.append(keras.layers.Flatten()(weights(inputs[key])))
     logit = keras.layers.Add(name="linear_logit")(terms) if len(terms) > 1 else terms[0]
-    output = keras.layers.Activation("sigmoid", name="linear")(logit)
+    output, loss = _head(spec, logit, label_stats, "linear")
     model = keras.Model(inputs=inputs, outputs=output, name="linear_baseline")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=spec.training.learning_rate),
-        loss=keras.losses.BinaryCrossentropy(),
+        optimizer=keras.optimizers.Adam(learning_rate=spec.training.learning_rate), loss=loss
     )
     return model
 
 
-def _label_rate(dataset: tf.data.Dataset) -> float:
-    """Share of positives over the first LABEL_RATE_BATCHES batches of `dataset`."""
-    total = positives = 0.0
-    for _, label in dataset.take(LABEL_RATE_BATCHES):
+def label_stats(dataset: tf.data.Dataset) -> tuple[float, float]:
+    """Mean and standard deviation of the label over LABEL_STATS_BATCHES batches.
+
+    For a 0/1 label the mean is the positive rate. The deviation is at least 1e-6, so a
+    constant label still gives a usable regression head.
+    """
+    total = first = second = 0.0
+    for _, label in dataset.take(LABEL_STATS_BATCHES):
+        label = tf.cast(label, tf.float64)
         total += float(tf.size(label))
-        positives += float(tf.reduce_sum(tf.cast(label, tf.float32)))
-    return positives / total if total else 0.0
+        first += float(tf.reduce_sum(label))
+        second += float(tf.reduce_sum(label * label))
+    if not total:
+        return 0.0, 1.0
+    mean = first / total
+    return mean, max(1e-6, (max(0.0, second / total - mean * mean)) ** 0.5)
 
 
 def _dataset(
@@ -266,46 +321,60 @@ def _dataset(
     )
 
 
+def _baseline_outputs(
+    model: keras.Model,
+    features: dict[str, tf.Tensor],
+    serialized: tf.Tensor,
+    spec: DatasetSpec,
+    label_mean: float,
+) -> dict[str, tf.Tensor]:
+    """The baselines' scores of a batch (see `pipeline.model_outputs.baselines`)."""
+    rows = tf.shape(serialized)[0]
+    outputs = {"linear": model.linear_baseline(features)}
+    if spec.is_regression:
+        outputs["mean"] = tf.fill([rows, 1], label_mean)
+        return outputs
+    # Chance: uniform in [0, 1) from the example's bytes, so it is unrelated to the label
+    # yet the same on every evaluation.
+    buckets = 1_000_003
+    chance = tf.cast(tf.strings.to_hash_bucket_fast(serialized, buckets), tf.float32)
+    outputs["majority"] = tf.fill([rows, 1], 1.0 if label_mean > 0.5 else 0.0)
+    outputs["chance"] = tf.reshape(chance / buckets, [-1, 1])
+    return outputs
+
+
 def _signatures(
     model: keras.Model,
     tf_transform_output: tft.TFTransformOutput,
     spec: DatasetSpec,
-    majority_class: float,
+    label_mean: float,
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
-    """`serving_default` (raw tf.Examples in, probabilities out), TFMA's transform, and
-    `evaluation` (the model and its baselines, see `pipeline.model_outputs`)."""
+    """`serving_default` (raw tf.Examples in, the model's output out), TFMA's transform,
+    and `evaluation` (the model and its baselines, see `pipeline.model_outputs`)."""
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
     # Serving needs no label, and nothing the model ignores.
     serving_spec = {k: raw_spec[k] for k in spec.raw_feature_columns}
     eval_spec = {**serving_spec, spec.label.column: raw_spec[spec.label.column]}
     examples = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
+    output = prediction_key(spec.task)
 
     @tf.function(input_signature=[examples])
     def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         features = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         features.pop(spec.label.column, None)
-        return {PREDICTION_KEY: model(features)}
+        return {output: model(features)}
 
     @tf.function(input_signature=[examples])
     def evaluate(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         features = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         features.pop(spec.label.column, None)
-        rows = tf.shape(serialized)[0]
-        # Chance: uniform in [0, 1) from the example's bytes, so it is unrelated to the
-        # label yet the same on every evaluation.
-        buckets = 1_000_003
-        chance = tf.cast(tf.strings.to_hash_bucket_fast(serialized, buckets), tf.float32)
-        return {
-            PREDICTION_KEY: model(features),
-            "linear": model.linear_baseline(features),
-            "majority": tf.fill([rows, 1], majority_class),
-            "chance": tf.reshape(chance / buckets, [-1, 1]),
-        }
+        baselines = _baseline_outputs(model, features, serialized, spec, label_mean)
+        return {output: model(features), **baselines}
 
     @tf.function(input_signature=[examples])
     def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        # TFMA reads the 0/1 label and the bucket slices from these outputs.
+        # TFMA reads the label and the bucket slices from these outputs.
         return model.tft_layer(tf.io.parse_example(serialized, eval_spec))
 
     return {
@@ -316,7 +385,9 @@ def _signatures(
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """Trains the wide-and-deep model with early stopping and exports it for serving.
+    """Trains the wide-and-deep model and its linear baseline, and exports them.
+
+    Early stopping watches the eval split's AUC (classification) or loss (regression).
 
     Args:
         fn_args: From the Trainer; `custom_config["dataset"]` holds the spec.
@@ -329,7 +400,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     train = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, spec)
     evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, spec)
     sizes = input_sizes(spec, tf_transform_output)
-    model = build_model(spec, sizes)
+    stats = label_stats(train)
+    model = build_model(spec, sizes, stats)
 
     # An "epoch" is one stretch of training between evaluations on the eval split.
     steps_per_epoch = min(training.steps_per_evaluation, fn_args.train_steps)
@@ -344,8 +416,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
                 log_dir=fn_args.model_run_dir, update_freq="epoch", profile_batch=0
             ),
             keras.callbacks.EarlyStopping(
-                monitor="val_auc",
-                mode="max",
+                monitor="val_loss" if spec.is_regression else "val_auc",
+                mode="min" if spec.is_regression else "max",
                 patience=training.early_stopping_patience,
                 restore_best_weights=True,
             ),
@@ -354,11 +426,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     )
     # Baselines the report compares the model with: the same steps for the linear one.
     keras.utils.set_random_seed(fn_args.custom_config.get("seed", 42))
-    model.linear_baseline = build_linear_model(spec, sizes)
+    model.linear_baseline = build_linear_model(spec, sizes, stats)
     model.linear_baseline.fit(train, steps_per_epoch=fn_args.train_steps, epochs=1, verbose=0)
-    majority_class = 1.0 if _label_rate(train) > 0.5 else 0.0
     model.save(
         fn_args.serving_model_dir,
         save_format="tf",
-        signatures=_signatures(model, tf_transform_output, spec, majority_class),
+        signatures=_signatures(model, tf_transform_output, spec, stats[0]),
     )

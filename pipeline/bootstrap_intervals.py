@@ -14,6 +14,9 @@ a decision threshold); `evaluation_tables.metrics_frame` attaches them to the me
 The point estimates stay TFMA's. The estimators here use TFMA's conventions (a prediction
 above the threshold is positive; ties count half in the AUC); the PR-AUC interval is that
 of average precision, which is within about 0.01 of TFMA's interpolated PR-AUC.
+
+For a regression model (`regression: true` in the config) the metrics are those of
+`pipeline.regression_metrics` plus the mean absolute error, label and prediction.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pipeline.ranking_metrics import (
     gain_name,
     lift_name,
 )
+from pipeline.regression_metrics import ADJUSTED_R_SQUARED, R_SQUARED, RMSE, RMSLE
 
 NAME = "bootstrap_intervals"
 # Confusion-matrix rates, by TFMA metric name, as functions of (tp, fp, tn, fn).
@@ -124,17 +128,54 @@ def metric_values(
     return out
 
 
+def regression_values(
+    predictions: np.ndarray, labels: np.ndarray, weights: np.ndarray, num_features: int = 1
+) -> dict[tuple[str, float | None], np.ndarray]:
+    """Every regression metric for each row of `weights` (replicates x examples).
+
+    The same definitions as `pipeline.regression_metrics`; the example count of adjusted
+    R-squared is a replicate's total weight (its number of drawn examples).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = weights.sum(axis=1)
+        errors = labels - predictions
+        mean_label = weights @ labels / total
+        squared = weights @ (errors * errors)
+        spread = (weights * (labels[None, :] - mean_label[:, None]) ** 2).sum(axis=1)
+        out: dict[tuple[str, float | None], np.ndarray] = {
+            ("mean_label", None): mean_label,
+            ("mean_prediction", None): weights @ predictions / total,
+            ("mean_absolute_error", None): weights @ np.abs(errors) / total,
+            (RMSE, None): np.sqrt(squared / total),
+        }
+        if np.all(labels > -1) and np.all(predictions > -1):
+            log_errors = np.log1p(labels) - np.log1p(predictions)
+            out[RMSLE, None] = np.sqrt(weights @ (log_errors * log_errors) / total)
+        else:
+            out[RMSLE, None] = np.full(total.shape, np.nan)
+        r2 = np.where(spread > 1e-12, 1.0 - squared / spread, np.nan)
+        out[R_SQUARED, None] = r2
+        n = total
+        out[ADJUSTED_R_SQUARED, None] = np.where(
+            n > num_features + 1, 1.0 - (1.0 - r2) * (n - 1) / (n - num_features - 1), np.nan
+        )
+    return out
+
+
 def bootstrap_intervals(
     acc: ScoredExamples,
     thresholds: Sequence[float],
     replicates: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    regression: bool = False,
+    num_features: int = 1,
 ) -> dict[tuple[str, float | None], tuple[float, float]]:
     """Percentile intervals of every metric from Poisson-bootstrap replicates of `acc`.
 
-    An interval is NaN when fewer than half of the replicates define the metric (a slice
-    too small to say anything).
+    Classification metrics from `metric_values`, or with `regression` those of
+    `regression_values`. An interval is NaN when fewer than half of the replicates
+    define the metric (a slice too small to say anything).
     """
     scores = np.asarray(acc.scores, dtype=np.float64)
     if scores.size == 0:
@@ -143,13 +184,19 @@ def bootstrap_intervals(
     scores = scores[order]
     labels = np.asarray(acc.labels, dtype=np.float64)[order]
     weights = np.asarray(acc.weights, dtype=np.float64)[order]
+
+    def values(draws: np.ndarray) -> dict[tuple[str, float | None], np.ndarray]:
+        if regression:
+            return regression_values(scores, labels, draws * weights, num_features)
+        return metric_values(scores, labels, draws * weights, thresholds)
+
     rng = np.random.default_rng(seed)
     chunk = max(1, min(replicates, _CHUNK_CELLS // scores.size))
     samples: dict[tuple[str, float | None], list[np.ndarray]] = {}
     for start in range(0, replicates, chunk):
         draws = rng.poisson(1.0, size=(min(chunk, replicates - start), scores.size))
-        for key, values in metric_values(scores, labels, draws * weights, thresholds).items():
-            samples.setdefault(key, []).append(values)
+        for key, sample in values(draws).items():
+            samples.setdefault(key, []).append(sample)
     tail = (1.0 - confidence) / 2
     intervals = {}
     for key, chunks in samples.items():
@@ -190,6 +237,8 @@ def _computations(
     replicates: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    regression: bool = False,
+    num_features: int = 1,
 ) -> metric_types.MetricComputations:
     key = metric_key(name, model_name, output_name, sub_key, example_weighted)
     options = {
@@ -197,6 +246,8 @@ def _computations(
         "replicates": int(replicates),
         "confidence": float(confidence),
         "seed": int(seed),
+        "regression": bool(regression),
+        "num_features": int(num_features),
     }
     return [
         metric_types.MetricComputation(
@@ -208,10 +259,11 @@ def _computations(
 
 
 class BootstrapIntervals(tfma.metrics.Metric):
-    """Percentile bootstrap intervals of every reported binary-classification metric.
+    """Percentile bootstrap intervals of every reported metric.
 
     Config (JSON in the MetricConfig): thresholds (decision thresholds of the rates),
-    replicates, confidence, seed.
+    replicates, confidence, seed; `regression: true` and `num_features` (of adjusted
+    R-squared) for a regression model.
     """
 
     def __init__(
@@ -221,6 +273,8 @@ class BootstrapIntervals(tfma.metrics.Metric):
         replicates: int = 1000,
         confidence: float = 0.95,
         seed: int = 0,
+        regression: bool = False,
+        num_features: int = 1,
     ) -> None:
         super().__init__(
             metric_util.merge_per_key_computations(_computations),
@@ -229,6 +283,8 @@ class BootstrapIntervals(tfma.metrics.Metric):
             replicates=replicates,
             confidence=confidence,
             seed=seed,
+            regression=regression,
+            num_features=num_features,
         )
 
 
@@ -243,11 +299,13 @@ def paired_differences(
     replicates: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
+    regression: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Each metric of two models scored on the same examples, and the interval of b - a.
 
     The replicates resample examples, not models: both models see the same Poisson
-    weights in a replicate, so the interval is that of the paired difference.
+    weights in a replicate, so the interval is that of the paired difference. With
+    `regression`, the scores are predictions and `metrics` names of `regression_values`.
 
     Returns:
         {metric: {"a": value, "b": value, "change": b - a, "low": ..., "high": ...}}.
@@ -258,6 +316,8 @@ def paired_differences(
     orders = [np.argsort(-s, kind="stable") for s in (scores_a, scores_b)]
 
     def values(weights: np.ndarray) -> list[dict]:
+        if regression:
+            return [regression_values(s, labels, weights) for s in (scores_a, scores_b)]
         return [
             metric_values(s[order], labels[order], weights[:, order], thresholds=())
             for s, order in zip((scores_a, scores_b), orders, strict=True)

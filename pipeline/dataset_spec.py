@@ -18,7 +18,7 @@ import yaml
 from pipeline.config_reader import ConfigReader as _Reader
 
 ROLES = ("numeric", "categorical", "ignored", "label")
-TASKS = ("binary_classification",)
+TASKS = ("binary_classification", "regression")
 SPLIT_NAMES = ("train", "eval", "test")
 # Metric names the spec may put thresholds on, mapped to TFMA metric class names.
 THRESHOLD_METRICS = {
@@ -28,6 +28,17 @@ THRESHOLD_METRICS = {
     "precision": "Precision",
     "recall": "Recall",
 }
+# The same for a regression task, mapped to the metric names TFMA writes (the first four
+# from `pipeline.regression_metrics`, the last one TFMA's own).
+REGRESSION_THRESHOLD_METRICS = {
+    "rmse": "root_mean_squared_error",
+    "rmsle": "root_mean_squared_log_error",
+    "r2": "r_squared",
+    "adjusted_r2": "adjusted_r_squared",
+    "mae": "mean_absolute_error",
+}
+# Metrics where a smaller value is the better model (bounded above, regress upwards).
+LOWER_IS_BETTER = frozenset({"rmse", "rmsle", "mae"})
 # Error rates the fairness gate can bound (FPR, FNR, TPR, TNR, FDR, FOR).
 GATE_RATES = ("fpr", "fnr", "tpr", "tnr", "fdr", "for")
 
@@ -55,10 +66,10 @@ class Column:
 
 @dataclasses.dataclass(frozen=True)
 class Label:
-    """The label column and its positive class."""
+    """The label column; for classification also its positive class (None in regression)."""
 
     column: str
-    positive: str | int
+    positive: str | int | None = None
     classes: tuple[str | int, ...] = ()
 
 
@@ -67,16 +78,24 @@ class Threshold:
     """A model-validation threshold on an overall metric.
 
     Attributes:
-        metric: A key of `THRESHOLD_METRICS`.
+        metric: A key of `THRESHOLD_METRICS` (or of `REGRESSION_THRESHOLD_METRICS`).
         lower_bound: The candidate must reach at least this value (absolute).
-        max_regression: The candidate may be at most this much below the baseline.
+        max_regression: The candidate may be at most this much worse than the baseline
+            (below it, or above it for a metric in `LOWER_IS_BETTER`).
         slice: (column, value) of a slice column the bound applies to; None = overall.
+        upper_bound: The candidate must stay at or below this value (absolute).
     """
 
     metric: str
-    lower_bound: float
+    lower_bound: float | None
     max_regression: float | None = None
     slice: tuple[str, str] | None = None
+    upper_bound: float | None = None
+
+    @property
+    def lower_is_better(self) -> bool:
+        """Whether a smaller value of the metric is the better model (RMSE, not AUC)."""
+        return self.metric in LOWER_IS_BETTER
 
     @property
     def where(self) -> str:
@@ -182,6 +201,10 @@ class DatasetSpec:
     bootstrap: Bootstrap = Bootstrap()
     fairness_gate: FairnessGate | None = None
     ablation: Ablation | None = None
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task == "regression"
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""
@@ -443,22 +466,37 @@ def _parse_fairness_gate(
     return FairnessGate(max_gap, threshold, min_group_size)
 
 
-def _parse_thresholds(raw: Any, r: _Reader) -> tuple[Threshold, ...]:
+def _parse_thresholds(raw: Any, task: str, r: _Reader) -> tuple[Threshold, ...]:
     if not isinstance(raw, list) or not raw:
         raise r.fail(
             "evaluation.thresholds",
-            "needs at least one threshold with a lower_bound: without one the Evaluator "
-            "never blesses a model, so nothing would ever be pushed",
+            "needs at least one threshold with a lower_bound or upper_bound: without one "
+            "the Evaluator never blesses a model, so nothing would ever be pushed",
         )
+    allowed = REGRESSION_THRESHOLD_METRICS if task == "regression" else THRESHOLD_METRICS
     thresholds = []
     for i, item in enumerate(raw):
         key = f"evaluation.thresholds[{i}]"
         item = r.mapping(item, key)
-        r.known(item, key, {"metric", "lower_bound", "max_regression", "slice"})
+        r.known(item, key, {"metric", "lower_bound", "upper_bound", "max_regression", "slice"})
         metric = r.required(item, "metric", key)
-        if metric not in THRESHOLD_METRICS:
-            raise r.fail(f"{key}.metric", f"{metric!r} is not one of {sorted(THRESHOLD_METRICS)}")
-        lower = r.number(r.required(item, "lower_bound", key), f"{key}.lower_bound")
+        if metric not in allowed:
+            raise r.fail(
+                f"{key}.metric", f"{metric!r} is not one of {sorted(allowed)} (task: {task})"
+            )
+        bounds = {}
+        for bound in ("lower_bound", "upper_bound"):
+            if item.get(bound) is not None:
+                bounds[bound] = r.number(item[bound], f"{key}.{bound}")
+        if not bounds:
+            better = "an upper_bound" if metric in LOWER_IS_BETTER else "a lower_bound"
+            raise r.fail(
+                key,
+                f"give {metric} {better} (an absolute bound that a first model, with no "
+                "baseline to compare with, must meet)",
+            )
+        if len(bounds) == 2 and bounds["lower_bound"] > bounds["upper_bound"]:
+            raise r.fail(key, f"lower_bound {bounds['lower_bound']:g} > upper_bound")
         regression = item.get("max_regression")
         if regression is not None:
             regression = r.number(regression, f"{key}.max_regression")
@@ -471,7 +509,11 @@ def _parse_thresholds(raw: Any, r: _Reader) -> tuple[Threshold, ...]:
                 raise r.fail(f"{key}.slice", f"one column: value pair, got {raw_slice!r}")
             ((column, value),) = raw_slice.items()
             where = (str(column), str(value))
-        thresholds.append(Threshold(metric, lower, regression, where))
+        thresholds.append(
+            Threshold(
+                metric, bounds.get("lower_bound"), regression, where, bounds.get("upper_bound")
+            )
+        )
     return tuple(thresholds)
 
 
@@ -589,11 +631,21 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
             "label.column",
             f"{label_column!r} must be the one column with role 'label' (found {labels})",
         )
-    positive = r.required(label_raw, "positive", "label")
-    classes = tuple(label_raw.get("classes") or ())
-    if classes and positive not in classes:
-        raise r.fail("label.positive", f"{positive!r} is not one of label.classes {classes}")
-    label = Label(label_column, positive, classes)
+    if task == "regression":
+        for key in ("positive", "classes"):
+            if key in label_raw:
+                raise r.fail(
+                    f"label.{key}",
+                    "a regression label is a number, with no classes: remove the key, or "
+                    "set task: binary_classification",
+                )
+        label = Label(label_column)
+    else:
+        positive = r.required(label_raw, "positive", "label")
+        classes = tuple(label_raw.get("classes") or ())
+        if classes and positive not in classes:
+            raise r.fail("label.positive", f"{positive!r} is not one of label.classes {classes}")
+        label = Label(label_column, positive, classes)
 
     features = [c.name for c in columns if c.role in ("numeric", "categorical")]
     if not features:
@@ -633,6 +685,12 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
                 "slicing", f"{col!r} is {column.role}: slice on categorical or bucketized columns"
             )
 
+    if task == "regression" and data.get("fairness"):
+        raise r.fail(
+            "fairness",
+            "the fairness rates (FPR, FNR, ...) need a classification task: for a regression "
+            "label, slice by the sensitive columns (slicing.columns) and bound their errors",
+        )
     fairness = r.mapping(data.get("fairness") or {}, "fairness")
     r.known(fairness, "fairness", {"sensitive_columns", "thresholds", "gate"})
     sensitive = r.str_list(fairness.get("sensitive_columns"), "fairness.sensitive_columns")
@@ -661,7 +719,7 @@ def load_spec(path: str | Path, overrides: dict[str, Any] | None = None) -> Data
 
     evaluation = r.mapping(data.get("evaluation") or {}, "evaluation")
     r.known(evaluation, "evaluation", {"thresholds", "min_slice_size", "bootstrap"})
-    thresholds = _parse_thresholds(evaluation.get("thresholds"), r)
+    thresholds = _parse_thresholds(evaluation.get("thresholds"), task, r)
     for i, t in enumerate(thresholds):
         if t.slice and t.slice[0] not in slice_columns:
             raise r.fail(

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.dataset_spec import DatasetSpec, bucket_label, bucket_name, slice_feature
-from pipeline.model_outputs import BASELINES, PREDICTION_KEY
+from pipeline.model_outputs import BASELINES, MODEL_OUTPUTS
 
 # TFMA metric name -> readable column title, for the per-slice table.
 HEADLINE = {
@@ -30,7 +30,26 @@ HEADLINE = {
     "calibration": "calibration",
     "ks_statistic": "KS",
     "lift@10%": "lift top 10%",
+    # A regression model's (a frame has one set or the other).
+    "root_mean_squared_error": "RMSE",
+    "root_mean_squared_log_error": "RMSLE",
+    "mean_absolute_error": "MAE",
+    "r_squared": "R2",
+    "adjusted_r_squared": "adjusted R2",
 }
+# Metrics where the smaller value is the better model.
+LOWER_IS_BETTER = frozenset(
+    {"root_mean_squared_error", "root_mean_squared_log_error", "mean_absolute_error"}
+)
+
+
+def key_metric(spec: DatasetSpec | None) -> tuple[str, str]:
+    """(TFMA name, title) of the metric a report leads with: AUC, or RMSE for regression."""
+    if spec is not None and spec.is_regression:
+        return "root_mean_squared_error", "RMSE"
+    return "auc", "AUC"
+
+
 # The Fairness Indicators rates, by TFMA metric name.
 FAIRNESS_RATES = {
     "fall_out": "FPR",
@@ -185,7 +204,7 @@ def _attach_intervals(frame: pd.DataFrame, intervals: dict[tuple, dict[str, floa
 
 def _model_output(frame: pd.DataFrame) -> pd.Series:
     """Rows of the model's own output (not a baseline's); '' in evaluations without."""
-    return frame["output"].isin(["", PREDICTION_KEY])
+    return frame["output"].isin(["", *MODEL_OUTPUTS])
 
 
 def _candidate(frame: pd.DataFrame) -> pd.DataFrame:
@@ -274,8 +293,10 @@ def baseline_table(
 ) -> pd.DataFrame:
     """The model against the simple baselines on `metric`, per slice (empty without them).
 
-    Columns: n, model, each baseline (linear, majority, chance), and 'above best' (the
-    model minus the best baseline: negative means a baseline does better on that slice).
+    Columns: n, model, each baseline (linear, majority, chance; linear, mean for a
+    regression model), and 'above best': how much better the model is than the best
+    baseline (model minus the best, or the best minus the model for an error metric such
+    as RMSE); negative means a baseline does better on that slice.
     """
     models = set(frame["model"])
     model = "candidate" if "candidate" in models else ""
@@ -287,11 +308,14 @@ def baseline_table(
     table = scores.pivot_table(
         index="slice", columns="output", values="value", sort=False, aggfunc="first"
     )
-    own = PREDICTION_KEY if PREDICTION_KEY in table.columns else ""
+    own = next((o for o in MODEL_OUTPUTS if o in table.columns), "")
     table = table.rename(columns={own: "model"})
     baselines = [b for b in BASELINES if b in table.columns]
     table = table[["model", *baselines]]
-    table["above best"] = table["model"] - table[baselines].max(axis=1)
+    if metric in LOWER_IS_BETTER:
+        table["above best"] = table[baselines].min(axis=1) - table["model"]
+    else:
+        table["above best"] = table["model"] - table[baselines].max(axis=1)
     counts = rows[(rows["metric"] == "example_count") & _model_output(rows)]
     table.insert(0, "n", counts.set_index("slice")["value"].reindex(table.index))
     table.columns.name = None
@@ -460,9 +484,10 @@ def validation(evaluation_uri: str) -> dict[str, Any]:
 def ablation_table(report_uri: str) -> pd.DataFrame:
     """The Ablation component's report: one row per removed feature group.
 
-    Columns: group, columns (removed), then for AUC and accuracy the reference model's
-    value, the value without the group, the change and its paired bootstrap interval
-    ('AUC change low/high'). Rows are ordered by the AUC change, the costliest first.
+    Columns: group, columns (removed), then for each metric (AUC and accuracy, or RMSE
+    and R2 for regression) the reference model's value, the value without the group, the
+    change and its paired bootstrap interval ('AUC change low/high'). Rows are ordered by
+    the first metric's change, the costliest first. `attrs["metric"]` is its title.
     """
     import json
     from pathlib import Path
@@ -471,9 +496,11 @@ def ablation_table(report_uri: str) -> pd.DataFrame:
 
     report = json.loads((Path(report_uri) / RESULT_FILE).read_text())
     rows = []
+    metrics = list(report["groups"][0]["metrics"]) if report["groups"] else ["auc"]
     for group in report["groups"]:
         row = {"group": group["name"], "columns": ", ".join(group["columns"])}
-        for metric, title in (("auc", "AUC"), ("binary_accuracy", "accuracy")):
+        for metric in metrics:
+            title = HEADLINE.get(metric, metric)
             values = group["metrics"][metric]
             row[f"{title} with"] = values["a"]
             row[f"{title} without"] = values["b"]
@@ -482,8 +509,12 @@ def ablation_table(report_uri: str) -> pd.DataFrame:
             row[f"{title} change high"] = values["high"]
         rows.append(row)
     table = pd.DataFrame(rows)
+    first = HEADLINE.get(metrics[0], metrics[0])
     if not table.empty:
-        table = table.sort_values("AUC change").set_index("group")
+        ascending = metrics[0] not in LOWER_IS_BETTER
+        table = table.sort_values(f"{first} change", ascending=ascending).set_index("group")
+    table.attrs["metric"] = first
+    table.attrs["lower_is_better"] = metrics[0] in LOWER_IS_BETTER
     table.attrs["train_steps"] = report["train_steps"]
     table.attrs["eval_examples"] = report["eval_examples"]
     return table

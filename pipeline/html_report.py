@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.dataset_spec import THRESHOLD_METRICS, DatasetSpec
+from pipeline.dataset_spec import REGRESSION_THRESHOLD_METRICS, THRESHOLD_METRICS, DatasetSpec
 from pipeline.run_artifacts import Artifact, RunArtifacts
 
 # TFMA metric name of each spec threshold metric (the snake_case of its class).
@@ -32,6 +32,7 @@ _SPEC_METRIC_NAMES = {
     "auc_precision_recall": "auc_precision_recall",
     "precision": "precision_at_0.5",
     "recall": "recall_at_0.5",
+    **REGRESSION_THRESHOLD_METRICS,
 }
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
@@ -155,15 +156,16 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
         found = len(value) > 0
         rows.append(
             {
-                "metric": f"{t.metric} ({THRESHOLD_METRICS[t.metric]})",
+                "metric": f"{t.metric} ({THRESHOLD_METRICS.get(t.metric, name)})",
                 "slice": t.where,
                 "value": float(value.iloc[0]) if found else math.nan,
-                "lower bound": t.lower_bound,
+                "lower bound": math.nan if t.lower_bound is None else t.lower_bound,
+                "upper bound": math.nan if t.upper_bound is None else t.upper_bound,
                 "bound": (
                     "fail" if (t.where, name, False) in failed else ("pass" if found else "missing")
                 ),
                 "change vs baseline": float(diff.iloc[0]) if len(diff) else math.nan,
-                "allowed change": -t.max_regression if t.max_regression is not None else math.nan,
+                "allowed change": _allowed_change(t),
                 "change": (
                     "fail"
                     if (t.where, name, True) in failed
@@ -171,11 +173,20 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
                 ),
             }
         )
-    table = _table(pd.DataFrame(rows).set_index("metric"), "thresholds")
+    table = pd.DataFrame(rows).set_index("metric")
+    unused = [c for c in ("lower bound", "upper bound") if table[c].isna().all()]
+    table = _table(table.drop(columns=unused), "thresholds")
     for state in ("pass", "fail", "missing"):
         css = "pass" if state == "pass" else "fail"
         table = table.replace(f"<td>{state}</td>", f'<td class="{css}">{state}</td>')
     return table
+
+
+def _allowed_change(t: Any) -> float:
+    """The change against the baseline a threshold allows (signed: -0.01 = a 0.01 drop)."""
+    if t.max_regression is None:
+        return math.nan
+    return t.max_regression if t.lower_is_better else -t.max_regression
 
 
 def _error_bars(value: Any, low: Any, high: Any) -> list[Any]:
@@ -310,23 +321,32 @@ def _gate_section(gaps: pd.DataFrame, spec: DatasetSpec) -> str:
 
 
 def ablation_figure(table: pd.DataFrame) -> Any:
-    """AUC change per removed feature group, with its interval (an `ablation_table`)."""
+    """The first metric's change per removed feature group, with its interval (an
+    `ablation_table`): red where the interval excludes 0 on the worse side."""
+    metric = table.attrs.get("metric", "AUC")
     fig, ax = _figure(7.5, 0.35 * len(table) + 1.4)
-    changes = table["AUC change"][::-1]
-    errors = _error_bars(changes, table["AUC change low"][::-1], table["AUC change high"][::-1])
-    colors = ["#d64545" if high < 0 else "#9aa5b1" for high in table["AUC change high"][::-1]]
+    changes = table[f"{metric} change"][::-1]
+    low, high = table[f"{metric} change low"][::-1], table[f"{metric} change high"][::-1]
+    errors = _error_bars(changes, low, high)
+    worse = low > 0 if table.attrs.get("lower_is_better") else high < 0
+    colors = ["#d64545" if w else "#9aa5b1" for w in worse]
     ax.barh(list(changes.index), changes.values, xerr=errors, color=colors, capsize=3)
     ax.axvline(0, color="k", linewidth=0.8)
-    ax.set_xlabel("change in AUC without the group (red: the interval excludes 0)")
+    ax.set_xlabel(f"change in {metric} without the group (red: the interval excludes 0)")
     ax.set_title("Ablation: what each feature group is worth")
     return fig
 
 
-def _baselines_section(frame: pd.DataFrame) -> str:
+def _baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> str:
     from pipeline.evaluation_tables import baseline_table
 
     parts = []
-    for metric, title in (("auc", "AUC"), ("binary_accuracy", "accuracy")):
+    metrics = (
+        (("root_mean_squared_error", "RMSE"), ("r_squared", "R2"))
+        if spec.is_regression
+        else (("auc", "AUC"), ("binary_accuracy", "accuracy"))
+    )
+    for metric, title in metrics:
         table = baseline_table(frame, metric)
         if table.empty:
             return (
@@ -335,12 +355,18 @@ def _baselines_section(frame: pd.DataFrame) -> str:
             )
         losing = [s for s, margin in table["above best"].items() if margin < 0]
         parts.append(f"<h3>{title}</h3>" + _table(table, f"baselines-{metric}", small_rows=losing))
+    models = (
+        "<b>linear</b>, a linear regression on the same inputs and training steps; "
+        "<b>mean</b>, the training mean of the label for everyone. 'above best' = how much "
+        "better the model is (a lower RMSE, a higher R2) than the best baseline"
+        if spec.is_regression
+        else "<b>linear</b>, a logistic regression on the same inputs and training steps; "
+        "<b>majority</b>, the training majority class for everyone; <b>chance</b>, a "
+        "score unrelated to the label. 'above best' = model minus the best baseline"
+    )
     return "".join(parts) + (
         '<p class="note">The model against simple models on the same test examples: '
-        "<b>linear</b>, a logistic regression on the same inputs and training steps; "
-        "<b>majority</b>, the training majority class for everyone; <b>chance</b>, a "
-        "score unrelated to the label. 'above best' = model minus the best baseline; grey "
-        "rows: a baseline does better on that slice.</p>"
+        f"{models}; grey rows: a baseline does better on that slice.</p>"
     )
 
 
@@ -425,14 +451,14 @@ def _curves(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> str:
     return f'<div class="grid">{images}</div>' + _table(counts, "confusion-matrix")
 
 
-def _comparison(comparison: pd.DataFrame) -> str:
+def _comparison(comparison: pd.DataFrame, metric: str = "AUC") -> str:
     if comparison.empty:
         return "<p>No baseline: this is the first blessed model of the pipeline.</p>"
     overall = comparison[comparison["slice"] == "Overall"].set_index("metric").drop(columns="slice")
-    per_slice = comparison[comparison["metric"] == "AUC"].set_index("slice").drop(columns="metric")
+    per_slice = comparison[comparison["metric"] == metric].set_index("slice").drop(columns="metric")
     return (
         "<h3>Overall</h3>" + _table(overall, "comparison-overall")
-        + "<h3>AUC per slice</h3>" + _table(per_slice, "comparison-auc")
+        + f"<h3>{metric} per slice</h3>" + _table(per_slice, f"comparison-{metric.lower()}")
     )  # fmt: skip
 
 
@@ -513,12 +539,17 @@ def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
     from pipeline.run_summary import failed_thresholds
 
     title = f"{html.escape(run.pipeline_name)}: run {html.escape(run.run_id)}"
+    label = f"Label <code>{html.escape(spec.label.column)}</code>, " + (
+        "a number (regression)"
+        if spec.is_regression
+        else f"positive class <code>{html.escape(str(spec.label.positive))}</code>"
+    )
     body = [
         f"<h1>{title}</h1>",
         f'<p class="meta">Data set <b>{html.escape(spec.name)}</b> ({html.escape(spec.description)}).'
-        f" Label <code>{html.escape(spec.label.column)}</code>, positive class "
-        f"<code>{html.escape(str(spec.label.positive))}</code>.</p>",
+        f" {label}.</p>",
     ]
+    _, key_title = tables.key_metric(spec)
     evaluation = run.evaluation
     failures = (
         failed_thresholds(evaluation.uri, spec) if evaluation and run.blessed is False else []
@@ -534,25 +565,29 @@ def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
             "<h2>Metrics per slice</h2>",
             f'<p class="note">Test split, {int(features.loc["Overall", "n"])} examples. '
             f"Grey rows: fewer than {SMALL_SLICE} examples.</p>",
-            _png(slice_bars_figure(features, "AUC")),
+            _png(slice_bars_figure(features, key_title)),
             _table(features, "slice-metrics", small_rows=small),
         ]
         if not crosses.empty:
             small = [s for s, n in crosses["n"].items() if n < SMALL_SLICE]
             body += ["<h2>Metrics per feature cross</h2>",
                      _table(crosses, "cross-metrics", small_rows=small)]  # fmt: skip
+        if not spec.is_regression:  # rankings, error rates and curves need classes
+            body += [
+                "<h2>Ranking: cumulative gain and lift</h2>",
+                _ranking_section(tables.gain_table(frame)),
+                "<h2>Fairness indicators</h2>",
+                _gate_section(tables.fairness_gaps(frame, spec), spec),
+                _fairness_section(tables.fairness_table(frame, spec), spec),
+                "<h2>Curves and confusion matrix</h2>",
+                _curves(tables.plot_data(evaluation.uri, spec)),
+            ]
         body += [
-            "<h2>Ranking: cumulative gain and lift</h2>",
-            _ranking_section(tables.gain_table(frame)),
-            "<h2>Fairness indicators</h2>",
-            _gate_section(tables.fairness_gaps(frame, spec), spec),
-            _fairness_section(tables.fairness_table(frame, spec), spec),
-            "<h2>Curves and confusion matrix</h2>",
-            _curves(tables.plot_data(evaluation.uri, spec)),
             "<h2>Candidate vs. baseline</h2>",
-            _comparison(tables.model_comparison(frame)),
+            _comparison(tables.model_comparison(frame), key_title),
+            "<h2>Against simple baselines</h2>",
+            _baselines_section(frame, spec),
         ]
-        body += ["<h2>Against simple baselines</h2>", _baselines_section(frame)]
     body += ["<h2>Ablation</h2>", _ablation_section(run)]
     body += ["<h2>Data validation</h2>", _data_section(run), "<h2>Lineage</h2>", _lineage(run)]
     return (

@@ -10,7 +10,8 @@ module file), any text in a categorical column (unseen values map to the OOV buc
 What stops the run: no file matching a pattern, an empty file or one with a header but no
 rows, files of one split with different headers, a row with the wrong number of cells,
 unbalanced quotes, a numeric cell that is not a finite number (text, NaN, inf), a missing
-label or one outside the declared classes, and too few rows to fill every split.
+label, one outside the declared classes or (regression) one that is not a finite number,
+and too few rows to fill every split.
 """
 
 from __future__ import annotations
@@ -74,6 +75,18 @@ def _check_number(
         )
 
 
+def _check_label_number(text: str, column: str, where: str, problems: _Problems) -> None:
+    try:
+        finite = math.isfinite(float(text))
+    except ValueError:
+        finite = False
+    if not finite:
+        problems.add(
+            f"{where}, column '{column}': label {text!r} is not a finite number (the spec's "
+            "task is regression: every row needs a numeric label)"
+        )
+
+
 def _check_file(path: Path, spec: DatasetSpec, header: list[str], problems: _Problems) -> int:
     """Checks one file's rows; returns how many data rows it has."""
     missing = {"", *spec.missing_values}
@@ -103,6 +116,8 @@ def _check_file(path: Path, spec: DatasetSpec, header: list[str], problems: _Pro
                 value = row[label].strip()
                 if value in missing:
                     problems.add(f"{where}: the label '{spec.label.column}' is missing")
+                elif spec.is_regression:
+                    _check_label_number(value, spec.label.column, where, problems)
                 elif classes and value not in classes:
                     problems.add(
                         f"{where}, column '{spec.label.column}': label {value!r} is not one of "

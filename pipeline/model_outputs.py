@@ -2,9 +2,10 @@
 eval config and the tables (which must not import TensorFlow to know them).
 
 The SavedModel has three signatures, all taking serialized raw tf.Examples:
-- `serving_default`: `{"probabilities": P(positive)}` for serving (no label needed);
+- `serving_default`: `{"probabilities": P(positive)}` for a classifier, or
+  `{"predictions": the predicted label}` for a regression model (no label needed);
 - `transform_features`: the transformed features, for TFMA's label and slices;
-- `evaluation`: the model's probabilities and the baselines' scores, for the Evaluator.
+- `evaluation`: the model's output and the baselines' scores, for the Evaluator.
 """
 
 from __future__ import annotations
@@ -12,10 +13,26 @@ from __future__ import annotations
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
 EVALUATION_SIGNATURE = "evaluation"
-# The model's output (the candidate TFMA blesses or not).
+# The model's output (the candidate TFMA blesses or not), by task.
 PREDICTION_KEY = "probabilities"
+REGRESSION_PREDICTION_KEY = "predictions"
+MODEL_OUTPUTS = (PREDICTION_KEY, REGRESSION_PREDICTION_KEY)
 # Simple models every model must beat (seed 000: baselines), exported beside it:
-#   linear:   logistic regression on the same transformed inputs, same training steps;
+#   linear:   logistic (or, for regression, linear) regression on the same transformed
+#             inputs, with the same training steps;
 #   majority: the training majority class for everyone (a constant 0 or 1);
-#   chance:   a score from a hash of the example, unrelated to the label.
-BASELINES = ("linear", "majority", "chance")
+#   chance:   a score from a hash of the example, unrelated to the label;
+#   mean:     the training mean of a regression label for everyone.
+CLASSIFICATION_BASELINES = ("linear", "majority", "chance")
+REGRESSION_BASELINES = ("linear", "mean")
+BASELINES = ("linear", "majority", "chance", "mean")
+
+
+def prediction_key(task: str) -> str:
+    """The model's output name for a data set spec's `task`."""
+    return REGRESSION_PREDICTION_KEY if task == "regression" else PREDICTION_KEY
+
+
+def baselines(task: str) -> tuple[str, ...]:
+    """The baseline outputs exported for a data set spec's `task`."""
+    return REGRESSION_BASELINES if task == "regression" else CLASSIFICATION_BASELINES

@@ -9,6 +9,8 @@
   examples (unweighted count); NaN when n <= k + 1.
 
 The accumulator is eight running sums, so the metric streams over any amount of data.
+Config `metrics` (default: all four) picks what an instance writes; a threshold binds to
+an instance whose `name` is the one metric it writes (see `eval_config`).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class _RegressionCombiner(beam.CombineFn):
         self._keys = keys
         self._eval_config = eval_config
         self._num_features = num_features
-        self._key = keys[RMSE]
+        self._key = next(iter(keys.values()))
 
     def create_accumulator(self) -> RegressionSums:
         return RegressionSums()
@@ -106,7 +108,7 @@ class _RegressionCombiner(beam.CombineFn):
 
     def extract_output(self, acc: RegressionSums) -> dict[metric_types.MetricKey, float]:
         values = regression_metrics(acc, self._num_features)
-        return {self._keys[name]: value for name, value in values.items()}
+        return {key: values[name] for name, key in self._keys.items()}
 
 
 def _computations(
@@ -117,8 +119,12 @@ def _computations(
     sub_key: metric_types.SubKey | None = None,
     example_weighted: bool = False,
     num_features: int = 1,
+    metrics: tuple[str, ...] = NAMES,
 ) -> metric_types.MetricComputations:
-    keys = {n: metric_key(n, model_name, output_name, sub_key, example_weighted) for n in NAMES}
+    unknown = sorted(set(metrics) - set(NAMES))
+    if unknown:
+        raise ValueError(f"RegressionMetrics: unknown metrics {unknown}; choose from {NAMES}")
+    keys = {n: metric_key(n, model_name, output_name, sub_key, example_weighted) for n in metrics}
     return [
         metric_types.MetricComputation(
             keys=list(keys.values()),
@@ -129,13 +135,16 @@ def _computations(
 
 
 class RegressionMetrics(tfma.metrics.Metric):
-    """RMSE, RMSLE, R-squared and adjusted R-squared (config: `num_features`)."""
+    """RMSE, RMSLE, R-squared and adjusted R-squared (config: `num_features`, `metrics`)."""
 
-    def __init__(self, name: str = "regression_metrics", num_features: int = 1) -> None:
+    def __init__(
+        self, name: str = "regression_metrics", num_features: int = 1, metrics: Any = NAMES
+    ) -> None:
         super().__init__(
             metric_util.merge_per_key_computations(_computations),
             name=name,
             num_features=num_features,
+            metrics=tuple(metrics),
         )
 
 

@@ -25,6 +25,10 @@ HEADLINE = {
     "binary_accuracy": "accuracy",
     "auc_precision_recall": "AUC-PR",
     "calibration": "calibration",
+    # A regression model's (a run has one set or the other).
+    "root_mean_squared_error": "RMSE",
+    "mean_absolute_error": "MAE",
+    "r_squared": "R2",
 }
 
 
@@ -207,7 +211,8 @@ def format_summary(summary: RunSummary) -> str:
         lines += [f"  - {f}" for f in summary.failed_thresholds] or ["  (see the Evaluator output)"]
     lines.append(f"Pushed to: {summary.pushed_to}" if summary.pushed_to else "Pushed: nothing")
     if summary.metrics:
-        titles = list(HEADLINE.values())
+        present = {t for row in summary.metrics.values() for t in row}
+        titles = [t for t in HEADLINE.values() if t in present]
         width = max(len(name) for name in summary.metrics)
         lines.append("Metrics on the test split:")
         lines.append(f"  {'slice':<{width}}  " + "  ".join(f"{t:>11}" for t in titles))

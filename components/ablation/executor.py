@@ -4,7 +4,8 @@ Every model is `module_file.build_model` (the Trainer's architecture), trained f
 `train_steps` from the same seed on the same batches; an ablated model sees the group's
 inputs (values, buckets and every cross that includes a column of the group) replaced by
 zeros, so it learns without them. All are scored on the whole eval split, and the change in
-AUC and accuracy against the reference comes with a paired bootstrap interval.
+AUC and accuracy (RMSE and R-squared for a regression task) against the reference comes
+with a paired bootstrap interval.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from tfx.types import artifact_utils
 
 RESULT_FILE = "ablation.json"
 METRICS = ("auc", "binary_accuracy")
+REGRESSION_METRICS = ("root_mean_squared_error", "r_squared")
+
+
+def headline_metrics(task: str) -> tuple[str, ...]:
+    """The metrics an ablation reports for a data set spec's `task`, the first one logged."""
+    return REGRESSION_METRICS if task == "regression" else METRICS
 
 
 def ablation_config(
@@ -42,7 +49,7 @@ def _files(examples: Any, split: str) -> str:
 
 
 def _scores(model: Any, dataset: Any) -> tuple[Any, Any]:
-    """Predictions and 0/1 labels over one pass of `dataset`, in the same order."""
+    """Predictions and labels over one pass of `dataset`, in the same order."""
     import numpy as np
 
     scores, labels = [], []
@@ -80,14 +87,16 @@ def run_ablation(
         return record.TensorFlowDataset(options)
 
     sizes = module_file.input_sizes(spec, tf_transform_output)
+    stats = module_file.label_stats(dataset("train", None))
     evaluation = dataset("eval", 1)
+    metrics = headline_metrics(spec.task)
 
     def train(removed: set[str]) -> tuple[Any, Any]:
         def without(features: dict, label: tf.Tensor) -> tuple[dict, tf.Tensor]:
             return {k: tf.zeros_like(v) if k in removed else v for k, v in features.items()}, label
 
         keras.utils.set_random_seed(config["seed"])
-        model = module_file.build_model(spec, sizes)
+        model = module_file.build_model(spec, sizes, stats)
         model.fit(dataset("train", None).map(without), steps_per_epoch=config["train_steps"],
                   epochs=1, verbose=0)  # fmt: skip
         return _scores(model, evaluation.map(without))
@@ -99,18 +108,18 @@ def run_ablation(
         removed = module_file.features_from(spec, tuple(columns))
         scores, _ = train(removed)
         changes = paired_differences(
-            reference, scores, labels, METRICS, replicates=config["replicates"],
-            seed=config["seed"],
+            reference, scores, labels, metrics, replicates=config["replicates"],
+            seed=config["seed"], regression=spec.is_regression,
         )  # fmt: skip
         groups.append({"name": name, "columns": list(columns), "inputs": sorted(removed),
                        "metrics": changes})  # fmt: skip
-        auc = changes["auc"]
+        first = changes[metrics[0]]
         logging.info(
-            "ablation %d/%d: without %s (%s): AUC %.4f, change %+.4f [%+.4f, %+.4f]",
-            i, len(config["groups"]), name, ", ".join(columns), auc["b"], auc["change"],
-            auc["low"], auc["high"],
+            "ablation %d/%d: without %s (%s): %s %.4f, change %+.4f [%+.4f, %+.4f]",
+            i, len(config["groups"]), name, ", ".join(columns), metrics[0], first["b"],
+            first["change"], first["low"], first["high"],
         )  # fmt: skip
-    reference_metrics = {m: groups[0]["metrics"][m]["a"] for m in METRICS} if groups else {}
+    reference_metrics = {m: groups[0]["metrics"][m]["a"] for m in metrics} if groups else {}
     return {
         "train_steps": config["train_steps"],
         "replicates": config["replicates"],

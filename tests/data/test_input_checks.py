@@ -172,3 +172,26 @@ def test_cli_stops_before_any_component_and_pushes_nothing(sample, tmp_path, cap
     # Nothing ran: no ML Metadata store, no artifacts, no model.
     assert not (output / "census_sample" / "metadata.sqlite").exists()
     assert not (output / "census_sample" / "serving_model").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("high", "label 'high' is not a finite number (the spec's task is regression"),
+        ("inf", "label 'inf' is not a finite number"),
+        ("", "the label 'progression' is missing"),
+    ],
+)
+def test_a_regression_label_must_be_a_finite_number(tmp_path, value, expected):
+    from tests.conftest import DATA, sample_rows, write_csv
+
+    header, rows = sample_rows(DATA / "diabetes" / "diabetes.csv", 100)
+    write_csv(tmp_path / "diabetes.csv", header, rows)
+    spec = write_spec(tmp_path, "diabetes")
+    assert check_input_files(load_spec(spec)) == {"train": 100}
+    _edit(tmp_path / "diabetes.csv", _set("progression", value, line=7))
+    message = _problems(spec)
+    assert f"{tmp_path / 'diabetes.csv'} line 7, column 'progression'" in message or (
+        f"{tmp_path / 'diabetes.csv'} line 7: " in message
+    )
+    assert expected in message

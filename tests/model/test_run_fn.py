@@ -16,7 +16,7 @@ from tfx_bsl.public import tfxio
 
 import module_file
 from pipeline.dataset_spec import load_spec
-from pipeline.model_outputs import BASELINES, PREDICTION_KEY
+from pipeline.model_outputs import CLASSIFICATION_BASELINES, PREDICTION_KEY
 from tests.conftest import DATA, sample_rows
 
 SPEC = load_spec(DATA / "census", {"train_steps": 20, "steps_per_evaluation": 10, "batch_size": 32})
@@ -151,7 +151,7 @@ def test_evaluation_signature_scores_the_model_and_its_baselines(trained_model, 
     model, feature_spec, _ = trained_model
     serialized = tf.constant([_example(r, feature_spec, drop={"income"}) for r in rows[:60]])
     out = {k: v.numpy() for k, v in model.signatures["evaluation"](examples=serialized).items()}
-    assert set(out) == {PREDICTION_KEY, *BASELINES}
+    assert set(out) == {PREDICTION_KEY, *CLASSIFICATION_BASELINES}
     assert all(v.shape == (60, 1) for v in out.values())
     # The model's output is exactly what serving answers.
     served = model.signatures["serving_default"](examples=serialized)[PREDICTION_KEY].numpy()

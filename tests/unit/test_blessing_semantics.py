@@ -19,7 +19,7 @@ from pipeline.dataset_spec import load_spec
 from tests.conftest import DATA
 
 
-def _validator(has_baseline: bool, gate: bool = False):
+def _validator(has_baseline: bool, gate: bool = False, data_set: str = "census"):
     """TFMA's validator on the spec's eval config, prepared as TFX's Evaluator prepares it.
 
     Without `gate`, the census spec's fairness gate is left out, so that only the floors
@@ -29,7 +29,9 @@ def _validator(has_baseline: bool, gate: bool = False):
     from tensorflow_model_analysis.evaluators import metrics_validator
     from tensorflow_model_analysis.metrics import metric_specs
 
-    spec = load_spec(DATA / "census")  # auc >= 0.85 (max_regression 0.01), accuracy >= 0.80
+    # census: auc >= 0.85 (max_regression 0.01), accuracy >= 0.80;
+    # diabetes: rmse <= 65 (max_regression 5), r2 >= 0.3.
+    spec = load_spec(DATA / data_set)
     if not gate:
         spec = dataclasses.replace(spec, fairness_gate=None)
     config = tfma.utils.update_eval_config_with_defaults(
@@ -104,3 +106,31 @@ def test_a_fairness_gap_exactly_at_its_bound_passes_and_above_or_nan_fails():
     assert run({**passing, **gaps, key: math.nextafter(gaps[key], 1.0)}) is False
     assert run({**passing, **gaps, key: math.nan}) is False  # no group big enough
     assert run(passing) is False  # the gap metrics missing altogether
+
+
+def test_an_error_metric_passes_at_its_upper_bound_and_may_grow_by_max_regression():
+    """Regression (diabetes spec): RMSE is bounded above and may not grow too much."""
+    run, thresholds, _ = _validator(has_baseline=False, data_set="diabetes")
+    bound = thresholds["rmse"].upper_bound
+    first = {("root_mean_squared_error", "", False): bound, ("r_squared", "", False): 0.5}
+    assert run(first) is True
+    assert (
+        run({**first, ("root_mean_squared_error", "", False): math.nextafter(bound, 1e9)}) is False
+    )
+    assert run({**first, ("root_mean_squared_error", "", False): math.nan}) is False
+    assert run({**first, ("r_squared", "", False): math.nextafter(0.3, -1.0)}) is False
+
+    run, thresholds, _ = _validator(has_baseline=True, data_set="diabetes")
+    allowed = thresholds["rmse"].max_regression  # candidate - baseline, at most +5
+    values = {
+        ("root_mean_squared_error", "candidate", False): 55.0,
+        ("root_mean_squared_error", "baseline", False): 50.0,
+        ("r_squared", "candidate", False): 0.5, ("r_squared", "baseline", False): 0.5,
+        ("root_mean_squared_error", "candidate", True): allowed,
+        ("root_mean_squared_error", "baseline", True): 0.0,
+    }  # fmt: skip
+    assert run(values) is True
+    worse = math.nextafter(allowed, 1e9)
+    assert run({**values, ("root_mean_squared_error", "candidate", True): worse}) is False
+    # A better model (a lower RMSE than the baseline) passes the change bound.
+    assert run({**values, ("root_mean_squared_error", "candidate", True): -10.0}) is True

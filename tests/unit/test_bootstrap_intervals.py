@@ -12,6 +12,7 @@ from pipeline.bootstrap_intervals import (
     interval_name,
     metric_values,
     parse_interval_name,
+    regression_values,
 )
 from pipeline.ranking_metrics import ScoredExamples
 from tests.unit.test_ranking_metrics import LABELS, SCORES
@@ -87,3 +88,56 @@ def test_interval_names_round_trip():
         0.3,
     )
     assert parse_interval_name("auc") is None
+
+
+def regression_data(n: int, seed: int = 2) -> ScoredExamples:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    labels = 400 + 40 * x + rng.normal(0, 30, n)  # positive: RMSLE is defined
+    predictions = 400 + 35 * x
+    return ScoredExamples(list(predictions), list(labels), [1.0] * n)
+
+
+def test_regression_values_equal_the_streamed_metrics():
+    from pipeline.regression_metrics import RegressionSums, regression_metrics
+
+    data = regression_data(300)
+    sums = RegressionSums()
+    for p, y in zip(data.scores, data.labels, strict=True):
+        sums.add(y, p, 1.0)
+    expected = regression_metrics(sums, num_features=4)
+    values = regression_values(
+        np.array(data.scores), np.array(data.labels), np.ones((1, 300)), num_features=4
+    )
+    for name, value in expected.items():
+        assert values[name, None][0] == pytest.approx(value), name
+    errors = np.array(data.labels) - np.array(data.scores)
+    assert values["mean_absolute_error", None][0] == pytest.approx(np.abs(errors).mean())
+
+
+def test_regression_intervals_contain_the_estimate_and_narrow_as_the_data_grow():
+    small, large = regression_data(400), regression_data(6400)
+    cis = [
+        bootstrap_intervals(d, [], replicates=400, regression=True, num_features=3)
+        for d in (small, large)
+    ]
+    for data, ci in zip((small, large), cis, strict=True):
+        n = len(data.scores)
+        estimate = regression_values(
+            np.array(data.scores), np.array(data.labels), np.ones((1, n)), num_features=3
+        )
+        assert set(ci) == set(estimate)
+        for key, (low, high) in ci.items():
+            assert low <= estimate[key][0] <= high, key
+    for key in (("root_mean_squared_error", None), ("r_squared", None)):
+        small_width = cis[0][key][1] - cis[0][key][0]
+        large_width = cis[1][key][1] - cis[1][key][0]
+        assert large_width < small_width / 2, key
+
+
+def test_rmsle_is_undefined_below_minus_one():
+    data = ScoredExamples([-2.0, 1.0, 3.0], [0.5, 1.0, 2.0], [1.0] * 3)
+    low, high = bootstrap_intervals(data, [], replicates=200, regression=True)[
+        "root_mean_squared_log_error", None
+    ]
+    assert math.isnan(low) and math.isnan(high)

@@ -130,7 +130,7 @@ BAD_SPECS = [
     (
         "evaluation.thresholds",
         [{"metric": "auc"}],
-        r"evaluation\.thresholds\[0\]\.lower_bound.*required",
+        r"evaluation\.thresholds\[0\]': give auc a lower_bound",
     ),
     ("evaluation.thresholds", [{"metric": "r2", "lower_bound": 1}], r"'r2' is not one of"),
     (
@@ -207,4 +207,60 @@ def test_not_yaml_is_reported(tmp_path):
     path = tmp_path / "dataset.yaml"
     path.write_text("name: [unclosed")
     with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(path)
+
+
+def test_diabetes_spec_is_a_regression_with_a_numeric_label():
+    spec = load_spec(DATA / "diabetes")
+    assert spec.is_regression and not load_spec(DATA / "census").is_regression
+    assert spec.label.column == "progression" and spec.label.positive is None
+    rmse, r2 = spec.thresholds
+    assert (rmse.metric, rmse.upper_bound, rmse.lower_bound) == ("rmse", 65, None)
+    assert rmse.lower_is_better and not r2.lower_is_better
+    assert spec.fairness_gate is None and spec.sensitive_columns == ()
+    assert DatasetSpec.from_config(json.loads(json.dumps(spec.to_config()))) == spec
+
+
+def _diabetes_yaml() -> dict:
+    spec = yaml.safe_load((DATA / "diabetes" / "dataset.yaml").read_text())
+    spec["files"] = {"train": str(DATA / "diabetes" / "diabetes.csv")}
+    return spec
+
+
+BAD_REGRESSION_SPECS = [
+    ("label.positive", 100, r"key 'label\.positive': a regression label is a number, with no"),
+    ("label.classes", [1, 2], r"key 'label\.classes': a regression label is a number"),
+    ("task", "multiclass", r"key 'task': 'multiclass' is not supported"),
+    (
+        "evaluation.thresholds",
+        [{"metric": "auc", "lower_bound": 0.8}],
+        r"thresholds\[0\]\.metric': 'auc' is not one of \['adjusted_r2', 'mae', 'r2', 'rmse', "
+        r"'rmsle'\] \(task: regression\)",
+    ),
+    (
+        "evaluation.thresholds",
+        [{"metric": "rmse", "max_regression": 2}],
+        r"'evaluation\.thresholds\[0\]': give rmse an upper_bound",
+    ),
+    (
+        "evaluation.thresholds",
+        [{"metric": "r2", "lower_bound": 0.5, "upper_bound": 0.4}],
+        r"'evaluation\.thresholds\[0\]': lower_bound 0\.5 > upper_bound",
+    ),
+    (
+        "fairness",
+        {"sensitive_columns": ["sex"]},
+        r"key 'fairness': the fairness rates \(FPR, FNR, \.\.\.\) need a classification task",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    BAD_REGRESSION_SPECS,
+    ids=[b[0] + ":" + b[2][:20] for b in BAD_REGRESSION_SPECS],
+)
+def test_bad_regression_spec_names_the_key(tmp_path, key, value, message):
+    path = _write(tmp_path, _set(_diabetes_yaml(), key, value))
+    with pytest.raises(SpecError, match=message):
         load_spec(path)

@@ -88,3 +88,39 @@ def test_a_slice_threshold_binds_its_slice_and_its_size(tmp_path):
     (size,) = count.per_slice_thresholds
     assert dict(size.slicing_specs[0].feature_values) == {"sex": "Female"}
     assert size.threshold.value_threshold.lower_bound.value == 50
+
+
+def test_a_regression_spec_gets_regression_metrics_bounds_and_baselines():
+    config = eval_config.create_eval_config(load_spec(DATA / "diabetes"))
+    model, baselines = config.metrics_specs
+    assert list(model.output_names) == ["predictions"]
+    assert list(baselines.output_names) == ["linear", "mean"]
+    names = {m.class_name for m in model.metrics}
+    assert not names & {"AUC", "BinaryAccuracy", "KolmogorovSmirnov", "FallOut", "FairnessGap"}
+    custom = {
+        json.loads(m.config)["name"]: m
+        for m in model.metrics
+        if m.class_name == "RegressionMetrics"
+    }
+    assert set(custom) == {
+        "root_mean_squared_error", "root_mean_squared_log_error", "r_squared",
+        "adjusted_r_squared",
+    }  # fmt: skip
+    (rmse,) = custom["root_mean_squared_error"].per_slice_thresholds
+    assert rmse.threshold.value_threshold.upper_bound.value == 65
+    assert not rmse.threshold.value_threshold.HasField("lower_bound")
+    change = rmse.threshold.change_threshold
+    assert change.direction == tfma.MetricDirection.LOWER_IS_BETTER
+    assert change.absolute.value == 5  # may grow by at most 5
+    (r2,) = custom["r_squared"].per_slice_thresholds
+    assert r2.threshold.value_threshold.lower_bound.value == 0.3
+    assert not custom["adjusted_r_squared"].per_slice_thresholds
+    (intervals,) = [m for m in model.metrics if m.class_name == "BootstrapIntervals"]
+    assert json.loads(intervals.config)["regression"] is True
+    assert json.loads(intervals.config)["num_features"] == 10
+    (baseline_metrics,) = baselines.metrics
+    assert json.loads(baseline_metrics.config)["metrics"] == [
+        "root_mean_squared_error",
+        "r_squared",
+    ]
+    assert not baseline_metrics.per_slice_thresholds
