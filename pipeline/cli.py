@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     common(run)
     run.add_argument("--train-steps", type=int, help="override training.train_steps of the spec")
     run.add_argument("--no-cache", action="store_true", help="re-run every component")
+    run.add_argument("--always-run", action="store_true",
+                     help="start the pipeline even when nothing changed since the last run "
+                          "(TFX then finds every component cached)")  # fmt: skip
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam option, e.g. --beam-arg=--direct_num_workers=2")  # fmt: skip
 
@@ -246,7 +249,11 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
 
     try:
         log_file = local_runner.run(
-            spec, args.output_dir, beam_pipeline_args=args.beam_arg, enable_cache=not args.no_cache
+            spec,
+            args.output_dir,
+            beam_pipeline_args=args.beam_arg,
+            enable_cache=not args.no_cache,
+            skip_unchanged=not args.always_run,
         )
     except (InputDataError, RunInProgressError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -254,6 +261,14 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     except Exception as e:  # a component failed: show its own message, not a traceback
         print(f"\nerror: the pipeline stopped: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+    if isinstance(log_file, local_runner.Unchanged):
+        print(
+            f"Nothing changed since run {log_file.run_id} (same data files, spec, module file, "
+            "eval_config, pipeline code and options), and that run left nothing to do: every "
+            "component would be cached, so none was started (--always-run starts them).\n"
+        )
+        print(log_file.summary)
+        return 0
     print(f"\nFull log: {log_file}\n")
     return _summary(spec, args.output_dir)  # the latest run, read from ML Metadata
 

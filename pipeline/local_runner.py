@@ -16,11 +16,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from pipeline import run_fingerprint
 from pipeline.dataset_spec import DatasetSpec
 from pipeline.input_checks import check_input_files
 from pipeline.run_lock import run_lock
 
 DEFAULT_OUTPUT_DIR = Path("outputs")
+# The repository's module file (pipeline.pipeline.MODULE_FILE, without importing TFX).
+MODULE_FILE = Path(__file__).resolve().parent.parent / "module_file.py"
+
+
+@dataclasses.dataclass(frozen=True)
+class Unchanged:
+    """`run`'s result when nothing changed: the run whose outcome stands, and its summary."""
+
+    run_id: str
+    summary: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +160,8 @@ def run(
     enable_cache: bool = True,
     report: bool = True,
     module_file: str | None = None,
-) -> Path:
+    skip_unchanged: bool = False,
+) -> Path | Unchanged:
     """Runs the whole pipeline for `spec`; returns the path of its full log.
 
     `module_file` replaces the repository's `module_file.py` (a fork's own, or an edited
@@ -158,16 +170,44 @@ def run(
     With `report`, the run's HTML report is written to `<output>/<set>/reports/`, also
     when a component failed.
 
+    With `skip_unchanged` (the CLI's default), a run whose inputs are those of the last
+    settled run starts nothing and returns `Unchanged` (that run's id and summary): every component
+    would be cached (see `pipeline.run_fingerprint`). Without it, TFX decides, and the
+    run is recorded in ML Metadata even when every component is cached.
+
     Raises:
         InputDataError: A data file breaks the spec (nothing ran).
         RunInProgressError: Another run uses the same output root (nothing ran).
         RuntimeError: A component failed; the first line of the message is its error.
     """
-    # Bad cells stop the run here, with file and line, before any component starts.
-    check_input_files(spec)
     paths = paths_for(spec, output_dir)
+    module = Path(module_file or MODULE_FILE)
+    options = {"beam": beam_pipeline_args or [], "cache": enable_cache}
+    current = run_fingerprint.fingerprint(spec, module, options)
     with run_lock(paths.root):
-        return _run_locked(spec, paths, beam_pipeline_args, enable_cache, report, module_file)
+        if skip_unchanged and enable_cache:
+            # The inputs are those of a run that finished, so they passed the checks.
+            last = run_fingerprint.unchanged_since(paths.root, current)
+            if last:
+                return Unchanged(last.run_id, last.summary)
+        # Bad cells stop the run here, with file and line, before any component starts.
+        check_input_files(spec)
+        run_fingerprint.forget_last_run(paths.root)
+        log_file = _run_locked(spec, paths, beam_pipeline_args, enable_cache, report, str(module))
+        _record(spec, paths, current)
+        return log_file
+
+
+def _record(spec: DatasetSpec, paths: RunPaths, current: str) -> None:
+    """Notes the finished run's fingerprint, whether the next run has work to do, and
+    its summary (shown again when the next run has nothing to do)."""
+    from pipeline.run_artifacts import find_run
+    from pipeline.run_summary import format_summary, summarize_run
+
+    run = find_run(paths.metadata_path, pipeline_name(spec))
+    summary = format_summary(summarize_run(paths.metadata_path, pipeline_name(spec), spec=spec))
+    record = run_fingerprint.LastRun(current, run.run_id, run_fingerprint.is_settled(run), summary)
+    run_fingerprint.write_last_run(paths.root, record)
 
 
 def _run_locked(
@@ -180,7 +220,7 @@ def _run_locked(
 ) -> Path:
     from tfx import v1 as tfx
 
-    from pipeline.pipeline import MODULE_FILE, create_pipeline
+    from pipeline.pipeline import create_pipeline
 
     pipeline = create_pipeline(
         module_file=isolated_module_file(Path(module_file or MODULE_FILE), paths.user_code_dir),

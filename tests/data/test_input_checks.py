@@ -191,7 +191,5 @@ def test_a_regression_label_must_be_a_finite_number(tmp_path, value, expected):
     assert check_input_files(load_spec(spec)) == {"train": 100}
     _edit(tmp_path / "diabetes.csv", _set("progression", value, line=7))
     message = _problems(spec)
-    assert f"{tmp_path / 'diabetes.csv'} line 7, column 'progression'" in message or (
-        f"{tmp_path / 'diabetes.csv'} line 7: " in message
-    )
+    assert f"{tmp_path / 'diabetes.csv'} line 7" in message
     assert expected in message

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import local_runner
+from pipeline import local_runner, run_fingerprint
 from pipeline.dataset_spec import load_spec
 from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
 from tests.conftest import (
@@ -52,6 +52,8 @@ class Workspace:
         self.summaries: list[RunSummary] = []
         self.versions_after: list[list[str]] = []
         self.errors: list[Exception | None] = []
+        # What the runner recorded after each run (None after a failed one).
+        self.records: list[run_fingerprint.LastRun | None] = []
 
     def run(self, spec_path: Path | None = None, module_file: Path | None = None) -> RunSummary:
         """Runs the pipeline; a failure is recorded in `errors`, not raised."""
@@ -66,6 +68,7 @@ class Workspace:
         summary = summarize_run(self.paths.metadata_path, self.pipeline_name, spec=spec)
         self.summaries.append(summary)
         self.versions_after.append(versions(self.paths.serving_dir))
+        self.records.append(run_fingerprint.read_last_run(self.paths.root))
         return summary
 
     def training(self) -> dict:

@@ -125,6 +125,23 @@ def test_third_run_is_fully_cached(workspace):
     assert third.state_of("Evaluator") == "cached" and third.state_of("Pusher") == "cached"
 
 
+def test_the_runner_knows_which_runs_leave_work_for_the_next(workspace):
+    """The record `python -m pipeline run` uses to skip a run that would change nothing."""
+    records = workspace.records
+    # A first blessed model becomes the next run's baseline: the Evaluator re-runs.
+    assert records[FIRST].settled is False
+    # Evaluated against itself: the next run (CACHED) had every component cached, as the
+    # record predicted, with the same fingerprint.
+    assert records[BASELINE].settled is True
+    assert records[CACHED].fingerprint == records[BASELINE].fingerprint
+    assert records[CACHED].run_id == workspace.summaries[CACHED].run_id
+    # An edited spec is another fingerprint; a not-blessed model leaves nothing to do.
+    assert records[NOT_BLESSED].fingerprint != records[CACHED].fingerprint
+    assert records[NOT_BLESSED].settled is True
+    # A failed run leaves no record: the next run starts the pipeline whatever it reads.
+    assert records[ANOMALY] is None and records[DRIFT] is None
+
+
 def test_impossible_threshold_leaves_the_model_unpushed(workspace):
     summary = workspace.summaries[NOT_BLESSED]
     assert workspace.errors[NOT_BLESSED] is None

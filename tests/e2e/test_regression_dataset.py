@@ -6,7 +6,10 @@ names a column or the task's metrics. Two runs share one pipeline root:
 RMSE, RMSLE, R2, adjusted R2 and MAE per slice with bootstrap intervals, against the
 mean and linear baselines, with an ablation, blessed and pushed;
 (1) the same spec with an RMSE upper bound no model can meet: only the Evaluator re-runs
-(Transform and Trainer are cached), the model is not blessed and nothing new is pushed.
+(Transform and Trainer are cached), the model is not blessed and nothing new is pushed;
+(2) `python -m pipeline run` again: nothing changed, so it starts nothing and repeats
+run 1's summary; (3) the same with `--always-run`: TFX finds every component cached,
+as the runner's record predicted.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pipeline.run_summary import RunSummary, summarize_run
 from tests.conftest import DATA, write_spec
 
 FIRST, TIGHT = range(2)
+UNCHANGED_MESSAGE = "Nothing changed since run"
 # No model of this data reaches an RMSE of 20 (the label's deviation is 77).
 IMPOSSIBLE_RMSE = 20.0
 
@@ -43,6 +47,7 @@ class RegressionRuns:
         self.summaries: list[RunSummary] = []
         self.versions: list[list[str]] = []
         self.specs = [self.spec]
+        self.cli_outputs: list[tuple[int, str, str]] = []
 
     def run(self, spec_path: Path | None = None) -> None:
         spec = load_spec(spec_path) if spec_path else self.spec
@@ -65,7 +70,28 @@ def runs(tmp_path_factory) -> RegressionRuns:
         evaluation={"thresholds": [{"metric": "rmse", "upper_bound": IMPOSSIBLE_RMSE}]},
     )
     runs.run(tight)
+    runs.cli_outputs = [
+        _cli(runs, root / "data", []),
+        _cli(runs, root / "data", ["--always-run"]),
+    ]
     return runs
+
+
+def _cli(runs: RegressionRuns, data: Path, options: list[str]) -> tuple[int, str, str]:
+    """`python -m pipeline run` in this process: (exit code, stdout, latest run id after)."""
+    import contextlib
+    import io
+
+    from pipeline import cli
+    from pipeline.run_artifacts import find_run
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(
+            ["run", "--data", str(data), "--output-dir", str(runs.output_dir), *options]
+        )
+    latest = find_run(runs.paths.metadata_path, runs.name).run_id
+    return code, out.getvalue(), latest
 
 
 def _frame(runs: RegressionRuns, index: int) -> pd.DataFrame:
@@ -167,3 +193,21 @@ def test_the_report_shows_regression_sections_only(runs):
         assert classification_only not in first
     tight = (reports / "latest.html").read_text()
     assert "NOT blessed" in tight and "above the upper bound" in tight
+
+
+def test_an_unchanged_run_starts_nothing_and_repeats_the_last_summary(runs):
+    code, output, latest = runs.cli_outputs[0]
+    tight = runs.summaries[TIGHT].run_id
+    assert code == 0
+    assert f"{UNCHANGED_MESSAGE} {tight}" in output
+    assert latest == tight  # no new run in ML Metadata
+    assert "NOT blessed" in output and "above the upper bound" in output
+
+
+def test_always_run_finds_every_component_cached_as_predicted(runs):
+    code, output, latest = runs.cli_outputs[1]
+    assert code == 0 and UNCHANGED_MESSAGE not in output
+    assert latest != runs.summaries[TIGHT].run_id
+    summary = summarize_run(runs.paths.metadata_path, runs.name, latest, runs.specs[-1])
+    executed = {c.node_id for c in summary.components if c.state != "cached"}
+    assert executed == {"LatestBlessedModelResolver"}  # a resolver resolves every run
