@@ -21,9 +21,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Before TensorFlow is imported anywhere: Keras 2 for TFX 1.16, and no C++ info chatter.
+# Before TensorFlow is imported anywhere: Keras 2 for TFX 1.16, and no C++ info or
+# warning chatter on the console (errors still show; the full log keeps Python's).
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pipeline.dataset_spec import DatasetSpec, SpecError, load_spec
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name

@@ -222,8 +222,15 @@ def _run_locked(
 
     from pipeline.pipeline import create_pipeline
 
+    # The repository's module file is installed: import it, rather than have TFX build a
+    # wheel of it and pip-install that in each component (about 10 s per run). Another
+    # module file (a fork's, an edited copy) is packaged alone, as TFX does.
+    if Path(module_file or MODULE_FILE).resolve() == MODULE_FILE == _installed_module_file():
+        code: dict[str, str] = {"user_module": "module_file"}
+    else:
+        code = {"module_file": isolated_module_file(Path(module_file), paths.user_code_dir)}
     pipeline = create_pipeline(
-        module_file=isolated_module_file(Path(module_file or MODULE_FILE), paths.user_code_dir),
+        **code,
         pipeline_name=pipeline_name(spec),
         pipeline_root=str(paths.pipeline_root),
         spec=spec,
@@ -245,6 +252,14 @@ def _run_locked(
         if report:
             _write_report(spec, paths)
     return log_file
+
+
+def _installed_module_file() -> Path | None:
+    """Where `import module_file` finds it (the repository's file in an editable install)."""
+    import importlib.util
+
+    found = importlib.util.find_spec("module_file")
+    return Path(found.origin).resolve() if found and found.origin else None
 
 
 def _write_report(spec: DatasetSpec, paths: RunPaths) -> Path | None:

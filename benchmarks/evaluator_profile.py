@@ -1,0 +1,147 @@
+"""Where the Evaluator's time goes: TFMA on a finished run's model and test split, with
+one part of the eval config left out at a time.
+
+Takes the latest run under an output directory (run `make run` or the pipeline benchmark
+first), builds the eval config from the data set spec as the pipeline does, and times
+`tfma.run_model_analysis` (the Evaluator's own entry point) in this process:
+
+    full              the pipeline's eval config, one model
+    no-intervals      without the bootstrap intervals
+    no-rates          without the Fairness Indicators rates at each decision threshold
+    no-plots          without the confusion-matrix and calibration plots
+    no-baselines      without the baselines' metrics (linear, majority, chance)
+    overall-only      one slice (Overall) instead of every slice and cross
+    two-models        the full config with the model also as its own baseline (what the
+                      Evaluator does once a blessed model exists)
+
+Usage:
+
+    python benchmarks/evaluator_profile.py [--data data/census] [--output-dir outputs]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
+from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name  # noqa: E402
+
+VARIANTS = (
+    "full",
+    "no-intervals",
+    "no-rates",
+    "no-plots",
+    "no-baselines",
+    "overall-only",
+    "two-models",
+)
+
+
+def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
+    """The pipeline's eval config with one part left out (see the module docstring)."""
+    import tensorflow_model_analysis as tfma
+
+    import eval_config
+
+    config = eval_config.create_eval_config(spec)
+    model_metrics, baseline_metrics = config.metrics_specs
+    dropped = {
+        "no-intervals": {"BootstrapIntervals"},
+        "no-rates": set(eval_config.THRESHOLDED_METRICS),
+        "no-plots": {"ConfusionMatrixPlot", "CalibrationPlot"},
+    }.get(variant, set())
+    kept = [m for m in model_metrics.metrics if m.class_name not in dropped]
+    del model_metrics.metrics[:]
+    model_metrics.metrics.extend(kept)
+    if variant == "no-baselines":
+        config.metrics_specs.remove(baseline_metrics)
+    if variant == "overall-only":
+        del config.slicing_specs[:]
+        config.slicing_specs.append(tfma.SlicingSpec())
+    if variant == "two-models":
+        (candidate,) = config.model_specs
+        candidate.name = "candidate"
+        baseline = config.model_specs.add()
+        baseline.CopyFrom(candidate)
+        baseline.name = "baseline"
+        baseline.is_baseline = True
+        for metrics_spec in config.metrics_specs:
+            metrics_spec.model_names.extend(["candidate", "baseline"])
+    return config
+
+
+def timed(run: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
+    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    args = parser.parse_args()
+
+    import tensorflow_model_analysis as tfma
+
+    from pipeline.run_artifacts import find_run
+
+    spec = load_spec(args.data)
+    paths = paths_for(spec, args.output_dir)
+    run = find_run(paths.metadata_path, pipeline_name(spec))
+    if run.model is None:
+        sys.exit(f"no trained model in the latest run under {paths.root}: run the pipeline first")
+    model_dir = os.path.join(run.model.uri, "Format-Serving")
+    examples = run.test_examples or run.examples
+    data_location = os.path.join(examples.uri, "Split-test", "*")
+    print(f"model {model_dir}\ntest examples {data_location}\n", flush=True)
+
+    seconds: dict[str, list[float]] = {v: [] for v in args.variants}
+    for repeat in range(args.repeats):
+        for variant in args.variants:
+            config = eval_config_for(spec, variant)
+            models = [
+                tfma.default_eval_shared_model(
+                    eval_saved_model_path=model_dir, model_name=m.name, eval_config=config
+                )
+                for m in config.model_specs
+            ]
+            with tempfile.TemporaryDirectory(prefix="evaluator-profile-") as out:
+                took = timed(
+                    lambda config=config, models=models, out=out: tfma.run_model_analysis(
+                        eval_shared_model=models if len(models) > 1 else models[0],
+                        eval_config=config,
+                        data_location=data_location,
+                        file_format="tfrecords",
+                        output_path=out,
+                    )
+                )
+            seconds[variant].append(took)
+            print(f"repeat {repeat + 1}/{args.repeats} {variant:<14} {took:6.1f} s", flush=True)
+
+    full = statistics.median(seconds["full"]) if seconds.get("full") else None
+    print(f"\nEvaluator profile: {spec.name}, {os.cpu_count()} cores (medians)")
+    print(f"{'variant':<16}{'seconds':>9}{'vs full':>9}")
+    for variant, values in seconds.items():
+        value = statistics.median(values)
+        ratio = f"{value / full:>9.2f}" if full else f"{'-':>9}"
+        print(f"{variant:<16}{value:>9.1f}{ratio}")
+
+
+if __name__ == "__main__":
+    main()
