@@ -1,8 +1,9 @@
 """Ablation component: spec, artifact type and component class.
 
 For each feature group of the spec's `ablation` section, trains a short model with that
-group's inputs held constant, and reports the change in AUC and accuracy on the eval split
-against a model trained the same way on every feature, with a paired bootstrap interval.
+group's inputs held constant, and reports the change in AUC and accuracy (RMSE and R2 for
+regression) on the eval split against a model trained the same way on every feature, with
+a paired bootstrap interval. The models train side by side in one Keras model.
 It reads what Transform wrote (so only data that passed the DataGate), gates nothing, and
 its `report` (`ablation.json`) feeds the reports.
 """
