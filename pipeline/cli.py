@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,14 @@ from typing import Any
 # warning chatter on the console (errors still show; the full log keeps Python's).
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from pipeline.dataset_spec import DatasetSpec, SpecError, load_spec
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
+
+# google-api-core warns at import, on every run, that Python 3.10 will not get its future
+# releases: TFX 1.16 pins Python 3.10, so the warning says nothing a user can act on.
+warnings.filterwarnings("ignore", message="You are using a non-supported Python version")
+# The same for google-cloud-aiplatform's advice to upgrade a package the lock pins.
+warnings.filterwarnings("ignore", message="Support for google-cloud-storage < 3.0.0")
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / "data" / "census"

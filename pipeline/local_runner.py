@@ -121,6 +121,17 @@ class _ProgressHandler(logging.Handler):
             print(f"  ✓ {node:<28} {how:<6} {seconds:6.1f} s", file=self.stream, flush=True)
 
 
+class _KnownNoise(logging.Filter):
+    """Drops, from the console only, TFX warnings that every run logs and no user can act
+    on (the full log keeps them)."""
+
+    MESSAGES = ("ArtifactQuery.property_predicate is not supported",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in self.MESSAGES)
+
+
 @contextmanager
 def console_progress(log_file: Path) -> Iterator[None]:
     """Shows component progress on stdout and writes the full TFX log to `log_file`."""
@@ -132,8 +143,10 @@ def console_progress(log_file: Path) -> Iterator[None]:
     saved_levels = [(h, h.level) for h in root.handlers]
     saved_logger_level = absl_logger.level
     saved_verbosity = absl_logging.get_verbosity()
+    quiet = _KnownNoise()
     for handler in root.handlers:  # absl's own console handler: warnings only
         handler.setLevel(logging.WARNING)
+        handler.addFilter(quiet)
     file_handler = logging.FileHandler(log_file)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     progress = _ProgressHandler()
@@ -151,6 +164,7 @@ def console_progress(log_file: Path) -> Iterator[None]:
         absl_logging.set_verbosity(saved_verbosity)
         for handler, level in saved_levels:
             handler.setLevel(level)
+            handler.removeFilter(quiet)
 
 
 def run(

@@ -10,8 +10,9 @@ paired bootstrap interval.
 The models train side by side in one Keras model: each is an independent sub-model with
 its own loss, and the total loss is their sum, so each one's gradients (and Adam's
 per-weight state) are exactly those of training it alone on those batches. One input
-pipeline and one traced training step serve them all: on the census data, five models
-cost about the time of two trained one after the other.
+pipeline and one traced training step serve them all. Measured on the census data (four
+groups, 200 steps): 38 s, against 42 s one model after the other once TensorFlow is warm
+(76 s cold); the time is the models' own steps.
 """
 
 from __future__ import annotations
