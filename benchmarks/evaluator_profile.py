@@ -71,6 +71,12 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
     if variant == "overall-only":
         del config.slicing_specs[:]
         config.slicing_specs.append(tfma.SlicingSpec())
+    if variant != "two-models":
+        # One model: no baseline to compare with, as on a pipeline's first run.
+        for metrics_spec in config.metrics_specs:
+            for metric in metrics_spec.metrics:
+                for bound in metric.per_slice_thresholds:
+                    bound.threshold.ClearField("change_threshold")
     if variant == "two-models":
         (candidate,) = config.model_specs
         candidate.name = "candidate"
@@ -93,6 +99,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
+    parser.add_argument(
+        "--run-id", help="the run whose model and test split to use (default: latest)"
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     args = parser.parse_args()
@@ -103,9 +112,9 @@ def main() -> None:
 
     spec = load_spec(args.data)
     paths = paths_for(spec, args.output_dir)
-    run = find_run(paths.metadata_path, pipeline_name(spec))
+    run = find_run(paths.metadata_path, pipeline_name(spec), args.run_id)
     if run.model is None:
-        sys.exit(f"no trained model in the latest run under {paths.root}: run the pipeline first")
+        sys.exit(f"no trained model in run {run.run_id} under {paths.root}: pick one with --run-id")
     model_dir = os.path.join(run.model.uri, "Format-Serving")
     examples = run.test_examples or run.examples
     data_location = os.path.join(examples.uri, "Split-test", "*")

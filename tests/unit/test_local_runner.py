@@ -21,3 +21,21 @@ def test_the_module_file_is_packaged_alone(tmp_path):
     assert target.stat().st_mtime_ns == mtime  # unchanged content is not rewritten
     source.write_text("x = 3\n")
     assert Path(isolated_module_file(source, tmp_path / "user_code")).read_text() == "x = 3\n"
+
+
+def test_beam_runs_in_memory_for_small_data_and_multi_processing_for_large(monkeypatch):
+    from pipeline import local_runner
+    from pipeline.dataset_spec import load_spec
+    from tests.conftest import DATA
+
+    census = load_spec(DATA / "census")
+    assert 5 * 1024**2 < local_runner.data_bytes(census) < 6 * 1024**2
+    assert local_runner.default_beam_args(census) == []  # 5 MB: in memory
+    given = ["--direct_num_workers=3"]
+    assert local_runner.default_beam_args(census, given) == given
+    monkeypatch.setattr(local_runner, "MULTI_PROCESSING_BYTES", 1024**2)
+    chosen = local_runner.default_beam_args(census, given)
+    assert chosen[:1] == given and "--direct_running_mode=multi_processing" in chosen
+    # A running mode the user names is kept as it is.
+    named = ["--direct_running_mode=in_memory"]
+    assert local_runner.default_beam_args(census, named) == named
