@@ -28,6 +28,8 @@ from tensorflow_model_analysis.metrics import metric_types, metric_util
 from pipeline.metric_inputs import metric_key, scalar_examples
 
 KS_NAME = "ks_statistic"
+# The private metric holding a slice's collected examples (see `scored_examples`).
+SCORED_EXAMPLES = "_scored_examples"
 DECILES = tuple(range(1, 11))
 
 
@@ -123,26 +125,36 @@ class ScoredExamplesCombiner(beam.CombineFn):
         return result
 
 
-class _RankingCombiner(ScoredExamplesCombiner):
-    """KS and/or gain and lift, for the metric keys it was given."""
+class _ScoredExamplesCollector(ScoredExamplesCombiner):
+    """Outputs the collected examples themselves, under a private key (TFMA drops keys
+    starting with '_' before writing)."""
 
-    def __init__(self, keys: dict[str, metric_types.MetricKey], eval_config: Any) -> None:
-        super().__init__(next(iter(keys.values())), eval_config)
-        self._keys = keys
+    def extract_output(self, acc: ScoredExamples) -> dict[metric_types.MetricKey, ScoredExamples]:
+        return {self._key: acc}
 
-    def extract_output(self, acc: ScoredExamples) -> dict[metric_types.MetricKey, float]:
-        out = {}
-        if KS_NAME in self._keys:
-            out[self._keys[KS_NAME]] = ks_statistic(acc)
-        if any(name != KS_NAME for name in self._keys):
-            for k, gain in cumulative_gains(acc).items():
-                out[self._keys[gain_name(k)]] = gain
-                out[self._keys[lift_name(k)]] = gain / (k / 10.0)
-        return out
+
+def scored_examples(
+    eval_config: Any,
+    model_name: str = "",
+    output_name: str = "",
+    sub_key: metric_types.SubKey | None = None,
+    example_weighted: bool = False,
+) -> tuple[metric_types.MetricComputation, metric_types.MetricKey]:
+    """The computation collecting a model output's (score, label, weight) per slice.
+
+    Every metric built on it (KS, gain and lift, the bootstrap intervals) returns this same
+    computation beside its own derived one; TFMA runs identical computations once, so the
+    examples are read once per slice however many of those metrics are configured.
+    """
+    key = metric_key(SCORED_EXAMPLES, model_name, output_name, sub_key, example_weighted)
+    computation = metric_types.MetricComputation(
+        keys=[key], preprocessors=None, combiner=_ScoredExamplesCollector(key, eval_config)
+    )
+    return computation, key
 
 
 def _computations(names: list[str]):
-    """A TFMA create_computations_fn producing the metrics `names` from one combiner."""
+    """A TFMA create_computations_fn deriving the metrics `names` from `scored_examples`."""
 
     def create(
         name: str | None = None,
@@ -152,14 +164,26 @@ def _computations(names: list[str]):
         sub_key: metric_types.SubKey | None = None,
         example_weighted: bool = False,
     ) -> metric_types.MetricComputations:
+        collect, source = scored_examples(
+            eval_config, model_name, output_name, sub_key, example_weighted
+        )
         keys = {n: metric_key(n, model_name, output_name, sub_key, example_weighted) for n in names}
-        return [
-            metric_types.MetricComputation(
-                keys=list(keys.values()),
-                preprocessors=None,
-                combiner=_RankingCombiner(keys, eval_config),
-            )
-        ]
+
+        def ranking_metrics(metrics: dict[metric_types.MetricKey, Any]) -> dict:
+            acc = metrics[source]
+            out = {}
+            if KS_NAME in keys:
+                out[keys[KS_NAME]] = ks_statistic(acc)
+            if any(n != KS_NAME for n in keys):
+                for k, gain in cumulative_gains(acc).items():
+                    out[keys[gain_name(k)]] = gain
+                    out[keys[lift_name(k)]] = gain / (k / 10.0)
+            return out
+
+        derived = metric_types.DerivedMetricComputation(
+            keys=list(keys.values()), result=ranking_metrics
+        )
+        return [collect, derived]
 
     return metric_util.merge_per_key_computations(create)
 
