@@ -181,20 +181,7 @@ def regression_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         configs.append(_with_thresholds(config, bounds.pop(name, [])))
     if bounds:  # every spec metric has a home above; this guards the two lists' agreement
         raise ValueError(f"no metric config for the thresholds on {sorted(bounds)}")
-    if spec.bootstrap.replicates:
-        options = {
-            "regression": True,
-            "num_features": features,
-            "replicates": spec.bootstrap.replicates,
-            "confidence": spec.bootstrap.confidence,
-            "seed": spec.bootstrap.seed,
-        }
-        configs.append(
-            tfma.MetricConfig(
-                class_name="BootstrapIntervals", module=INTERVALS_MODULE, config=json.dumps(options)
-            )
-        )
-    return configs
+    return configs + interval_configs(spec, regression=True, num_features=features)
 
 
 def ranking_and_interval_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
@@ -207,19 +194,25 @@ def ranking_and_interval_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         tfma.MetricConfig(class_name="KolmogorovSmirnov", module=RANKING_MODULE),
         tfma.MetricConfig(class_name="LiftAndGain", module=RANKING_MODULE),
     ]
-    if spec.bootstrap.replicates:
-        options = {
-            "thresholds": list(spec.fairness_thresholds),
-            "replicates": spec.bootstrap.replicates,
-            "confidence": spec.bootstrap.confidence,
-            "seed": spec.bootstrap.seed,
-        }
-        configs.append(
-            tfma.MetricConfig(
-                class_name="BootstrapIntervals", module=INTERVALS_MODULE, config=json.dumps(options)
-            )
+    return configs + interval_configs(spec, thresholds=list(spec.fairness_thresholds))
+
+
+def interval_configs(spec: DatasetSpec, **options: object) -> list[tfma.MetricConfig]:
+    """The bootstrap intervals (none with `evaluation.bootstrap.replicates: 0`); `options`
+    are the task's (decision thresholds, or regression and its number of features)."""
+    bootstrap = spec.bootstrap
+    if not bootstrap.replicates:
+        return []
+    options |= {
+        "replicates": bootstrap.replicates,
+        "confidence": bootstrap.confidence,
+        "seed": bootstrap.seed,
+    }
+    return [
+        tfma.MetricConfig(
+            class_name="BootstrapIntervals", module=INTERVALS_MODULE, config=json.dumps(options)
         )
-    return configs
+    ]
 
 
 def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import itertools
 import os
 import statistics
 import sys
@@ -125,31 +126,13 @@ def serialized_examples(spec: DatasetSpec, count: int) -> tuple[Path, list[bytes
     Returns:
         The file the rows came from, and the serialized examples.
     """
-    import tensorflow as tf
+    from pipeline.raw_examples import serialize_rows
 
     source = spec.file_path("test" if spec.has_test_file else "train")
-    columns = spec.raw_feature_columns
-    kinds = column_kinds(spec.file_path("train"), columns, {""})
-    examples = []
+    kinds = column_kinds(spec.file_path("train"), spec.raw_feature_columns, {""})
     with source.open(newline="") as f:
-        for row in csv.DictReader(f):
-            features = {}
-            for column in columns:
-                cell = row[column].strip()
-                if not cell:
-                    continue  # a missing value: the feature is absent
-                if kinds[column] == "int":
-                    value = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(cell)]))
-                elif kinds[column] == "float":
-                    value = tf.train.Feature(float_list=tf.train.FloatList(value=[float(cell)]))
-                else:
-                    value = tf.train.Feature(bytes_list=tf.train.BytesList(value=[cell.encode()]))
-                features[column] = value
-            example = tf.train.Example(features=tf.train.Features(feature=features))
-            examples.append(example.SerializeToString())
-            if len(examples) == count:
-                break
-    return source, examples
+        rows = list(itertools.islice(csv.DictReader(f), count))
+    return source, serialize_rows(spec, rows, kinds)
 
 
 def scorers(model: Any) -> dict[str, Scorer]:
