@@ -33,7 +33,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +41,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.scratch import scratch_dir  # noqa: E402
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 from pipeline.local_runner import paths_for, pipeline_name  # noqa: E402
 from pipeline.run_summary import RunSummary, summarize_run  # noqa: E402
@@ -265,11 +265,8 @@ def main() -> None:
     args = parser.parse_args()
     spec = load_spec(args.data)
 
-    root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    print(f"Working in {root} (logs in {root / 'logs'})", flush=True)
     runs: list[ScaleRun] = []
-    finished = False
-    try:
+    with scratch_dir("bench-scale-", args.keep) as root:
         for factor in args.factors:
             data = root / f"data-{factor}x"
             start = time.perf_counter()
@@ -299,12 +296,6 @@ def main() -> None:
                 shutil.rmtree(data, ignore_errors=True)
         print_table(runs, args.train_steps)
         print_growth(runs)
-        finished = True
-    finally:
-        if args.keep or not finished:  # a failed run keeps its logs
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

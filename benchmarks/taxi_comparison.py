@@ -32,7 +32,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -41,6 +40,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.scratch import scratch_dir  # noqa: E402
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 from pipeline.local_runner import paths_for, pipeline_name  # noqa: E402
 from pipeline.run_summary import RunSummary, summarize_run  # noqa: E402
@@ -257,10 +257,7 @@ def main() -> None:
                         help="keep the temporary folder (outputs and logs) for inspection")  # fmt: skip
     args = parser.parse_args()
 
-    root = Path(tempfile.mkdtemp(prefix="bench-taxi-"))
-    print(f"Working in {root} (logs in {root / 'logs'})", flush=True)
-    finished = False
-    try:
+    with scratch_dir("bench-taxi-", args.keep) as root:
         workspace = prepare_workspace(root)
         spec = load_spec(workspace.ours_data)
         runs: list[dict[str, Measurement]] = []
@@ -288,12 +285,6 @@ def main() -> None:
                 )
             runs.append(run)
         print_report(runs, workspace, args)
-        finished = True
-    finally:
-        if args.keep or not finished:  # a failed run keeps its logs
-            print(f"\nKept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
