@@ -1,11 +1,14 @@
 """The Evaluator's `tfma.EvalConfig`, derived from the data set spec.
 
 Slices: overall, each slice column, each configured cross (bucketized numerics are sliced
-by their bucket feature). Metrics: the classic classification metrics, calibration, plots,
-and the Fairness Indicators rates at each configured decision threshold (TFMA 0.47 has all
-of them built in; the `fairness-indicators` package cannot be installed beside TFX 1.16).
-Also KS, lift and cumulative gain by decile, and bootstrap intervals on every metric
-(custom metrics: `pipeline.ranking_metrics`, `pipeline.bootstrap_intervals`).
+by their bucket feature). Metrics: the classic classification metrics, calibration and
+plots (TFMA's own), the Fairness Indicators rates at each configured decision threshold
+(the `fairness-indicators` package cannot be installed beside TFX 1.16), KS, lift and
+cumulative gain by decile, the baselines' AUC and accuracy, and bootstrap intervals on
+every metric. The rates, baselines, KS, lift and intervals are custom metrics
+(`pipeline.score_metrics`, `pipeline.ranking_metrics`, `pipeline.bootstrap_intervals`)
+derived from one collection of scores per slice, so that TFMA reads each example once per
+slice for all of them instead of once per metric (see `pipeline.score_metrics`).
 Validation: an absolute floor on each configured metric, so a first run can be blessed,
 a no-regression bound against the baseline model when there is one, and the fairness
 gate's bounds on the gap between each group's error rate and the overall one.
@@ -42,6 +45,7 @@ from pipeline.regression_metrics import R_SQUARED, RMSE
 RANKING_MODULE = "pipeline.ranking_metrics"
 INTERVALS_MODULE = "pipeline.bootstrap_intervals"
 GAP_MODULE = "pipeline.fairness_gap"
+SCORE_MODULE = "pipeline.score_metrics"
 REGRESSION_MODULE = "pipeline.regression_metrics"
 
 # Metrics reported at the default 0.5 decision threshold.
@@ -56,24 +60,26 @@ HEADLINE_METRICS = (
     "ConfusionMatrixPlot",
     "CalibrationPlot",
 )
-# Metrics of the baselines (chance, majority class, linear), per slice.
-BASELINE_METRICS = ("BinaryAccuracy", "AUC")
+# Metrics of the baselines (chance, majority class, linear), per slice, from the shared
+# score collection (`pipeline.score_metrics`).
+BASELINE_METRICS = ("binary_accuracy", "auc")
 # TFMA's own metrics of a regression model (RMSE, R-squared... are custom ones).
 REGRESSION_HEADLINE_METRICS = ("ExampleCount", "MeanLabel", "MeanPrediction", "MeanAbsoluteError")
 # What a regression model's baselines (mean, linear) are scored on, per slice.
 REGRESSION_BASELINE_METRICS = (RMSE, R_SQUARED)
-# Metrics reported at each of the spec's fairness thresholds. These are the Fairness
-# Indicators rates: FallOut = FPR, MissRate = FNR, Recall = TPR, Specificity = TNR.
+# Metrics reported at each of the spec's fairness thresholds, from the shared score
+# collection. These are the Fairness Indicators rates, named as TFMA names them:
+# fall_out = FPR, miss_rate = FNR, recall = TPR, specificity = TNR.
 THRESHOLDED_METRICS = (
-    "Precision",
-    "Recall",
-    "F1Score",
-    "Specificity",
-    "NegativePredictiveValue",
-    "FallOut",
-    "MissRate",
-    "FalseDiscoveryRate",
-    "FalseOmissionRate",
+    "precision",
+    "recall",
+    "f1_score",
+    "specificity",
+    "negative_predictive_value",
+    "fall_out",
+    "miss_rate",
+    "false_discovery_rate",
+    "false_omission_rate",
 )
 
 
@@ -146,9 +152,8 @@ def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         for t in bounds.pop(name, []):
             config.per_slice_thresholds.append(_threshold(t))
         configs.append(config)
-    thresholds = json.dumps({"thresholds": list(spec.fairness_thresholds)})
     for name in THRESHOLDED_METRICS:
-        configs.append(tfma.MetricConfig(class_name=name, config=thresholds))
+        configs.append(score_metric_config(name, list(spec.fairness_thresholds)))
     configs += ranking_and_interval_configs(spec) + fairness_gate_configs(spec)
     # A bound on a thresholded metric (precision, recall) applies at 0.5 only.
     for name, ts in bounds.items():
@@ -262,7 +267,15 @@ def baseline_metric_configs(spec: DatasetSpec | None = None) -> list[tfma.Metric
                 class_name="RegressionMetrics", module=REGRESSION_MODULE, config=json.dumps(options)
             )
         ]
-    return [tfma.MetricConfig(class_name=name) for name in BASELINE_METRICS]
+    return [score_metric_config(name) for name in BASELINE_METRICS]
+
+
+def score_metric_config(name: str, thresholds: list[float] | None = None) -> tfma.MetricConfig:
+    """A metric derived from the shared score collection (`pipeline.score_metrics`)."""
+    options = {"name": name} | ({"thresholds": thresholds} if thresholds else {})
+    return tfma.MetricConfig(
+        class_name="ScoreMetric", module=SCORE_MODULE, config=json.dumps(options)
+    )
 
 
 def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:

@@ -22,6 +22,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -63,7 +64,13 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
         "no-rates": set(eval_config.THRESHOLDED_METRICS),
         "no-plots": {"ConfusionMatrixPlot", "CalibrationPlot"},
     }.get(variant, set())
-    kept = [m for m in model_metrics.metrics if m.class_name not in dropped]
+
+    def name(metric) -> str:  # the rates are ScoreMetric configs named after the rate
+        return json.loads(metric.config or "{}").get("name", metric.class_name)
+
+    kept = [
+        m for m in model_metrics.metrics if m.class_name not in dropped and name(m) not in dropped
+    ]
     del model_metrics.metrics[:]
     model_metrics.metrics.extend(kept)
     if variant == "no-baselines":
@@ -95,6 +102,32 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def print_profile(run: Callable[[], object], variant: str, top: int) -> None:
+    """Runs `run` under cProfile; prints its costliest functions and, per combiner class,
+    the time of its `add_input` calls (TFMA calls each one per example and slice)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run)
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    print(f"\ncProfile of {variant}: {total:.1f} s of CPU in this process; own time:")
+    rows = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)
+    for (path, line, name), (_, calls, own, cumulative, _) in rows[:top]:
+        where = f"{Path(path).name}:{line}"
+        print(f"  {own:7.1f} s own {cumulative:7.1f} s cum {calls:>9} calls  {name} ({where})")
+    print("add_input of each combiner (cumulative):")
+    adds = [
+        (cumulative, calls, Path(path).name, line)
+        for (path, line, name), (_, calls, _, cumulative, _) in stats.stats.items()
+        if name in ("add_input", "add_inputs") and "apache_beam" not in path
+    ]
+    for cumulative, calls, path, line in sorted(adds, reverse=True)[:top]:
+        print(f"  {cumulative:7.1f} s {calls:>9} calls  {path}:{line}")
+    print(flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
@@ -104,6 +137,14 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument(
+        "--cprofile",
+        type=int,
+        metavar="N",
+        default=0,
+        help="also run each variant under cProfile and print its N costliest functions "
+        "(by own time) and the TFMA combiners' add_input costs",
+    )
     args = parser.parse_args()
 
     import tensorflow_model_analysis as tfma
@@ -131,15 +172,19 @@ def main() -> None:
                 for m in config.model_specs
             ]
             with tempfile.TemporaryDirectory(prefix="evaluator-profile-") as out:
-                took = timed(
-                    lambda config=config, models=models, out=out: tfma.run_model_analysis(
+
+                def analyse(config=config, models=models, out=out) -> None:
+                    tfma.run_model_analysis(
                         eval_shared_model=models if len(models) > 1 else models[0],
                         eval_config=config,
                         data_location=data_location,
                         file_format="tfrecords",
                         output_path=out,
                     )
-                )
+
+                took = timed(analyse)
+                if args.cprofile and repeat == 0:
+                    print_profile(analyse, variant, args.cprofile)
             seconds[variant].append(took)
             print(f"repeat {repeat + 1}/{args.repeats} {variant:<14} {took:6.1f} s", flush=True)
 

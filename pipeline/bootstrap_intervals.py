@@ -163,6 +163,27 @@ def regression_values(
     return out
 
 
+def ranked(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, labels, weights) of the collected examples, highest score first."""
+    scores = np.asarray(acc.scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    labels = np.asarray(acc.labels, dtype=np.float64)[order]
+    return scores[order], labels, np.asarray(acc.weights, dtype=np.float64)[order]
+
+
+def point_values(
+    acc: ScoredExamples, thresholds: Sequence[float] = ()
+) -> dict[tuple[str, float | None], float]:
+    """Every metric of `metric_values` on the collected examples themselves (no resampling);
+    NaN for all of them when there is no example."""
+    scores, labels, weights = ranked(acc)
+    if scores.size == 0:
+        keys = metric_values(np.zeros(1), np.zeros(1), np.ones((1, 1)), thresholds)
+        return {key: float("nan") for key in keys}
+    values = metric_values(scores, labels, weights[None, :], thresholds)
+    return {key: float(value[0]) for key, value in values.items()}
+
+
 def bootstrap_intervals(
     acc: ScoredExamples,
     thresholds: Sequence[float],
@@ -178,13 +199,9 @@ def bootstrap_intervals(
     `regression_values`. An interval is NaN when fewer than half of the replicates
     define the metric (a slice too small to say anything).
     """
-    scores = np.asarray(acc.scores, dtype=np.float64)
+    scores, labels, weights = ranked(acc)
     if scores.size == 0:
         return {}
-    order = np.argsort(-scores, kind="stable")
-    scores = scores[order]
-    labels = np.asarray(acc.labels, dtype=np.float64)[order]
-    weights = np.asarray(acc.weights, dtype=np.float64)[order]
 
     def values(draws: np.ndarray) -> dict[tuple[str, float | None], np.ndarray]:
         if regression:

@@ -28,7 +28,7 @@ from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
 from pipeline.bootstrap_intervals import RATES
-from pipeline.metric_inputs import metric_key, scalar_examples
+from pipeline.metric_inputs import ScalarReader, metric_key
 
 # Rates the gate can bound, by the name the spec and reports use.
 GATE_RATES = {
@@ -87,10 +87,15 @@ def _group_of(features: Any, feature: str) -> str:
 
 
 class _GroupCountsCombiner(beam.CombineFn):
-    def __init__(self, key: metric_types.MetricKey, eval_config: Any, options: dict) -> None:
+    """Confusion counts per group of one feature, at one decision threshold."""
+
+    def __init__(
+        self, key: metric_types.MetricKey, eval_config: Any, feature: str, threshold: float
+    ) -> None:
         self._key = key
-        self._eval_config = eval_config
-        self._options = options
+        self._read = ScalarReader(key, eval_config)
+        self._feature = feature
+        self._threshold = threshold
 
     def create_accumulator(self) -> GroupCounts:
         return GroupCounts()
@@ -99,11 +104,11 @@ class _GroupCountsCombiner(beam.CombineFn):
         self, acc: GroupCounts, element: metric_types.StandardMetricInputs
     ) -> GroupCounts:
         features = element.get_combined_features(self._key.model_name or None)
-        group = _group_of(features, self._options["feature"])
+        group = _group_of(features, self._feature)
         counts = acc.counts.setdefault(group, [0.0, 0.0, 0.0, 0.0])
-        for label, prediction, weight in scalar_examples(element, self._key, self._eval_config):
+        for label, prediction, weight in self._read(element):
             positive = label > 0.5
-            predicted = prediction > self._options["threshold"]
+            predicted = prediction > self._threshold
             cell = (0 if positive else 1) if predicted else (3 if positive else 2)
             counts[cell] += weight
         acc.examples[group] = acc.examples.get(group, 0) + 1
@@ -119,14 +124,8 @@ class _GroupCountsCombiner(beam.CombineFn):
                 result.examples[group] = result.examples.get(group, 0) + acc.examples[group]
         return result
 
-    def extract_output(self, acc: GroupCounts) -> dict[metric_types.MetricKey, float]:
-        rate, column = self._options["rate"], self._options["column"]
-        largest, gaps = rate_gaps(acc, rate, self._options["min_group_size"])
-        out = {self._key: largest}
-        for group, gap in gaps.items():
-            out[self._key._replace(name=gap_name(rate, column, group))] = gap
-            out[self._key._replace(name=size_name(rate, column, group))] = acc.examples[group]
-        return out
+    def extract_output(self, acc: GroupCounts) -> dict[metric_types.MetricKey, GroupCounts]:
+        return {self._key: acc}
 
 
 def _computations(
@@ -143,25 +142,31 @@ def _computations(
     min_group_size: int = 30,
 ) -> metric_types.MetricComputations:
     key = metric_key(name, model_name, output_name, sub_key, example_weighted)
+    feature = feature or column
+    # The counts serve every rate's gap on the same feature and threshold: under one private
+    # key, TFMA collects them once per slice for all of them.
+    counts_key = key._replace(name=f"_group_counts/{feature}@{float(threshold):g}")
     # Pass the features through: by default a metric sees labels and predictions only.
     preprocessor = metric_types.StandardMetricInputsPreprocessor(
         include_filter={constants.FEATURES_KEY: {}, constants.TRANSFORMED_FEATURES_KEY: {}},
         include_default_inputs=True,
     )
-    options = {
-        "rate": rate,
-        "column": column,
-        "feature": feature or column,
-        "threshold": float(threshold),
-        "min_group_size": int(min_group_size),
-    }
-    return [
-        metric_types.MetricComputation(
-            keys=[key],
-            preprocessors=[preprocessor],
-            combiner=_GroupCountsCombiner(key, eval_config, options),
-        )
-    ]
+    collect = metric_types.MetricComputation(
+        keys=[counts_key],
+        preprocessors=[preprocessor],
+        combiner=_GroupCountsCombiner(counts_key, eval_config, feature, float(threshold)),
+    )
+
+    def gaps(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, float]:
+        acc = metrics[counts_key]
+        largest, signed = rate_gaps(acc, rate, int(min_group_size))
+        out = {key: largest}
+        for group, gap in signed.items():
+            out[key._replace(name=gap_name(rate, column, group))] = gap
+            out[key._replace(name=size_name(rate, column, group))] = acc.examples[group]
+        return out
+
+    return [collect, metric_types.DerivedMetricComputation(keys=[key], result=gaps)]
 
 
 class FairnessGap(tfma.metrics.Metric):

@@ -25,7 +25,7 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.metric_inputs import metric_key, scalar_examples
+from pipeline.metric_inputs import ScalarReader, metric_key
 
 KS_NAME = "ks_statistic"
 # The private metric holding a slice's collected examples (see `scored_examples`).
@@ -103,7 +103,7 @@ class ScoredExamplesCombiner(beam.CombineFn):
 
     def __init__(self, key: metric_types.MetricKey, eval_config: Any) -> None:
         self._key = key
-        self._eval_config = eval_config
+        self._read = ScalarReader(key, eval_config)
 
     def create_accumulator(self) -> ScoredExamples:
         return ScoredExamples()
@@ -111,7 +111,7 @@ class ScoredExamplesCombiner(beam.CombineFn):
     def add_input(
         self, acc: ScoredExamples, element: metric_types.StandardMetricInputs
     ) -> ScoredExamples:
-        for label, prediction, weight in scalar_examples(element, self._key, self._eval_config):
+        for label, prediction, weight in self._read(element):
             acc.scores.append(prediction)
             acc.labels.append(label)
             acc.weights.append(weight)

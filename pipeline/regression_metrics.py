@@ -24,7 +24,7 @@ import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.metric_inputs import metric_key, scalar_examples
+from pipeline.metric_inputs import ScalarReader, metric_key
 
 RMSE = "root_mean_squared_error"
 RMSLE = "root_mean_squared_log_error"
@@ -85,9 +85,8 @@ class _RegressionCombiner(beam.CombineFn):
         self, keys: dict[str, metric_types.MetricKey], eval_config: Any, num_features: int
     ) -> None:
         self._keys = keys
-        self._eval_config = eval_config
         self._num_features = num_features
-        self._key = next(iter(keys.values()))
+        self._read = ScalarReader(next(iter(keys.values())), eval_config)
 
     def create_accumulator(self) -> RegressionSums:
         return RegressionSums()
@@ -95,7 +94,7 @@ class _RegressionCombiner(beam.CombineFn):
     def add_input(
         self, acc: RegressionSums, element: metric_types.StandardMetricInputs
     ) -> RegressionSums:
-        for label, prediction, weight in scalar_examples(element, self._key, self._eval_config):
+        for label, prediction, weight in self._read(element):
             acc.add(label, prediction, weight)
         return acc
 

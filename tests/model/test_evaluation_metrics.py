@@ -168,3 +168,60 @@ def test_regression_metrics_through_tfma_per_slice(tmp_path):
         for metric in (RMSE, R_SQUARED):
             assert value(metrics, name, metric)["value"] == pytest.approx(expected[metric]), name
     assert value(metrics, "group=b", RMSE)["value"] > value(metrics, "group=a", RMSE)["value"]
+
+
+def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
+    """The Fairness Indicators rates and the baselines' AUC and accuracy come from the one
+    score collection per slice (`pipeline.score_metrics`): the same values as TFMA's own
+    metric classes, computed beside them in the same evaluation."""
+    import json
+
+    import tensorflow_model_analysis as tfma
+
+    from eval_config import BASELINE_METRICS, THRESHOLDED_METRICS, score_metric_config
+
+    thresholds = [0.3, 0.5, 0.7]
+    ours = [score_metric_config(n, thresholds) for n in THRESHOLDED_METRICS]
+    ours += [score_metric_config(n) for n in BASELINE_METRICS]
+    classes = {
+        "precision": "Precision", "recall": "Recall", "f1_score": "F1Score",
+        "specificity": "Specificity", "negative_predictive_value": "NegativePredictiveValue",
+        "fall_out": "FallOut", "miss_rate": "MissRate",
+        "false_discovery_rate": "FalseDiscoveryRate", "false_omission_rate": "FalseOmissionRate",
+    }  # fmt: skip
+    theirs = [
+        tfma.MetricConfig(
+            class_name=classes[n],
+            config=json.dumps({"thresholds": thresholds, "name": f"tfma_{n}"}),
+        )
+        for n in THRESHOLDED_METRICS
+    ]
+    theirs += [
+        tfma.MetricConfig(class_name="AUC", config=json.dumps({"name": "tfma_auc"})),
+        tfma.MetricConfig(class_name="BinaryAccuracy", config=json.dumps({"name": "tfma_acc"})),
+    ]
+    frame = people(3000, seed=3)
+    frame["prediction"] = frame["prediction"].round(2)  # ties, and scores on the thresholds
+    config = tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(label_key="income", prediction_key="prediction")],
+        slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["sex"])],
+        metrics_specs=[tfma.MetricsSpec(metrics=ours + theirs)],
+        options=tfma.Options(include_default_metrics={"value": False}),
+    )
+    tfma.analyze_raw_data(frame, config, output_path=str(tmp_path))
+    values = {}
+    for metrics in tfma.load_metrics(str(tmp_path)):
+        where = tuple(metrics.slice_key.single_slice_keys)
+        for item in metrics.metric_keys_and_values:
+            v = item.value
+            array = v.array_value.float64_values or v.array_value.float32_values
+            values[str(where), item.key.name] = list(array) or [v.double_value.value]
+    slices = {key[0] for key in values}
+    assert len(slices) == 3
+    for where in slices:
+        for name in THRESHOLDED_METRICS:
+            ours_, theirs_ = values[where, name], values[where, f"tfma_{name}"]
+            assert len(ours_) == 3 and ours_ == pytest.approx(theirs_, abs=1e-9), (where, name)
+        assert values[where, "binary_accuracy"] == pytest.approx(values[where, "tfma_acc"])
+        # TFMA interpolates a 10,000-bucket histogram; ours is the exact AUC.
+        assert values[where, "auc"] == pytest.approx(values[where, "tfma_auc"], abs=2e-3)
