@@ -277,7 +277,15 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         print(log_file.summary)
         return 0
     print(f"\nFull log: {log_file}\n")
-    return _summary(spec, args.output_dir)  # the latest run, read from ML Metadata
+    # The runner summarised the run from ML Metadata when it recorded it: print that
+    # rather than read every artifact and the TFMA metrics back a second time.
+    from pipeline.run_fingerprint import read_last_run
+
+    record = read_last_run(paths_for(spec, args.output_dir).root)
+    if record is None:
+        return _summary(spec, args.output_dir)
+    print(record.summary)
+    return 0
 
 
 if __name__ == "__main__":
