@@ -43,6 +43,12 @@ MISSING = "__missing__"
 # Batches read to measure the training label's mean (the majority class, or the mean
 # baseline) and spread (the scale of a regression head).
 LABEL_STATS_BATCHES = 200
+# Transformed examples up to this size (on disk) are parsed once and their batches kept in
+# memory: parsing is over half of a training step on the census data (8.5 ms a step
+# reading the files, 3.2 ms from memory). Census at 1x is 6 MB, at 100x 0.6 GB.
+CACHE_BATCHES_BYTES = 1 << 30
+# Batches shuffled between passes over the cached data (census: 102 training batches).
+CACHE_SHUFFLE_BATCHES = 1024
 
 
 def transformed_name(column: str) -> str:
@@ -287,6 +293,19 @@ def build_linear_model(
     return model
 
 
+def build_for_fit(model: keras.Model, dataset: tf.data.Dataset) -> None:
+    """Creates the optimizer's and the compiled metrics' variables before `fit`.
+
+    Keras creates them inside the first traced training step, and tf.function then traces
+    the whole step a second time, one that creates no variables. Tracing dominates short
+    fits: it was over half of the ablation's five models side by side. Here one eager
+    evaluation step on a batch builds the metrics (the weights do not change).
+    """
+    model.test_step(next(iter(dataset.take(1))))
+    model.optimizer.build(model.trainable_variables)
+    model.reset_metrics()
+
+
 def label_stats(dataset: tf.data.Dataset) -> tuple[float, float]:
     """Mean and standard deviation of the label over LABEL_STATS_BATCHES batches.
 
@@ -305,20 +324,41 @@ def label_stats(dataset: tf.data.Dataset) -> tuple[float, float]:
     return mean, max(1e-6, (max(0.0, second / total - mean * mean)) ** 0.5)
 
 
+def _files_bytes(file_pattern: list[str]) -> int:
+    """Total size of the files matching the patterns (local or remote)."""
+    return sum(
+        tf.io.gfile.stat(path).length
+        for pattern in file_pattern
+        for path in tf.io.gfile.glob(pattern)
+    )
+
+
 def _dataset(
     file_pattern: list[str],
     data_accessor: tfx.components.DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     spec: DatasetSpec,
+    seed: int,
 ) -> tf.data.Dataset:
-    """Batches of (transformed features, label), repeated without end."""
-    return data_accessor.tf_dataset_factory(
+    """Batches of (transformed features, label), repeated without end.
+
+    Up to CACHE_BATCHES_BYTES of files, the first pass's batches are cached in memory and
+    later passes draw them in a new order each time; above it every pass reads the files.
+    """
+    cache = _files_bytes(file_pattern) <= CACHE_BATCHES_BYTES
+    dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(
-            batch_size=spec.training.batch_size, label_key=spec.label.column
+            batch_size=spec.training.batch_size,
+            label_key=spec.label.column,
+            num_epochs=1 if cache else None,
+            shuffle_seed=seed,
         ),
         tf_transform_output.transformed_metadata.schema,
     )
+    if not cache:
+        return dataset
+    return dataset.cache().shuffle(CACHE_SHUFFLE_BATCHES, seed=seed).repeat()
 
 
 def _baseline_outputs(
@@ -394,14 +434,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """
     spec = DatasetSpec.from_config(fn_args.custom_config["dataset"])
     training = spec.training
-    keras.utils.set_random_seed(fn_args.custom_config.get("seed", 42))
+    seed = fn_args.custom_config.get("seed", 42)
+    keras.utils.set_random_seed(seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
-    train = _dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, spec)
-    evaluation = _dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, spec)
+    read = fn_args.data_accessor, tf_transform_output, spec, seed
+    train = _dataset(fn_args.train_files, *read)
+    evaluation = _dataset(fn_args.eval_files, *read)
     sizes = input_sizes(spec, tf_transform_output)
     stats = label_stats(train)
     model = build_model(spec, sizes, stats)
+    build_for_fit(model, train)
 
     # An "epoch" is one stretch of training between evaluations on the eval split.
     steps_per_epoch = min(training.steps_per_evaluation, fn_args.train_steps)
@@ -425,8 +468,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         verbose=2,
     )
     # Baselines the report compares the model with: the same steps for the linear one.
-    keras.utils.set_random_seed(fn_args.custom_config.get("seed", 42))
+    keras.utils.set_random_seed(seed)
     model.linear_baseline = build_linear_model(spec, sizes, stats)
+    build_for_fit(model.linear_baseline, train)
     model.linear_baseline.fit(train, steps_per_epoch=fn_args.train_steps, epochs=1, verbose=0)
     model.save(
         fn_args.serving_model_dir,

@@ -318,34 +318,55 @@ def paired_differences(
     Returns:
         {metric: {"a": value, "b": value, "change": b - a, "low": ..., "high": ...}}.
     """
-    scores_a = np.asarray(scores_a, dtype=np.float64)
-    scores_b = np.asarray(scores_b, dtype=np.float64)
+    (changes,) = paired_differences_against(
+        scores_a, [scores_b], labels, metrics, replicates, confidence, seed, regression
+    )
+    return changes
+
+
+def paired_differences_against(
+    scores_a: np.ndarray,
+    others: Sequence[np.ndarray],
+    labels: np.ndarray,
+    metrics: Sequence[str] = ("auc", "binary_accuracy"),
+    replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    regression: bool = False,
+) -> list[dict[str, dict[str, float]]]:
+    """`paired_differences(scores_a, b, ...)` for each b in `others`, with a's metrics
+    computed once per replicate (the same draws as one call per b)."""
     labels = np.asarray(labels, dtype=np.float64)
-    orders = [np.argsort(-s, kind="stable") for s in (scores_a, scores_b)]
+    models = [np.asarray(s, dtype=np.float64) for s in (scores_a, *others)]
+    orders = [np.argsort(-s, kind="stable") for s in models]
 
     def values(weights: np.ndarray) -> list[dict]:
         if regression:
-            return [regression_values(s, labels, weights) for s in (scores_a, scores_b)]
+            return [regression_values(s, labels, weights) for s in models]
         return [
             metric_values(s[order], labels[order], weights[:, order], thresholds=())
-            for s, order in zip((scores_a, scores_b), orders, strict=True)
+            for s, order in zip(models, orders, strict=True)
         ]
 
     point = values(np.ones((1, labels.size)))
     rng = np.random.default_rng(seed)
     chunk = max(1, min(replicates, _CHUNK_CELLS // max(1, labels.size)))
-    changes: dict[str, list[np.ndarray]] = {m: [] for m in metrics}
+    changes: list[dict[str, list[np.ndarray]]] = [{m: [] for m in metrics} for _ in others]
     for start in range(0, replicates, chunk):
         draws = rng.poisson(1.0, size=(min(chunk, replicates - start), labels.size))
-        a, b = values(draws.astype(np.float64))
-        for metric in metrics:
-            changes[metric].append(b[metric, None] - a[metric, None])
+        a, *bs = values(draws.astype(np.float64))
+        for b, change in zip(bs, changes, strict=True):
+            for metric in metrics:
+                change[metric].append(b[metric, None] - a[metric, None])
     tail = (1.0 - confidence) / 2
-    out = {}
-    for metric in metrics:
-        diffs = np.concatenate(changes[metric])
-        diffs = diffs[np.isfinite(diffs)]
-        low, high = np.quantile(diffs, [tail, 1 - tail]) if diffs.size else (np.nan, np.nan)
-        a, b = float(point[0][metric, None][0]), float(point[1][metric, None][0])
-        out[metric] = {"a": a, "b": b, "change": b - a, "low": float(low), "high": float(high)}
-    return out
+    results = []
+    for b_point, change in zip(point[1:], changes, strict=True):
+        out = {}
+        for metric in metrics:
+            diffs = np.concatenate(change[metric])
+            diffs = diffs[np.isfinite(diffs)]
+            low, high = np.quantile(diffs, [tail, 1 - tail]) if diffs.size else (np.nan, np.nan)
+            a, b = float(point[0][metric, None][0]), float(b_point[metric, None][0])
+            out[metric] = {"a": a, "b": b, "change": b - a, "low": float(low), "high": float(high)}
+        results.append(out)
+    return results

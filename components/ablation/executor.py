@@ -104,7 +104,7 @@ def run_ablation(
     from tfx_bsl.public import tfxio
 
     import module_file
-    from pipeline.bootstrap_intervals import paired_differences
+    from pipeline.bootstrap_intervals import paired_differences_against
 
     tf_transform_output = tft.TFTransformOutput(transform_uri)
     schema = tf_transform_output.transformed_metadata.schema
@@ -135,20 +135,23 @@ def run_ablation(
     members = [module_file.build_model(spec, sizes, stats) for _ in removed]
     model = side_by_side(members, removed)
     count = len(members)
+    train = dataset("train", None).map(lambda features, label: (features, (label,) * count))
+    module_file.build_for_fit(model, train)
     model.fit(
-        dataset("train", None).map(lambda features, label: (features, (label,) * count)),
+        train,
         steps_per_epoch=config["train_steps"],
         epochs=1,
         verbose=0,
     )
     (reference, *ablated), labels = _scores(model, evaluation)
+    # The same bootstrap draws for every group: the reference is scored once per draw.
+    all_changes = paired_differences_against(
+        reference, ablated, labels, metrics, replicates=config["replicates"],
+        seed=config["seed"], regression=spec.is_regression,
+    )  # fmt: skip
     groups = []
-    for i, (name, scores) in enumerate(zip(names, ablated, strict=True), start=1):
+    for i, (name, changes) in enumerate(zip(names, all_changes, strict=True), start=1):
         columns = config["groups"][name]
-        changes = paired_differences(
-            reference, scores, labels, metrics, replicates=config["replicates"],
-            seed=config["seed"], regression=spec.is_regression,
-        )  # fmt: skip
         groups.append({"name": name, "columns": list(columns), "inputs": sorted(removed[i]),
                        "metrics": changes})  # fmt: skip
         first = changes[metrics[0]]

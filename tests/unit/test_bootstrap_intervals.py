@@ -11,6 +11,8 @@ from pipeline.bootstrap_intervals import (
     bootstrap_intervals,
     interval_name,
     metric_values,
+    paired_differences,
+    paired_differences_against,
     parse_interval_name,
     regression_values,
 )
@@ -141,3 +143,18 @@ def test_rmsle_is_undefined_below_minus_one():
         "root_mean_squared_log_error", None
     ]
     assert math.isnan(low) and math.isnan(high)
+
+
+def test_paired_changes_against_several_models_equal_one_comparison_each():
+    rng = np.random.default_rng(5)
+    labels = (rng.random(2000) < 0.3).astype(float)
+    reference = np.clip(0.3 + 0.3 * labels + rng.normal(0, 0.2, labels.size), 0, 1)
+    worse = np.clip(reference + rng.normal(0, 0.3, labels.size), 0, 1)
+    noise = rng.random(labels.size)
+    together = paired_differences_against(reference, [worse, noise, reference], labels, seed=3)
+    one_by_one = [paired_differences(reference, b, labels, seed=3) for b in (worse, noise)]
+    assert together[:2] == one_by_one
+    same = together[2]["auc"]
+    assert same["change"] == 0 and same["low"] == 0 and same["high"] == 0
+    # Noise for scores: the AUC falls by about (AUC - 0.5), and the interval says so.
+    assert together[1]["auc"]["high"] < 0 < together[1]["auc"]["a"] - 0.5
