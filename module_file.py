@@ -28,7 +28,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 import tf_keras as keras
-from tfx import v1 as tfx
+from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name
@@ -336,7 +336,7 @@ def _files_bytes(file_pattern: list[str]) -> int:
 
 def _dataset(
     file_pattern: list[str],
-    data_accessor: tfx.components.DataAccessor,
+    data_accessor: DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
     spec: DatasetSpec,
     seed: int,
@@ -425,7 +425,7 @@ def _signatures(
     }
 
 
-def run_fn(fn_args: tfx.components.FnArgs) -> None:
+def run_fn(fn_args: FnArgs) -> None:
     """Trains the wide-and-deep model and its linear baseline, and exports them.
 
     Early stopping watches the eval split's AUC (classification) or loss (regression).

@@ -263,7 +263,9 @@ def _run_locked(
     report: bool,
     module_file: str | None,
 ) -> Path:
-    from tfx import v1 as tfx
+    # Not `tfx.v1`: see the imports of pipeline.pipeline.
+    from tfx.orchestration.local.local_dag_runner import LocalDagRunner
+    from tfx.orchestration.metadata import sqlite_metadata_connection_config
 
     from pipeline.pipeline import create_pipeline
 
@@ -280,9 +282,7 @@ def _run_locked(
         pipeline_root=str(paths.pipeline_root),
         spec=spec,
         serving_model_dir=str(paths.serving_dir),
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            str(paths.metadata_path)
-        ),
+        metadata_connection_config=sqlite_metadata_connection_config(str(paths.metadata_path)),
         beam_pipeline_args=beam_pipeline_args,
         enable_cache=enable_cache,
     )
@@ -303,7 +303,7 @@ def _run_locked(
     print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
     try:
         with console_progress(log_file):
-            tfx.orchestration.LocalDagRunner().run(pipeline)
+            LocalDagRunner().run(pipeline)
     finally:
         # Failed runs get a report too: it shows the anomalies that stopped them.
         if report:

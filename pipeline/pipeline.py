@@ -19,9 +19,32 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tfx import v1 as tfx
+# The classes `tfx.v1` exports, from the modules it takes them from: importing `tfx.v1`
+# also imports its Google Cloud extensions (google.cloud.aiplatform), about 10 s of every
+# local run's start-up. The Vertex AI Pusher is imported where it is used.
+from tfx.components import (
+    CsvExampleGen,
+    Evaluator,
+    ExampleValidator,
+    Pusher,
+    SchemaGen,
+    StatisticsGen,
+    Trainer,
+    Transform,
+)
+from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
 from tfx.dsl.components.base import executor_spec
-from tfx.proto import transform_pb2
+from tfx.dsl.components.common.resolver import Resolver
+from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import LatestArtifactStrategy
+from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
+    LatestBlessedModelStrategy,
+)
+from tfx.orchestration.data_types import RuntimeParameter
+from tfx.orchestration.metadata import ConnectionConfigType
+from tfx.orchestration.pipeline import Pipeline
+from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
+from tfx.types import standard_artifacts
+from tfx.types.channel import Channel
 
 import eval_config
 from components import atomic_pusher
@@ -38,21 +61,21 @@ MODULE_FILE = str(Path(__file__).resolve().parent.parent / "module_file.py")
 
 def _csv_example_gen(
     spec: DatasetSpec, data_root: str, file_key: str, split: dict[str, int]
-) -> tfx.components.CsvExampleGen:
+) -> CsvExampleGen:
     """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1.
     """
-    return tfx.components.CsvExampleGen(
+    return CsvExampleGen(
         input_base=data_root,
-        input_config=tfx.proto.Input(
-            splits=[tfx.proto.Input.Split(name=file_key, pattern=spec.files[file_key])]
+        input_config=example_gen_pb2.Input(
+            splits=[example_gen_pb2.Input.Split(name=file_key, pattern=spec.files[file_key])]
         ),
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
+        output_config=example_gen_pb2.Output(
+            split_config=example_gen_pb2.SplitConfig(
                 splits=[
-                    tfx.proto.SplitConfig.Split(name=name, hash_buckets=buckets)
+                    example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets)
                     for name, buckets in split.items()
                 ]
             )
@@ -62,11 +85,11 @@ def _csv_example_gen(
 
 def training_args(
     spec: DatasetSpec, train_steps: int | None = None, eval_steps: int | None = None
-) -> tuple[tfx.proto.TrainArgs, tfx.proto.EvalArgs]:
+) -> tuple[trainer_pb2.TrainArgs, trainer_pb2.EvalArgs]:
     """The Trainer's step counts: the spec's, unless overridden."""
     return (
-        tfx.proto.TrainArgs(splits=["train"], num_steps=train_steps or spec.training.train_steps),
-        tfx.proto.EvalArgs(splits=["eval"], num_steps=eval_steps or spec.training.eval_steps),
+        trainer_pb2.TrainArgs(splits=["train"], num_steps=train_steps or spec.training.train_steps),
+        trainer_pb2.EvalArgs(splits=["eval"], num_steps=eval_steps or spec.training.eval_steps),
     )
 
 
@@ -98,16 +121,16 @@ def create_pipeline(
     spec: DatasetSpec,
     serving_model_dir: str,
     module_file: str = MODULE_FILE,
-    metadata_connection_config: tfx.orchestration.metadata.ConnectionConfig | None = None,
+    metadata_connection_config: ConnectionConfigType | None = None,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
     data_root: str | None = None,
     user_module: str | None = None,
-    train_args: tfx.proto.TrainArgs | tfx.dsl.experimental.RuntimeParameter | None = None,
-    eval_args: tfx.proto.EvalArgs | tfx.dsl.experimental.RuntimeParameter | None = None,
+    train_args: trainer_pb2.TrainArgs | RuntimeParameter | None = None,
+    eval_args: trainer_pb2.EvalArgs | RuntimeParameter | None = None,
     vertex_push_config: dict[str, Any] | None = None,
     kubeflow: bool = False,
-) -> tfx.dsl.Pipeline:
+) -> Pipeline:
     """Builds the training pipeline for the data set described by `spec`.
 
     Args:
@@ -150,19 +173,19 @@ def create_pipeline(
         code_config = {"module_sha256": module_digest(user_module)}
 
     example_gen = _csv_example_gen(spec, data_root, "train", spec.split).with_id("ExampleGen")
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])
     if spec.schema_file:
-        schema_gen = tfx.components.ImportSchemaGen(
+        schema_gen = ImportSchemaGen(
             schema_file=_in_data_root(spec, spec.schema_file, data_root)
             if data_root != str(spec.directory)
             else str(spec.schema_file)
         )
     else:
-        schema_gen = tfx.components.SchemaGen(
+        schema_gen = SchemaGen(
             statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
         )
     schema = schema_gen.outputs["schema"]
-    example_validator = tfx.components.ExampleValidator(
+    example_validator = ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator]
@@ -175,10 +198,10 @@ def create_pipeline(
         test_example_gen = _csv_example_gen(spec, data_root, "test", {"test": 1}).with_id(
             "TestExampleGen"
         )
-        test_statistics_gen = tfx.components.StatisticsGen(
-            examples=test_example_gen.outputs["examples"]
-        ).with_id("TestStatisticsGen")
-        test_example_validator = tfx.components.ExampleValidator(
+        test_statistics_gen = StatisticsGen(examples=test_example_gen.outputs["examples"]).with_id(
+            "TestStatisticsGen"
+        )
+        test_example_validator = ExampleValidator(
             statistics=test_statistics_gen.outputs["statistics"], schema=schema
         ).with_id("TestExampleValidator")
         components += [test_example_gen, test_statistics_gen, test_example_validator]
@@ -193,7 +216,7 @@ def create_pipeline(
     )
     validated_schema = data_gate.outputs["validated_schema"]
 
-    transform = tfx.components.Transform(
+    transform = Transform(
         examples=example_gen.outputs["examples"],
         schema=validated_schema,
         **transform_code,
@@ -209,13 +232,11 @@ def create_pipeline(
     if spec.drift:
         # The reference is the last data that passed this check, not merely the last
         # data seen: re-running drifted data cannot make it its own reference.
-        last_approved = tfx.dsl.Resolver(
+        last_approved = Resolver(
             # Kubeflow V2's compiler knows TFX's own strategies only.
-            strategy_class=(
-                tfx.dsl.experimental.LatestArtifactStrategy if kubeflow else LatestIfAnyStrategy
-            ),
-            statistics=tfx.dsl.Channel(
-                type=tfx.types.standard_artifacts.ExampleStatistics,
+            strategy_class=(LatestArtifactStrategy if kubeflow else LatestIfAnyStrategy),
+            statistics=Channel(
+                type=standard_artifacts.ExampleStatistics,
                 producer_component_id="DriftCheck",
                 output_key="approved_statistics",
             ),
@@ -231,7 +252,7 @@ def create_pipeline(
         drift_check.add_upstream_node(data_gate)
         transform.add_upstream_node(drift_check)
         components += [last_approved, drift_check]
-    trainer = tfx.components.Trainer(
+    trainer = Trainer(
         **trainer_code,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -240,12 +261,12 @@ def create_pipeline(
         eval_args=eval_args or training_args(spec)[1],
         custom_config={"dataset": spec.for_trainer().to_config(), **code_config},
     )
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    model_resolver = Resolver(
+        strategy_class=LatestBlessedModelStrategy,
+        model=Channel(type=standard_artifacts.Model),
+        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
     ).with_id("LatestBlessedModelResolver")
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=evaluation_examples,
         example_splits=["test"],
         model=trainer.outputs["model"],
@@ -253,17 +274,21 @@ def create_pipeline(
         eval_config=eval_config.create_eval_config(spec),
     )
     if vertex_push_config:
-        pusher = tfx.extensions.google_cloud_ai_platform.Pusher(
+        from tfx.extensions.google_cloud_ai_platform.pusher.component import (
+            Pusher as VertexPusher,
+        )
+
+        pusher = VertexPusher(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             custom_config=vertex_push_config,
         ).with_id("Pusher")
     else:
-        pusher = tfx.components.Pusher(
+        pusher = Pusher(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
-            push_destination=tfx.proto.PushDestination(
-                filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_model_dir)
+            push_destination=pusher_pb2.PushDestination(
+                filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
             ),
             # Write, then rename: a model server never sees half a model.
             custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
@@ -282,7 +307,7 @@ def create_pipeline(
                 ),
             )
         )
-    return tfx.dsl.Pipeline(
+    return Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,
         components=components,
