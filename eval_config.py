@@ -2,16 +2,18 @@
 
 Slices: overall, each slice column, each configured cross (bucketized numerics are sliced
 by their bucket feature). Metrics: the classic classification metrics, calibration and
-plots (TFMA's own), the Fairness Indicators rates at each configured decision threshold
-(the `fairness-indicators` package cannot be installed beside TFX 1.16), KS, lift and
-cumulative gain by decile, the baselines' AUC and accuracy, and bootstrap intervals on
-every metric. The rates, baselines, KS, lift and intervals are custom metrics
+plots (the AUCs and plots TFMA's own), the Fairness Indicators rates at each configured
+decision threshold (the `fairness-indicators` package cannot be installed beside TFX
+1.16), KS, lift and cumulative gain by decile, the simple baselines' AUC and accuracy,
+and bootstrap intervals on every metric. Accuracy, calibration, the rates, the
+baselines' metrics, KS, lift and the intervals are custom metrics
 (`pipeline.score_metrics`, `pipeline.ranking_metrics`, `pipeline.bootstrap_intervals`)
 derived from one collection of scores per slice, so that TFMA reads each example once per
 slice for all of them instead of once per metric (see `pipeline.score_metrics`).
 Validation: an absolute floor on each configured metric, so a first run can be blessed,
 a no-regression bound against the baseline model when there is one, and the fairness
-gate's bounds on the gap between each group's error rate and the overall one.
+gate's bounds on the gap between each group's error rate and the overall one. The
+baseline model is evaluated only on what the comparison needs (`compared_metric_configs`).
 
 A regression spec (`task: regression`) gets RMSE, RMSLE, R-squared, adjusted R-squared
 (`pipeline.regression_metrics`), MAE and the mean label and prediction instead, with
@@ -48,18 +50,24 @@ GAP_MODULE = "pipeline.fairness_gap"
 SCORE_MODULE = "pipeline.score_metrics"
 REGRESSION_MODULE = "pipeline.regression_metrics"
 
-# Metrics reported at the default 0.5 decision threshold.
+# TFMA's own metrics of the model: what rests on its calibration histogram (the AUCs and
+# the plots, which share one) and the example count.
 HEADLINE_METRICS = (
     "ExampleCount",
-    "BinaryAccuracy",
     "AUC",
     "AUCPrecisionRecall",
-    "MeanLabel",
-    "MeanPrediction",
-    "Calibration",
     "ConfusionMatrixPlot",
     "CalibrationPlot",
 )
+# The other headline metrics (accuracy at 0.5, calibration) from the shared score
+# collection: the same values as TFMA's classes (model test), without one combiner each.
+# Keyed by the TFMA class a spec's bound names (`dataset_spec.THRESHOLD_METRICS`).
+SCORE_HEADLINE_METRICS = {
+    "BinaryAccuracy": "binary_accuracy",
+    "MeanLabel": "mean_label",
+    "MeanPrediction": "mean_prediction",
+    "Calibration": "calibration",
+}
 # Metrics of the baselines (chance, majority class, linear), per slice, from the shared
 # score collection (`pipeline.score_metrics`).
 BASELINE_METRICS = ("binary_accuracy", "auc")
@@ -142,32 +150,51 @@ def _with_thresholds(config: tfma.MetricConfig, thresholds: list[Threshold]) -> 
 
 
 def metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
-    """Metric configs with the spec's thresholds attached to the metrics they bound."""
+    """Every metric config of the model's output, with the spec's thresholds attached to
+    the metrics they bound (`compared_metric_configs` + `candidate_metric_configs`)."""
+    return compared_metric_configs(spec) + candidate_metric_configs(spec)
+
+
+def compared_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """What the candidate and the baseline model are both evaluated on: the headline
+    metrics and plots the report compares, and every metric a spec's threshold bounds (a
+    no-regression bound needs the baseline's value)."""
     if spec.is_regression:
         return regression_metric_configs(spec)
     bounds = _bounds(spec)
-    configs = []
-    for name in HEADLINE_METRICS:
-        config = tfma.MetricConfig(class_name=name)
-        for t in bounds.pop(name, []):
-            config.per_slice_thresholds.append(_threshold(t))
-        configs.append(config)
-    for name in THRESHOLDED_METRICS:
-        configs.append(score_metric_config(name, list(spec.fairness_thresholds)))
-    configs += ranking_and_interval_configs(spec) + fairness_gate_configs(spec)
+    configs = [
+        _with_thresholds(tfma.MetricConfig(class_name=name), bounds.pop(name, []))
+        for name in HEADLINE_METRICS
+    ]
+    configs += [
+        _with_thresholds(score_metric_config(name), bounds.pop(class_name, []))
+        for class_name, name in SCORE_HEADLINE_METRICS.items()
+    ]
+    configs += ranking_configs()
     # A bound on a thresholded metric (precision, recall) applies at 0.5 only.
     for name, ts in bounds.items():
         config = tfma.MetricConfig(
             class_name=name, config=json.dumps({"thresholds": [0.5], "name": f"{name}_at_0.5"})
         )
-        for t in ts:
-            config.per_slice_thresholds.append(_threshold(t))
-        configs.append(config)
+        configs.append(_with_thresholds(config, ts))
     return configs
 
 
+def candidate_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """What only the candidate is evaluated on: the Fairness Indicators rates, the
+    bootstrap intervals and the fairness gate. The baseline model had them in its own
+    evaluation; computing them again would double the Evaluator's time for nothing the
+    report or the blessing reads (the gate bounds the candidate's gaps only)."""
+    if spec.is_regression:
+        features = len(spec.raw_feature_columns)
+        return interval_configs(spec, regression=True, num_features=features)
+    rates = [score_metric_config(n, list(spec.fairness_thresholds)) for n in THRESHOLDED_METRICS]
+    intervals = interval_configs(spec, thresholds=list(spec.fairness_thresholds))
+    return rates + intervals + fairness_gate_configs(spec)
+
+
 def regression_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
-    """A regression model's metrics and bounds, and bootstrap intervals on them.
+    """A regression model's metrics and bounds (its intervals are candidate-only).
 
     One `RegressionMetrics` instance per metric, named after it: TFMA binds a threshold to
     the metric whose name is the instance's.
@@ -186,20 +213,16 @@ def regression_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         configs.append(_with_thresholds(config, bounds.pop(name, [])))
     if bounds:  # every spec metric has a home above; this guards the two lists' agreement
         raise ValueError(f"no metric config for the thresholds on {sorted(bounds)}")
-    return configs + interval_configs(spec, regression=True, num_features=features)
+    return configs
 
 
-def ranking_and_interval_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
-    """KS, lift and gain by decile, and bootstrap intervals on every metric.
-
-    Custom metrics (TFMA lacks them), imported by the Evaluator from the installed
-    `pipeline` package.
-    """
-    configs = [
+def ranking_configs() -> list[tfma.MetricConfig]:
+    """KS, lift and gain by decile: custom metrics (TFMA lacks them), imported by the
+    Evaluator from the installed `pipeline` package."""
+    return [
         tfma.MetricConfig(class_name="KolmogorovSmirnov", module=RANKING_MODULE),
         tfma.MetricConfig(class_name="LiftAndGain", module=RANKING_MODULE),
     ]
-    return configs + interval_configs(spec, thresholds=list(spec.fairness_thresholds))
 
 
 def interval_configs(spec: DatasetSpec, **options: object) -> list[tfma.MetricConfig]:
@@ -281,11 +304,16 @@ def score_metric_config(name: str, thresholds: list[float] | None = None) -> tfm
 def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     """The Evaluator's configuration for the data set `spec`.
 
-    The model's `evaluation` signature scores raw examples with the model and its
+    The model's `evaluation` signature scores raw examples with the model and its simple
     baselines (`pipeline.model_outputs`); `transform_features` supplies the label (0/1
-    for a classifier) and the bucket features that slices use. Every metric and threshold is on the model's
-    output; the baselines get `baseline_metric_configs` only, so they never gate.
+    for a classifier) and the bucket features that slices use. Every metric and threshold
+    is on the model's output; the simple baselines get `baseline_metric_configs` only, so
+    they never gate. When TFX's Evaluator is given a baseline model (the last blessed one),
+    TFMA names the two models "candidate" and "baseline" and evaluates the baseline on
+    `compared_metric_configs` only; with one model, TFMA applies every spec to it.
     """
+    output = [prediction_key(spec.task)]
+    candidate_only = [tfma.CANDIDATE_KEY]
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
@@ -296,11 +324,16 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
         ],
         slicing_specs=slicing_specs(spec),
         metrics_specs=[
+            tfma.MetricsSpec(metrics=compared_metric_configs(spec), output_names=output),
             tfma.MetricsSpec(
-                metrics=metric_configs(spec), output_names=[prediction_key(spec.task)]
+                metrics=candidate_metric_configs(spec),
+                output_names=output,
+                model_names=candidate_only,
             ),
             tfma.MetricsSpec(
-                metrics=baseline_metric_configs(spec), output_names=list(baselines(spec.task))
+                metrics=baseline_metric_configs(spec),
+                output_names=list(baselines(spec.task)),
+                model_names=candidate_only,
             ),
         ],
         # Not the Keras compile() metrics as well: they would duplicate names TFMA

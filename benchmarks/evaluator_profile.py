@@ -12,7 +12,8 @@ first), builds the eval config from the data set spec as the pipeline does, and 
     no-baselines      without the baselines' metrics (linear, majority, chance)
     overall-only      one slice (Overall) instead of every slice and cross
     two-models        the full config with the model also as its own baseline (what the
-                      Evaluator does once a blessed model exists)
+                      Evaluator does once a blessed model exists; TFMA's own preparation of
+                      the config, so the baseline gets only what the comparison needs)
 
 Usage:
 
@@ -39,6 +40,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name  # noqa: E402
+from pipeline.model_outputs import prediction_key  # noqa: E402
 
 VARIANTS = (
     "full",
@@ -58,7 +60,8 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
     import eval_config
 
     config = eval_config.create_eval_config(spec)
-    model_metrics, baseline_metrics = config.metrics_specs
+    output = [prediction_key(spec.task)]
+    baseline_metrics = config.metrics_specs[-1]  # the simple baselines' (linear, ...)
     dropped = {
         "no-intervals": {"BootstrapIntervals"},
         "no-rates": set(eval_config.THRESHOLDED_METRICS),
@@ -68,11 +71,16 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
     def name(metric) -> str:  # the rates are ScoreMetric configs named after the rate
         return json.loads(metric.config or "{}").get("name", metric.class_name)
 
-    kept = [
-        m for m in model_metrics.metrics if m.class_name not in dropped and name(m) not in dropped
-    ]
-    del model_metrics.metrics[:]
-    model_metrics.metrics.extend(kept)
+    for model_metrics in config.metrics_specs:
+        if list(model_metrics.output_names) != output:
+            continue
+        kept = [
+            m
+            for m in model_metrics.metrics
+            if m.class_name not in dropped and name(m) not in dropped
+        ]
+        del model_metrics.metrics[:]
+        model_metrics.metrics.extend(kept)
     if variant == "no-baselines":
         config.metrics_specs.remove(baseline_metrics)
     if variant == "overall-only":
@@ -85,14 +93,10 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
                 for bound in metric.per_slice_thresholds:
                     bound.threshold.ClearField("change_threshold")
     if variant == "two-models":
-        (candidate,) = config.model_specs
-        candidate.name = "candidate"
-        baseline = config.model_specs.add()
-        baseline.CopyFrom(candidate)
-        baseline.name = "baseline"
-        baseline.is_baseline = True
-        for metrics_spec in config.metrics_specs:
-            metrics_spec.model_names.extend(["candidate", "baseline"])
+        # As TFX's Evaluator does when it is given a baseline model.
+        config = tfma.utils.update_eval_config_with_defaults(
+            config, has_baseline=True, rubber_stamp=True
+        )
     return config
 
 

@@ -12,12 +12,15 @@ of `bootstrap_intervals.metric_values` applied to the examples themselves.
   `negative_predictive_value`, `fall_out`, `miss_rate`, `false_discovery_rate`,
   `false_omission_rate`) at the configured decision thresholds, written as TFMA writes its
   own thresholded metrics: one array per metric, one value per threshold.
-- The baselines' `auc` and `binary_accuracy`.
+- The simple baselines' `auc` and `binary_accuracy`.
+- The model's `binary_accuracy` (at 0.5), `mean_label`, `mean_prediction` and
+  `calibration`, equal to TFMA's classes of those names (which a spec's bound on accuracy
+  then gates: the value is the same).
 
 TFMA's conventions: a prediction above the threshold is positive; tied scores count half
 in the AUC, which is exact here (TFMA's interpolates a 10,000-bucket histogram; the two
-differ in the fourth decimal). What a spec's thresholds gate, and the plots, stay TFMA's
-own metrics.
+differ in the fourth decimal). The model's AUC and PR-AUC, and the plots, stay TFMA's own
+metrics: they share one histogram combiner.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from pipeline.ranking_metrics import scored_examples
 
 # Metrics of a whole slice; the RATES are per decision threshold.
 UNTHRESHOLDED = ("auc", "binary_accuracy", "mean_label", "mean_prediction", "calibration")
+# Private (TFMA writes no metric whose name starts with "_") name of the shared values.
+SHARED_VALUES = "_score_values"
 
 
 def _computations(
@@ -51,14 +56,26 @@ def _computations(
     collect, source = scored_examples(
         eval_config, model_name, output_name, sub_key, example_weighted
     )
+    # Every metric of the slice at these thresholds, computed once: TFMA runs identical
+    # computations (same keys) once, however many ScoreMetrics read them.
+    shared = metric_key(
+        f"{SHARED_VALUES}:thresholds={cuts}", model_name, output_name, sub_key, example_weighted
+    )
+
+    def all_values(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, Any]:
+        return {shared: point_values(metrics[source], cuts)}
 
     def value(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, Any]:
-        values = point_values(metrics[source], cuts)
+        values = metrics[shared]
         if cuts:
             return {key: np.array([values[name, t] for t in cuts])}
         return {key: values[name, None]}
 
-    return [collect, metric_types.DerivedMetricComputation(keys=[key], result=value)]
+    return [
+        collect,
+        metric_types.DerivedMetricComputation(keys=[shared], result=all_values),
+        metric_types.DerivedMetricComputation(keys=[key], result=value),
+    ]
 
 
 class ScoreMetric(tfma.metrics.Metric):

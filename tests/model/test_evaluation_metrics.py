@@ -171,18 +171,24 @@ def test_regression_metrics_through_tfma_per_slice(tmp_path):
 
 
 def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
-    """The Fairness Indicators rates and the baselines' AUC and accuracy come from the one
-    score collection per slice (`pipeline.score_metrics`): the same values as TFMA's own
-    metric classes, computed beside them in the same evaluation."""
+    """The Fairness Indicators rates, the baselines' AUC and accuracy, and the model's
+    accuracy and calibration come from the one score collection per slice
+    (`pipeline.score_metrics`): the same values as TFMA's own metric classes, computed
+    beside them in the same evaluation."""
     import json
 
     import tensorflow_model_analysis as tfma
 
-    from eval_config import BASELINE_METRICS, THRESHOLDED_METRICS, score_metric_config
+    from eval_config import (
+        BASELINE_METRICS,
+        SCORE_HEADLINE_METRICS,
+        THRESHOLDED_METRICS,
+        score_metric_config,
+    )
 
     thresholds = [0.3, 0.5, 0.7]
     ours = [score_metric_config(n, thresholds) for n in THRESHOLDED_METRICS]
-    ours += [score_metric_config(n) for n in BASELINE_METRICS]
+    ours += [score_metric_config(n) for n in {*BASELINE_METRICS, *SCORE_HEADLINE_METRICS.values()}]
     classes = {
         "precision": "Precision", "recall": "Recall", "f1_score": "F1Score",
         "specificity": "Specificity", "negative_predictive_value": "NegativePredictiveValue",
@@ -198,7 +204,10 @@ def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_p
     ]
     theirs += [
         tfma.MetricConfig(class_name="AUC", config=json.dumps({"name": "tfma_auc"})),
-        tfma.MetricConfig(class_name="BinaryAccuracy", config=json.dumps({"name": "tfma_acc"})),
+    ]
+    theirs += [
+        tfma.MetricConfig(class_name=class_name, config=json.dumps({"name": f"tfma_{name}"}))
+        for class_name, name in SCORE_HEADLINE_METRICS.items()
     ]
     frame = people(3000, seed=3)
     frame["prediction"] = frame["prediction"].round(2)  # ties, and scores on the thresholds
@@ -222,6 +231,7 @@ def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_p
         for name in THRESHOLDED_METRICS:
             ours_, theirs_ = values[where, name], values[where, f"tfma_{name}"]
             assert len(ours_) == 3 and ours_ == pytest.approx(theirs_, abs=1e-9), (where, name)
-        assert values[where, "binary_accuracy"] == pytest.approx(values[where, "tfma_acc"])
+        for name in SCORE_HEADLINE_METRICS.values():  # binary_accuracy, calibration...
+            assert values[where, name] == pytest.approx(values[where, f"tfma_{name}"]), name
         # TFMA interpolates a 10,000-bucket histogram; ours is the exact AUC.
         assert values[where, "auc"] == pytest.approx(values[where, "tfma_auc"], abs=2e-3)

@@ -12,9 +12,15 @@ from tests.conftest import DATA
 
 
 def _configs(config: tfma.EvalConfig) -> dict[str, list[tfma.MetricConfig]]:
+    """The model output's metric configs by class name (a ScoreMetric also by its name)."""
     by_name: dict[str, list[tfma.MetricConfig]] = {}
-    for metric in config.metrics_specs[0].metrics:
-        by_name.setdefault(metric.class_name, []).append(metric)
+    for spec in config.metrics_specs:
+        if list(spec.output_names) != ["probabilities"]:
+            continue
+        for metric in spec.metrics:
+            by_name.setdefault(metric.class_name, []).append(metric)
+            if metric.class_name == "ScoreMetric":
+                by_name.setdefault(json.loads(metric.config)["name"], []).append(metric)
     return by_name
 
 
@@ -32,8 +38,9 @@ def test_fairness_rates_are_computed_at_every_spec_threshold():
                  "false_omission_rate", "precision", "f1_score", "negative_predictive_value"):  # fmt: skip
         assert rates[name]["thresholds"] == [0.3, 0.5, 0.7], name
     assert {m.module for m in metrics["ScoreMetric"]} == {"pipeline.score_metrics"}
-    for name in ("ExampleCount", "AUC", "AUCPrecisionRecall", "Calibration", "ConfusionMatrixPlot"):
-        assert name in metrics
+    for name in ("ExampleCount", "AUC", "AUCPrecisionRecall", "ConfusionMatrixPlot",
+                 "CalibrationPlot", "binary_accuracy", "calibration", "mean_label"):  # fmt: skip
+        assert name in metrics, name
 
 
 def test_thresholds_bind_the_overall_slice_with_floor_and_no_regression():
@@ -44,7 +51,9 @@ def test_thresholds_bind_the_overall_slice_with_floor_and_no_regression():
     assert bound.threshold.value_threshold.lower_bound.value == 0.85
     assert bound.threshold.change_threshold.absolute.value == -0.01
     assert bound.threshold.change_threshold.direction == tfma.MetricDirection.HIGHER_IS_BETTER
-    (accuracy,) = _configs(config)["BinaryAccuracy"]
+    # Accuracy comes from the shared score collection, bound as TFMA's BinaryAccuracy was.
+    (accuracy,) = _configs(config)["binary_accuracy"]
+    assert accuracy.per_slice_thresholds[0].threshold.value_threshold.lower_bound.value == 0.8
     assert not accuracy.per_slice_thresholds[0].threshold.HasField("change_threshold")
 
 
@@ -58,9 +67,9 @@ def test_model_spec_reads_label_and_slices_from_the_transform_signature():
 
 def test_thresholds_bind_the_models_output_and_baselines_get_no_threshold():
     config = eval_config.create_eval_config(load_spec(DATA / "census"))
-    model, baselines = config.metrics_specs
-    assert list(model.output_names) == ["probabilities"]
-    assert any(m.per_slice_thresholds for m in model.metrics)
+    compared, candidate, baselines = config.metrics_specs
+    assert list(compared.output_names) == list(candidate.output_names) == ["probabilities"]
+    assert any(m.per_slice_thresholds for m in compared.metrics)
     assert list(baselines.output_names) == ["linear", "majority", "chance"]
     assert not any(m.per_slice_thresholds for m in baselines.metrics)
     names = {json.loads(m.config)["name"] for m in baselines.metrics}
@@ -96,8 +105,8 @@ def test_a_slice_threshold_binds_its_slice_and_its_size(tmp_path):
 
 def test_a_regression_spec_gets_regression_metrics_bounds_and_baselines():
     config = eval_config.create_eval_config(load_spec(DATA / "diabetes"))
-    model, baselines = config.metrics_specs
-    assert list(model.output_names) == ["predictions"]
+    model, candidate, baselines = config.metrics_specs
+    assert list(model.output_names) == list(candidate.output_names) == ["predictions"]
     assert list(baselines.output_names) == ["linear", "mean"]
     names = {m.class_name for m in model.metrics}
     assert not names & {"AUC", "BinaryAccuracy", "KolmogorovSmirnov", "ScoreMetric", "FairnessGap"}
@@ -119,7 +128,7 @@ def test_a_regression_spec_gets_regression_metrics_bounds_and_baselines():
     (r2,) = custom["r_squared"].per_slice_thresholds
     assert r2.threshold.value_threshold.lower_bound.value == 0.3
     assert not custom["adjusted_r_squared"].per_slice_thresholds
-    (intervals,) = [m for m in model.metrics if m.class_name == "BootstrapIntervals"]
+    (intervals,) = [m for m in candidate.metrics if m.class_name == "BootstrapIntervals"]
     assert json.loads(intervals.config)["regression"] is True
     assert json.loads(intervals.config)["num_features"] == 10
     (baseline_metrics,) = baselines.metrics
@@ -128,3 +137,38 @@ def test_a_regression_spec_gets_regression_metrics_bounds_and_baselines():
         "r_squared",
     ]
     assert not baseline_metrics.per_slice_thresholds
+
+
+def _names(spec: tfma.MetricsSpec) -> set[str]:
+    return {json.loads(m.config or "{}").get("name", m.class_name) for m in spec.metrics}
+
+
+def test_a_baseline_model_is_evaluated_on_what_the_comparison_and_the_bounds_need():
+    """As TFX's Evaluator prepares the config: with a baseline model, the rates, intervals,
+    gate and simple baselines are the candidate's only; with one model, it gets them all."""
+    spec = load_spec(DATA / "census")
+    two = tfma.utils.update_eval_config_with_defaults(
+        eval_config.create_eval_config(spec), has_baseline=True, rubber_stamp=True
+    )
+    by_models = {tuple(s.model_names): s for s in two.metrics_specs}
+    both = by_models[("candidate", "baseline")]
+    assert {"AUC", "binary_accuracy", "ConfusionMatrixPlot", "KolmogorovSmirnov"} <= _names(both)
+    # Every bounded metric, so that no-regression bounds have the baseline's value.
+    assert all(
+        m.class_name in _names(both) or json.loads(m.config or "{}").get("name") in _names(both)
+        for s in two.metrics_specs
+        for m in s.metrics
+        if any(t.threshold.HasField("change_threshold") for t in m.per_slice_thresholds)
+    )
+    candidate_only = [s for s in two.metrics_specs if list(s.model_names) == ["candidate"]]
+    assert {tuple(s.output_names) for s in candidate_only} == {
+        ("probabilities",),
+        ("linear", "majority", "chance"),
+    }
+    (model,) = [s for s in candidate_only if list(s.output_names) == ["probabilities"]]
+    assert {"BootstrapIntervals", "fall_out", "fairness_gap/fpr/sex"} <= _names(model)
+    assert not _names(model) & _names(both)
+    one = tfma.utils.update_eval_config_with_defaults(
+        eval_config.create_eval_config(spec), has_baseline=False, rubber_stamp=True
+    )
+    assert all(list(s.model_names) == [""] for s in one.metrics_specs)
