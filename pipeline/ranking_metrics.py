@@ -16,6 +16,7 @@ TFMA: `setup.py` installs the `pipeline` package.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,13 +44,28 @@ def lift_name(decile: int) -> str:
     return f"lift@{decile * 10}%"
 
 
+def _doubles(values: Iterable[float] = ()) -> array:
+    return array("d", values)
+
+
 @dataclass
 class ScoredExamples:
-    """The accumulator: every example's score, 0/1 label and weight seen in a slice."""
+    """The accumulator: every example's score, 0/1 label and weight seen in a slice.
 
-    scores: list[float] = field(default_factory=list)
-    labels: list[float] = field(default_factory=list)
-    weights: list[float] = field(default_factory=list)
+    Kept as arrays of C doubles: 8 bytes a value, where a list of Python floats takes 32.
+    Every example of the test split sits in about five slices, for the model and each
+    simple baseline, so at 100x census (1.6 million test rows) that is 0.8 GB instead of
+    3.1 GB; Beam also pickles an array as one block of bytes.
+    """
+
+    scores: array = field(default_factory=_doubles)
+    labels: array = field(default_factory=_doubles)
+    weights: array = field(default_factory=_doubles)
+
+    def __post_init__(self) -> None:
+        self.scores, self.labels, self.weights = (
+            _doubles(v) for v in (self.scores, self.labels, self.weights)
+        )
 
     def extend(self, other: ScoredExamples) -> None:
         """Appends another accumulator's examples."""
