@@ -320,6 +320,9 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
                 signature_name=EVALUATION_SIGNATURE,
                 preprocessing_function_names=[TRANSFORM_SIGNATURE],
                 label_key=spec.label.column,
+                # TFMA reads only the signatures. Without a type, it loads each model
+                # with Keras to find out whether it is one, then again to use it.
+                model_type=tfma.TF_GENERIC,
             )
         ],
         slicing_specs=slicing_specs(spec),

@@ -113,14 +113,21 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
     for name, values in expected.items():
         assert table.loc[name, "n"] == values["example_count"]
         assert table.loc[name, "AUC"] == pytest.approx(values["auc"], abs=1e-12)
-    # The bootstrap's bounds sit beside each metric (its ci_* rows are folded in), for
-    # both models; a diff row has none.
+    # The bootstrap's bounds sit beside each metric of the candidate (its ci_* rows are
+    # folded in); a diff row has none.
     auc = frame[(frame["slice"] == "Overall") & (frame["metric"] == "auc") & ~frame["is_diff"]]
-    # Two models (candidate, baseline) x four outputs (the model and three baselines).
-    assert len(auc) == 8 and set(auc["output"]) == {PREDICTION_KEY, "linear", "majority", "chance"}
-    auc = auc[auc["output"] == PREDICTION_KEY]
-    assert len(auc) == 2 and (auc["lower"] <= auc["value"]).all()
-    assert (auc["value"] <= auc["upper"]).all()
+    candidate = auc[auc["model"] == "candidate"]
+    assert set(candidate["output"]) == {PREDICTION_KEY, "linear", "majority", "chance"}
+    model = candidate[candidate["output"] == PREDICTION_KEY]
+    assert len(model) == 1 and (model["lower"] <= model["value"]).all()
+    assert (model["value"] <= model["upper"]).all()
+    # The baseline model is evaluated on what the comparison and the bounds need: its
+    # own output, without intervals, simple baselines, rates or fairness gaps.
+    baseline = frame[(frame["model"] == "baseline") & ~frame["is_diff"]]
+    assert set(baseline["output"]) == {PREDICTION_KEY}
+    assert len(auc[auc["model"] == "baseline"]) == 1 and baseline["lower"].isna().all()
+    assert not baseline["metric"].isin(["fall_out", "miss_rate"]).any()
+    assert not baseline["metric"].str.startswith("fairness_gap").any()
     assert frame.loc[frame["is_diff"], "lower"].isna().all()
     assert not frame["metric"].str.startswith("ci_").any()
     # Both models and the diff rows are there when a baseline was compared.

@@ -63,6 +63,8 @@ def test_model_spec_reads_label_and_slices_from_the_transform_signature():
     assert list(model_spec.preprocessing_function_names) == ["transform_features"]
     # The evaluation signature: the model and its baselines, one output each.
     assert model_spec.signature_name == "evaluation" and not model_spec.prediction_key
+    # Named, so that TFMA does not load each model with Keras to find out its type.
+    assert model_spec.model_type == tfma.TF_GENERIC
 
 
 def test_thresholds_bind_the_models_output_and_baselines_get_no_threshold():
