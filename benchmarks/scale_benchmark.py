@@ -14,9 +14,11 @@ Both are named on the command line: without one, the CLI picks the mode from the
 the data files (multi-processing from 256 MB, e.g. at 100x).
 
 Recorded per run: process wall time; seconds per component from ML Metadata; rows per
-second (train + test rows over the wall time); peak memory, both the largest sum of RSS
-over the process tree (psutil, sampled every 0.2 s; pages shared by processes count in each)
-and the largest single process (`ru_maxrss` of the run, from `os.wait4`). A small
+second (train + test rows over the wall time); peak memory: the largest sum of PSS over
+the process tree (psutil, sampled every 0.2 s; a page shared by n processes counts 1/n in
+each: what the run holds), the largest sum of RSS (shared pages count in each process, so
+with Beam's worker processes it overstates), and the largest single process (`ru_maxrss`
+of the run, from `os.wait4`). A small
 `--train-steps` keeps the data-processing components dominant. Usage:
 
     python benchmarks/scale_benchmark.py [--factors 1 10 100] [--modes in_memory multi_processing]
@@ -59,7 +61,10 @@ class Usage:
         seconds: Wall-clock seconds.
         returncode: The process's exit code.
         tree_rss: Largest sampled sum of RSS over the process and its descendants, in
-            bytes; None without psutil.
+            bytes; None without psutil. Pages shared between processes (libraries,
+            copy-on-write memory of Beam's workers) count once in each.
+        tree_pss: Largest sampled sum of PSS over the same processes (each shared page
+            split between its sharers): what the run really holds; None without psutil.
         max_rss: Largest RSS of any single process of the tree (the kernel's
             `ru_maxrss` for the child and its waited-for descendants), in bytes.
     """
@@ -68,6 +73,7 @@ class Usage:
     returncode: int
     tree_rss: int | None
     max_rss: int
+    tree_pss: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,20 +120,22 @@ def write_data(spec: DatasetSpec, directory: Path, factor: int) -> int:
     return rows
 
 
-def _tree_rss(pid: int) -> int:
-    """Sum of RSS of `pid` and its descendants (0 once they are gone)."""
+def _tree_memory(pid: int) -> tuple[int, int]:
+    """Sums of RSS and of PSS of `pid` and its descendants (0 once they are gone)."""
     import psutil
 
     try:
         root = psutil.Process(pid)
         processes = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
-    total = 0
+        return 0, 0
+    rss = pss = 0
     for process in processes:
         with contextlib.suppress(psutil.Error):  # ended between listing and reading
-            total += process.memory_info().rss
-    return total
+            memory = process.memory_full_info()
+            rss += memory.rss
+            pss += memory.pss
+    return rss, pss
 
 
 def run_measured(command: list[str], log_file: Path) -> Usage:
@@ -139,7 +147,7 @@ def run_measured(command: list[str], log_file: Path) -> Usage:
     except ImportError:
         sample = False
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    peak = 0
+    peak = peak_pss = 0
     with log_file.open("w") as log:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
@@ -149,11 +157,18 @@ def run_measured(command: list[str], log_file: Path) -> Usage:
             if pid:
                 break
             if sample:
-                peak = max(peak, _tree_rss(process.pid))
+                rss, pss = _tree_memory(process.pid)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(SAMPLE_SECONDS)
         seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped above, not by Popen
-    return Usage(seconds, process.returncode, peak if sample else None, rusage.ru_maxrss * 1024)
+    return Usage(
+        seconds,
+        process.returncode,
+        peak if sample else None,
+        rusage.ru_maxrss * 1024,
+        peak_pss if sample else None,
+    )
 
 
 def run_pipeline(
@@ -206,6 +221,7 @@ def print_table(runs: list[ScaleRun], train_steps: int) -> None:
     row("outside components", [f"{r.usage.seconds - r.summary.seconds:.1f}" for r in runs])
     row("process wall time", [f"{r.usage.seconds:.1f}" for r in runs])
     row("rows/s (wall)", [f"{r.rows_per_second:,.0f}" for r in runs])
+    row("peak PSS, tree sum (MiB)", [_mib(r.usage.tree_pss) for r in runs])
     row("peak RSS, tree sum (MiB)", [_mib(r.usage.tree_rss) for r in runs])
     row("peak RSS, one process (MiB)", [_mib(r.usage.max_rss) for r in runs])
     row("blessed", ["yes" if r.summary.blessed else "no" for r in runs])
@@ -287,7 +303,7 @@ def main() -> None:
                 print(
                     f"{run.label:<22} wall {usage.seconds:7.1f} s, in components "
                     f"{summary.seconds:7.1f} s, {run.rows_per_second:,.0f} rows/s, "
-                    f"peak tree RSS {_mib(usage.tree_rss)} MiB",
+                    f"peak tree PSS {_mib(usage.tree_pss)} MiB, RSS {_mib(usage.tree_rss)} MiB",
                     flush=True,
                 )
                 if not args.keep:
