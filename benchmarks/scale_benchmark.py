@@ -12,8 +12,8 @@ the same hash split: fine for timing, meaningless for the model's quality. For e
     default           no mode named: the CLI's own choice by the data's size (only the
                       Evaluator multi-processing from 48 MB, everything from 256 MB)
 
-Both are named on the command line: without one, the CLI picks the mode from the size of
-the data files (multi-processing from 256 MB, e.g. at 100x).
+`default` names no mode, so the CLI picks it from the size of the data files (everything
+multi-processing from 256 MB, e.g. at 100x; the Evaluator alone from 48 MB, e.g. at 10x).
 
 Recorded per run: process wall time; seconds per component from ML Metadata; rows per
 second (train + test rows over the wall time); peak memory: the largest sum of PSS over
