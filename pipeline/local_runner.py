@@ -29,18 +29,6 @@ MODULE_FILE = Path(__file__).resolve().parent.parent / "module_file.py"
 # worker processes cost more than they save (COMPAS, 0.26 MB: ExampleGen 2.7 s in memory,
 # 29.7 s with two workers; Transform 33 s and 72 s).
 MULTI_PROCESSING_BYTES = 256 * 1024**2
-# The Evaluator alone runs multi-processing from this size: its work per example (the
-# model, then every metric of every slice) is what parallelises. At 10x census (56 MB):
-# Evaluator 262 s in memory, 140 s with two workers, while ExampleGen, StatisticsGen and
-# Transform were 40 s slower in all (benchmarks/results/scale.txt). At 1x (5.6 MB) the
-# Evaluator took 36 s in memory, 50 s with two workers. Between the two sizes this
-# threshold is not measured.
-EVALUATOR_MULTI_PROCESSING_BYTES = 48 * 1024**2
-
-
-def _multi_processing() -> list[str]:
-    workers = max(2, os.cpu_count() or 2)
-    return ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
 def data_bytes(spec: DatasetSpec) -> int:
@@ -61,18 +49,8 @@ def default_beam_args(spec: DatasetSpec, given: list[str] | None = None) -> list
         return given
     if data_bytes(spec) < MULTI_PROCESSING_BYTES:
         return given
-    return [*given, *_multi_processing()]
-
-
-def evaluator_beam_args(spec: DatasetSpec, given: list[str] | None = None) -> list[str]:
-    """The Evaluator's own Beam options on top of the pipeline's: multi-processing from
-    EVALUATOR_MULTI_PROCESSING_BYTES when the pipeline as a whole runs in memory; none
-    when `given` names a running mode or the whole pipeline is multi-processing."""
-    if any(arg.startswith("--direct_running_mode") for arg in given or []):
-        return []
-    if not EVALUATOR_MULTI_PROCESSING_BYTES <= data_bytes(spec) < MULTI_PROCESSING_BYTES:
-        return []
-    return _multi_processing()
+    workers = max(2, os.cpu_count() or 2)
+    return [*given, "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,8 +212,7 @@ def run(
     when a component failed.
 
     Beam runs in memory for small data and with one worker process per core for large
-    data (`default_beam_args`; the Evaluator from a smaller size, `evaluator_beam_args`),
-    unless `beam_pipeline_args` name a running mode.
+    data (`default_beam_args`), unless `beam_pipeline_args` name a running mode.
 
     With `skip_unchanged` (the CLI's default), a run whose inputs are those of the last
     settled run starts nothing and returns `Unchanged` (that run's id and summary): every component
@@ -249,9 +226,8 @@ def run(
     """
     paths = paths_for(spec, output_dir)
     module = Path(module_file or MODULE_FILE)
-    evaluator_args = evaluator_beam_args(spec, beam_pipeline_args)
     beam_pipeline_args = default_beam_args(spec, beam_pipeline_args)
-    options = {"beam": beam_pipeline_args, "evaluator": evaluator_args, "cache": enable_cache}
+    options = {"beam": beam_pipeline_args, "cache": enable_cache}
     current = run_fingerprint.fingerprint(spec, module, options)
     with run_lock(paths.root):
         if skip_unchanged and enable_cache:
@@ -262,9 +238,7 @@ def run(
         # Bad cells stop the run here, with file and line, before any component starts.
         check_input_files(spec)
         run_fingerprint.forget_last_run(paths.root)
-        log_file = _run_locked(
-            spec, paths, beam_pipeline_args, evaluator_args, enable_cache, report, str(module)
-        )
+        log_file = _run_locked(spec, paths, beam_pipeline_args, enable_cache, report, str(module))
         _record(spec, paths, current)
         return log_file
 
@@ -285,7 +259,6 @@ def _run_locked(
     spec: DatasetSpec,
     paths: RunPaths,
     beam_pipeline_args: list[str] | None,
-    evaluator_args: list[str],
     enable_cache: bool,
     report: bool,
     module_file: str | None,
@@ -311,7 +284,6 @@ def _run_locked(
         serving_model_dir=str(paths.serving_dir),
         metadata_connection_config=sqlite_metadata_connection_config(str(paths.metadata_path)),
         beam_pipeline_args=beam_pipeline_args,
-        evaluator_beam_args=evaluator_args,
         enable_cache=enable_cache,
     )
     log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
@@ -324,11 +296,9 @@ def _run_locked(
         ),
         "in_memory",
     )
-    evaluator = " (the Evaluator multi_processing)" if evaluator_args else ""
     print(
-        f"  Beam DirectRunner {mode}{evaluator} ({data_bytes(spec) / 1024**2:.0f} MB of data; "
-        f"multi_processing by default from {MULTI_PROCESSING_BYTES // 1024**2} MB, "
-        f"the Evaluator's from {EVALUATOR_MULTI_PROCESSING_BYTES // 1024**2} MB)"
+        f"  Beam DirectRunner {mode} ({data_bytes(spec) / 1024**2:.0f} MB of data; "
+        f"multi_processing by default from {MULTI_PROCESSING_BYTES // 1024**2} MB)"
     )
     print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
     try:

@@ -123,7 +123,6 @@ def create_pipeline(
     module_file: str = MODULE_FILE,
     metadata_connection_config: ConnectionConfigType | None = None,
     beam_pipeline_args: list[str] | None = None,
-    evaluator_beam_args: list[str] | None = None,
     enable_cache: bool = True,
     data_root: str | None = None,
     user_module: str | None = None,
@@ -142,8 +141,6 @@ def create_pipeline(
         module_file: The file holding `preprocessing_fn` and `run_fn`.
         metadata_connection_config: ML Metadata store; None lets the runner decide.
         beam_pipeline_args: Options for the Beam-based components.
-        evaluator_beam_args: Options for the Evaluator only, after `beam_pipeline_args`
-            (Beam takes the last value of an option).
         enable_cache: Reuse outputs of executions whose inputs did not change.
         data_root: Folder holding the spec's files, when not the spec's own folder
             (a gs:// copy for cloud runs).
@@ -276,8 +273,6 @@ def create_pipeline(
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config.create_eval_config(spec),
     )
-    if evaluator_beam_args:
-        evaluator.with_beam_pipeline_args(evaluator_beam_args)
     if vertex_push_config:
         from tfx.extensions.google_cloud_ai_platform.pusher.component import (
             Pusher as VertexPusher,

@@ -39,31 +39,3 @@ def test_beam_runs_in_memory_for_small_data_and_multi_processing_for_large(monke
     # A running mode the user names is kept as it is.
     named = ["--direct_running_mode=in_memory"]
     assert local_runner.default_beam_args(census, named) == named
-
-
-def test_the_evaluator_alone_runs_multi_processing_from_its_own_smaller_size(monkeypatch, tmp_path):
-    from pipeline import local_runner
-    from pipeline.dataset_spec import load_spec
-    from pipeline.pipeline import create_pipeline
-    from tests.conftest import DATA
-
-    census = load_spec(DATA / "census")  # 5 MB
-    assert local_runner.evaluator_beam_args(census) == []
-    monkeypatch.setattr(local_runner, "EVALUATOR_MULTI_PROCESSING_BYTES", 1024**2)
-    chosen = local_runner.evaluator_beam_args(census)
-    assert "--direct_running_mode=multi_processing" in chosen
-    assert local_runner.default_beam_args(census) == []  # the rest stays in memory
-    # Not when the user names a mode, nor when the whole pipeline is multi-processing.
-    assert local_runner.evaluator_beam_args(census, ["--direct_running_mode=in_memory"]) == []
-    monkeypatch.setattr(local_runner, "MULTI_PROCESSING_BYTES", 2 * 1024**2)
-    assert local_runner.evaluator_beam_args(census) == []
-
-    # The Evaluator's options come after the pipeline's (Beam keeps an option's last value).
-    dag = create_pipeline(
-        "census_pipeline", str(tmp_path / "root"), census, str(tmp_path / "serving"),
-        beam_pipeline_args=["--direct_num_workers=1"], evaluator_beam_args=chosen,
-    )  # fmt: skip
-    args = {c.id: list(c.executor_spec.beam_pipeline_args) for c in dag.components
-            if hasattr(c.executor_spec, "beam_pipeline_args")}  # fmt: skip
-    assert args["Evaluator"] == ["--direct_num_workers=1", *chosen]
-    assert args["Transform"] == args["StatisticsGen"] == ["--direct_num_workers=1"]
