@@ -9,11 +9,11 @@ the same hash split: fine for timing, meaningless for the model's quality. For e
     in_memory         --beam-arg=--direct_running_mode=in_memory (one process)
     multi_processing  --beam-arg=--direct_running_mode=multi_processing
                       --beam-arg=--direct_num_workers=N (`--workers`, 0 = one per CPU)
-    default           no mode named: the CLI's own choice by the data's size (only the
-                      Evaluator multi-processing from 48 MB, everything from 256 MB)
+    default           no mode named: the CLI's own choice by the data's size
+                      (multi-processing from 256 MB)
 
-`default` names no mode, so the CLI picks it from the size of the data files (everything
-multi-processing from 256 MB, e.g. at 100x; the Evaluator alone from 48 MB, e.g. at 10x).
+`default` names no mode, so the CLI picks it from the size of the data files
+(multi-processing from 256 MB, e.g. at 100x).
 
 Recorded per run: process wall time; seconds per component from ML Metadata; rows per
 second (train + test rows over the wall time); peak memory: the largest sum of PSS over
