@@ -63,8 +63,10 @@ class ScoredExamples:
     weights: array = field(default_factory=_doubles)
 
     def __post_init__(self) -> None:
+        # Lists given by a caller become arrays; the default arrays are kept as they are.
         self.scores, self.labels, self.weights = (
-            _doubles(v) for v in (self.scores, self.labels, self.weights)
+            v if isinstance(v, array) else _doubles(v)
+            for v in (self.scores, self.labels, self.weights)
         )
 
     def extend(self, other: ScoredExamples) -> None:

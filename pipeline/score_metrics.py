@@ -38,8 +38,8 @@ from pipeline.ranking_metrics import scored_examples
 
 # Metrics of a whole slice; the RATES are per decision threshold.
 UNTHRESHOLDED = ("auc", "binary_accuracy", "mean_label", "mean_prediction", "calibration")
-# Private (TFMA writes no metric whose name starts with "_") name of the shared values.
-SHARED_VALUES = "_score_values"
+# Name of the shared values (made private: TFMA writes no metric starting with "_").
+SHARED_VALUES = "score_values"
 
 
 def _computations(
@@ -58,9 +58,8 @@ def _computations(
     )
     # Every metric of the slice at these thresholds, computed once: TFMA runs identical
     # computations (same keys) once, however many ScoreMetrics read them.
-    shared = metric_key(
-        f"{SHARED_VALUES}:thresholds={cuts}", model_name, output_name, sub_key, example_weighted
-    )
+    shared_name = metric_util.generate_private_name_from_arguments(SHARED_VALUES, thresholds=cuts)
+    shared = metric_key(shared_name, model_name, output_name, sub_key, example_weighted)
 
     def all_values(metrics: dict[metric_types.MetricKey, Any]) -> dict[metric_types.MetricKey, Any]:
         return {shared: point_values(metrics[source], cuts)}
