@@ -34,6 +34,7 @@ import contextlib
 import dataclasses
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,6 +70,8 @@ class Usage:
             split between its sharers): what the run really holds; None without psutil.
         max_rss: Largest RSS of any single process of the tree (the kernel's
             `ru_maxrss` for the child and its waited-for descendants), in bytes.
+        pss_by_component: Largest sampled PSS sum while each component ran (the run's
+            console names the running component: `  … Name`); empty without psutil.
     """
 
     seconds: float
@@ -76,6 +79,7 @@ class Usage:
     tree_rss: int | None
     max_rss: int
     tree_pss: int | None = None
+    pss_by_component: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,6 +144,30 @@ def _tree_memory(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+_RUNNING = re.compile(r"^  … (\S+)$", re.MULTILINE)  # the CLI's progress line
+
+
+class _RunningComponent:
+    """Follows a run's console log to tell which component runs now."""
+
+    def __init__(self, log_file: Path) -> None:
+        self.log_file = log_file
+        self.offset = 0
+        self.name = "(start-up)"
+
+    def now(self) -> str:
+        """The component of the last progress line written so far."""
+        with self.log_file.open("rb") as log:
+            log.seek(self.offset)
+            text = log.read().decode(errors="replace")
+        # Only whole lines: a line being written is read again next time.
+        end = text.rfind("\n") + 1
+        self.offset += len(text[:end].encode())
+        if found := _RUNNING.findall(text[:end]):
+            self.name = found[-1]
+        return self.name
+
+
 def run_measured(command: list[str], log_file: Path) -> Usage:
     """Runs `command` from the repository root, output to `log_file`, sampling memory."""
     try:
@@ -150,6 +178,8 @@ def run_measured(command: list[str], log_file: Path) -> Usage:
         sample = False
     log_file.parent.mkdir(parents=True, exist_ok=True)
     peak = peak_pss = 0
+    by_component: dict[str, int] = {}
+    running = _RunningComponent(log_file)
     with log_file.open("w") as log:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
@@ -161,6 +191,8 @@ def run_measured(command: list[str], log_file: Path) -> Usage:
             if sample:
                 rss, pss = _tree_memory(process.pid)
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+                component = running.now()
+                by_component[component] = max(by_component.get(component, 0), pss)
             time.sleep(SAMPLE_SECONDS)
         seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped above, not by Popen
@@ -170,6 +202,7 @@ def run_measured(command: list[str], log_file: Path) -> Usage:
         peak if sample else None,
         rusage.ru_maxrss * 1024,
         peak_pss if sample else None,
+        by_component,
     )
 
 
@@ -229,6 +262,12 @@ def print_table(runs: list[ScaleRun], train_steps: int) -> None:
     row("peak RSS, one process (MiB)", [_mib(r.usage.max_rss) for r in runs])
     row("blessed", ["yes" if r.summary.blessed else "no" for r in runs])
     row("load average before the run", [f"{r.load_before:.2f}" for r in runs])
+    print("\nPeak PSS, tree sum, while each component ran (MiB)")
+    names: list[str] = []
+    for r in runs:
+        names += [n for n in r.usage.pss_by_component if n not in names]
+    for name in names:
+        row(name, [_mib(r.usage.pss_by_component.get(name)) for r in runs])
 
 
 def print_growth(runs: list[ScaleRun]) -> None:
