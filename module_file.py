@@ -32,6 +32,7 @@ from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
 from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name
+from pipeline.keras_tracing import keep_keras_unconverted
 from pipeline.model_outputs import (
     EVALUATION_SIGNATURE,
     SERVING_SIGNATURE,
@@ -436,6 +437,7 @@ def run_fn(fn_args: FnArgs) -> None:
     spec = DatasetSpec.from_config(fn_args.custom_config["dataset"])
     training = spec.training
     seed = fn_args.custom_config.get("seed", 42)
+    keep_keras_unconverted()  # the first trace of each function: see pipeline.keras_tracing
     keras.utils.set_random_seed(seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
 
