@@ -479,4 +479,8 @@ def run_fn(fn_args: FnArgs) -> None:
         fn_args.serving_model_dir,
         save_format="tf",
         signatures=_signatures(model, tf_transform_output, spec, stats[0]),
+        # Every reader (TFMA, serving, the tests) loads the signatures, never the Keras
+        # object. Tracing each layer's call functions for Keras's own loader was most of
+        # the save: 15.8 s of run_fn's 54 s under cProfile, 3.3 s without.
+        save_traces=False,
     )
