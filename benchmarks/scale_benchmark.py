@@ -262,6 +262,9 @@ def print_table(runs: list[ScaleRun], train_steps: int) -> None:
     row("peak RSS, one process (MiB)", [_mib(r.usage.max_rss) for r in runs])
     row("blessed", ["yes" if r.summary.blessed else "no" for r in runs])
     row("load average before the run", [f"{r.load_before:.2f}" for r in runs])
+    for r in runs:  # replicated rows train a different model: say what it failed
+        for failure in r.summary.failed_thresholds:
+            print(f"{r.label}: not blessed: {failure}")
     print("\nPeak PSS, tree sum, while each component ran (MiB)")
     names: list[str] = []
     for r in runs:
