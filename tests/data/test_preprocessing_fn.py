@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -142,3 +143,33 @@ def test_transform_output_reports_vocabulary_size(transformed, tmp_path):
     with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
         _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "out"))
     assert tft.TFTransformOutput(str(tmp_path / "out")).vocabulary_size_by_name("color") == 3
+
+
+def test_vocabulary_is_exactly_tft_vocabulary_below_top_k(tmp_path):
+    # module_file counts categories with Misra-Gries (a packable combiner); below
+    # VOCABULARY_TOP_K distinct values it must give tft.vocabulary's exact file: same
+    # tokens, by decreasing frequency, ties in reverse lexicographic order.
+    rng = np.random.default_rng(3)
+    tokens = [f"v{i:03d}" for i in range(300)]
+    counts = rng.integers(1, 6, size=len(tokens))  # many ties
+    rows = [{"x": t.encode()} for t, c in zip(tokens, counts, strict=True) for _ in range(c)]
+    rng.shuffle(rows)
+    metadata = dataset_metadata.DatasetMetadata.from_feature_spec(
+        {"x": tf.io.FixedLenFeature([], tf.string)}
+    )
+
+    def preprocessing_fn(inputs):
+        tft.vocabulary(inputs["x"], vocab_filename="exact")
+        tft.experimental.approximate_vocabulary(
+            inputs["x"], top_k=module_file.VOCABULARY_TOP_K, vocab_filename="counted"
+        )
+        return {"x": inputs["x"]}
+
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
+        transform_fn = (rows, metadata) | tft_beam.AnalyzeDataset(preprocessing_fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(str(tmp_path / "out"))
+    output = tft.TFTransformOutput(str(tmp_path / "out"))
+    exact = Path(output.vocabulary_file_by_name("exact")).read_bytes().splitlines()
+    counted = Path(output.vocabulary_file_by_name("counted")).read_bytes().splitlines()
+    assert len(exact) == len(tokens)
+    assert counted == exact
