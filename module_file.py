@@ -308,8 +308,10 @@ def build_for_fit(model: keras.Model, dataset: tf.data.Dataset) -> None:
     the whole step a second time, one that creates no variables. Tracing is a large part
     of a short fit (the ablation's five models side by side; the Trainer's first epoch
     took 11 s against 1 s for each later one). Here one eager evaluation step on a batch
-    builds the metrics (the weights do not change).
+    builds the metrics (the weights do not change). It also keeps AutoGraph away from
+    Keras's own code for the traces that follow (`pipeline.keras_tracing`).
     """
+    keep_keras_unconverted()
     model.test_step(next(iter(dataset.take(1))))
     model.optimizer.build(model.trainable_variables)
     model.reset_metrics()
@@ -444,7 +446,6 @@ def run_fn(fn_args: FnArgs) -> None:
     spec = DatasetSpec.from_config(fn_args.custom_config["dataset"])
     training = spec.training
     seed = fn_args.custom_config.get("seed", 42)
-    keep_keras_unconverted()  # the first trace of each function: see pipeline.keras_tracing
     keras.utils.set_random_seed(seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
 

@@ -10,10 +10,7 @@ the same hash split: fine for timing, meaningless for the model's quality. For e
     multi_processing  --beam-arg=--direct_running_mode=multi_processing
                       --beam-arg=--direct_num_workers=N (`--workers`, 0 = one per CPU)
     default           no mode named: the CLI's own choice by the data's size
-                      (multi-processing from 256 MB)
-
-`default` names no mode, so the CLI picks it from the size of the data files
-(multi-processing from 256 MB, e.g. at 100x).
+                      (multi-processing from 256 MB of data files, e.g. at 100x)
 
 Recorded per run: process wall time; seconds per component from ML Metadata; rows per
 second (train + test rows over the wall time); peak memory: the largest sum of PSS over
@@ -159,11 +156,11 @@ class _RunningComponent:
         """The component of the last progress line written so far."""
         with self.log_file.open("rb") as log:
             log.seek(self.offset)
-            text = log.read().decode(errors="replace")
+            new = log.read()
         # Only whole lines: a line being written is read again next time.
-        end = text.rfind("\n") + 1
-        self.offset += len(text[:end].encode())
-        if found := _RUNNING.findall(text[:end]):
+        whole = new[: new.rfind(b"\n") + 1]
+        self.offset += len(whole)
+        if found := _RUNNING.findall(whole.decode(errors="replace")):
             self.name = found[-1]
         return self.name
 

@@ -32,11 +32,3 @@ def keep_keras_unconverted() -> None:
     if any(str(r) == str(rule) for r in config.CONVERSION_RULES):
         return
     config.CONVERSION_RULES = (rule, *config.CONVERSION_RULES)
-
-
-def keras_is_unconverted() -> bool:
-    """Whether AutoGraph leaves `tf_keras`'s functions as they are."""
-    import tf_keras
-    from tensorflow.python.autograph.impl import conversion
-
-    return conversion.is_allowlisted(tf_keras.layers.Dense.call)

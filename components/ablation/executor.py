@@ -112,9 +112,6 @@ def run_ablation(
 
     import module_file
     from pipeline.bootstrap_intervals import paired_differences_against
-    from pipeline.keras_tracing import keep_keras_unconverted
-
-    keep_keras_unconverted()  # tracing the side-by-side model: see pipeline.keras_tracing
 
     tf_transform_output = tft.TFTransformOutput(transform_uri)
     schema = tf_transform_output.transformed_metadata.schema
