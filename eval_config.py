@@ -9,7 +9,9 @@ and bootstrap intervals on every metric. Accuracy, calibration, the rates, the
 baselines' metrics, KS, lift and the intervals are custom metrics
 (`pipeline.score_metrics`, `pipeline.ranking_metrics`, `pipeline.bootstrap_intervals`)
 derived from one collection of scores per slice, so that TFMA reads each example once per
-slice for all of them instead of once per metric (see `pipeline.score_metrics`).
+slice for all of them instead of once per metric (see `pipeline.score_metrics`); TFMA's
+AUCs and plots run on a histogram built from that collection
+(`pipeline.histogram_metrics`).
 Validation: an absolute floor on each configured metric, so a first run can be blessed,
 a no-regression bound against the baseline model when there is one, and the fairness
 gate's bounds on the gap between each group's error rate and the overall one. The
@@ -34,6 +36,7 @@ from pipeline.dataset_spec import (
     slice_feature,
 )
 from pipeline.fairness_gap import gap_name
+from pipeline.histogram_metrics import HISTOGRAM_METRICS
 from pipeline.model_outputs import (
     EVALUATION_SIGNATURE,
     TRANSFORM_SIGNATURE,
@@ -48,17 +51,13 @@ RANKING_MODULE = "pipeline.ranking_metrics"
 INTERVALS_MODULE = "pipeline.bootstrap_intervals"
 GAP_MODULE = "pipeline.fairness_gap"
 SCORE_MODULE = "pipeline.score_metrics"
+HISTOGRAM_MODULE = "pipeline.histogram_metrics"
 REGRESSION_MODULE = "pipeline.regression_metrics"
 
-# TFMA's own metrics of the model: what rests on its calibration histogram (the AUCs and
-# the plots, which share one) and the example count.
-HEADLINE_METRICS = (
-    "ExampleCount",
-    "AUC",
-    "AUCPrecisionRecall",
-    "ConfusionMatrixPlot",
-    "CalibrationPlot",
-)
+# TFMA's own metrics of the model: the example count, and what rests on its calibration
+# histogram (the AUCs and the plots, which share one). The histogram is built from the
+# shared score collection (`pipeline.histogram_metrics`) instead of by TFMA's combiner.
+HEADLINE_METRICS = ("ExampleCount", *HISTOGRAM_METRICS)
 # The other headline metrics (accuracy at 0.5, calibration) from the shared score
 # collection: the same values as TFMA's classes (model test), without one combiner each.
 # Keyed by the TFMA class a spec's bound names (`dataset_spec.THRESHOLD_METRICS`).
@@ -163,7 +162,7 @@ def compared_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         return regression_metric_configs(spec)
     bounds = _bounds(spec)
     configs = [
-        _with_thresholds(tfma.MetricConfig(class_name=name), bounds.pop(name, []))
+        _with_thresholds(headline_metric_config(name), bounds.pop(name, []))
         for name in HEADLINE_METRICS
     ]
     configs += [
@@ -291,6 +290,17 @@ def baseline_metric_configs(spec: DatasetSpec | None = None) -> list[tfma.Metric
             )
         ]
     return [score_metric_config(name) for name in BASELINE_METRICS]
+
+
+def headline_metric_config(class_name: str) -> tfma.MetricConfig:
+    """TFMA's metric `class_name`; a histogram metric on the shared score collection."""
+    if class_name in HISTOGRAM_METRICS:
+        return tfma.MetricConfig(
+            class_name="HistogramMetric",
+            module=HISTOGRAM_MODULE,
+            config=json.dumps({"metric": class_name}),
+        )
+    return tfma.MetricConfig(class_name=class_name)
 
 
 def score_metric_config(name: str, thresholds: list[float] | None = None) -> tfma.MetricConfig:

@@ -68,8 +68,11 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
         "no-plots": {"ConfusionMatrixPlot", "CalibrationPlot"},
     }.get(variant, set())
 
-    def name(metric) -> str:  # the rates are ScoreMetric configs named after the rate
-        return json.loads(metric.config or "{}").get("name", metric.class_name)
+    def name(metric) -> str:
+        # The rates are ScoreMetric configs named after the rate, the plots
+        # HistogramMetric configs naming the TFMA class they wrap.
+        options = json.loads(metric.config or "{}")
+        return options.get("name", options.get("metric", metric.class_name))
 
     for model_metrics in config.metrics_specs:
         if list(model_metrics.output_names) != output:

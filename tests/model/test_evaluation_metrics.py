@@ -235,3 +235,66 @@ def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_p
             assert values[where, name] == pytest.approx(values[where, f"tfma_{name}"]), name
         # TFMA interpolates a 10,000-bucket histogram; ours is the exact AUC.
         assert values[where, "auc"] == pytest.approx(values[where, "tfma_auc"], abs=2e-3)
+
+
+def test_histogram_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
+    """AUC, PR-AUC and the two plots built on the score collection
+    (`pipeline.histogram_metrics`) are TFMA's own: the same histogram, so the same values
+    and plot points. Two evaluations of the same rows: the histogram's key is the same
+    for both, so in one evaluation one of them would stand in for the other."""
+    import json
+
+    import tensorflow_model_analysis as tfma
+    from google.protobuf import json_format
+
+    from pipeline.histogram_metrics import HISTOGRAM_METRICS
+
+    frame = people(3000, seed=5)
+    # Ties everywhere; scores at 0, at 1 and on bucket edges.
+    frame["prediction"] = frame["prediction"].round(4)
+    frame.loc[:9, "prediction"] = [0.0, 1.0, 0.5, 0.1234, 0.9999, 1.0, 0.0, 0.25, 0.75, 0.3]
+    ours = [
+        tfma.MetricConfig(
+            class_name="HistogramMetric",
+            module="pipeline.histogram_metrics",
+            config=json.dumps({"metric": m}),
+        )
+        for m in HISTOGRAM_METRICS
+    ]
+    theirs = [tfma.MetricConfig(class_name=m) for m in HISTOGRAM_METRICS]
+    results = []
+    for metrics_configs, path in ((ours, tmp_path / "ours"), (theirs, tmp_path / "theirs")):
+        config = tfma.EvalConfig(
+            model_specs=[tfma.ModelSpec(label_key="income", prediction_key="prediction")],
+            slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["sex"])],
+            metrics_specs=[tfma.MetricsSpec(metrics=metrics_configs)],
+            options=tfma.Options(include_default_metrics={"value": False}),
+        )
+        tfma.analyze_raw_data(frame, config, output_path=str(path))
+        values = {}
+        for metrics in tfma.load_metrics(str(path)):
+            where = str(tuple(metrics.slice_key.single_slice_keys))
+            for item in metrics.metric_keys_and_values:
+                values[where, item.key.name] = [item.value.double_value.value]
+        for slice_plots in tfma.load_plots(str(path)):
+            where = str(tuple(slice_plots.slice_key.single_slice_keys))
+            for item in slice_plots.plot_keys_and_values:
+                for field, plot in item.value.ListFields():
+                    values[where, field.name] = _numbers(json_format.MessageToDict(plot))
+        results.append(values)
+    ours_values, theirs_values = results
+    assert ours_values.keys() == theirs_values.keys()
+    assert len({key[0] for key in ours_values}) == 3  # overall and two sexes
+    for key, value in ours_values.items():
+        assert value == pytest.approx(theirs_values[key], rel=1e-12, nan_ok=True), key
+        assert key[1] in ("auc", "auc_precision_recall") or len(value) > 1000, key
+    assert 0.5 < ours_values["()", "auc"][0] < 1.0
+
+
+def _numbers(tree) -> list[float]:
+    """Every number in a plot (a proto as a dict) in a fixed order."""
+    if isinstance(tree, dict):
+        return [x for key in sorted(tree) for x in _numbers(tree[key])]
+    if isinstance(tree, list):
+        return [x for item in tree for x in _numbers(item)]
+    return [float(tree)]  # int64 fields, NaN and Infinity come as strings

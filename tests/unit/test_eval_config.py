@@ -12,7 +12,8 @@ from tests.conftest import DATA
 
 
 def _configs(config: tfma.EvalConfig) -> dict[str, list[tfma.MetricConfig]]:
-    """The model output's metric configs by class name (a ScoreMetric also by its name)."""
+    """The model output's metric configs by class name (a ScoreMetric also by its name, a
+    HistogramMetric by the TFMA class it wraps)."""
     by_name: dict[str, list[tfma.MetricConfig]] = {}
     for spec in config.metrics_specs:
         if list(spec.output_names) != ["probabilities"]:
@@ -21,6 +22,8 @@ def _configs(config: tfma.EvalConfig) -> dict[str, list[tfma.MetricConfig]]:
             by_name.setdefault(metric.class_name, []).append(metric)
             if metric.class_name == "ScoreMetric":
                 by_name.setdefault(json.loads(metric.config)["name"], []).append(metric)
+            if metric.class_name == "HistogramMetric":
+                by_name.setdefault(json.loads(metric.config)["metric"], []).append(metric)
     return by_name
 
 
@@ -142,7 +145,13 @@ def test_a_regression_spec_gets_regression_metrics_bounds_and_baselines():
 
 
 def _names(spec: tfma.MetricsSpec) -> set[str]:
-    return {json.loads(m.config or "{}").get("name", m.class_name) for m in spec.metrics}
+    """Each metric's name, class name, or the TFMA class a HistogramMetric wraps."""
+    return {_name(m) for m in spec.metrics}
+
+
+def _name(metric: tfma.MetricConfig) -> str:
+    options = json.loads(metric.config or "{}")
+    return options.get("name", options.get("metric", metric.class_name))
 
 
 def test_a_baseline_model_is_evaluated_on_what_the_comparison_and_the_bounds_need():
@@ -157,7 +166,7 @@ def test_a_baseline_model_is_evaluated_on_what_the_comparison_and_the_bounds_nee
     assert {"AUC", "binary_accuracy", "ConfusionMatrixPlot", "KolmogorovSmirnov"} <= _names(both)
     # Every bounded metric, so that no-regression bounds have the baseline's value.
     assert all(
-        m.class_name in _names(both) or json.loads(m.config or "{}").get("name") in _names(both)
+        _name(m) in _names(both)
         for s in two.metrics_specs
         for m in s.metrics
         if any(t.threshold.HasField("change_threshold") for t in m.per_slice_thresholds)
