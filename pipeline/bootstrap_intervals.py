@@ -22,6 +22,7 @@ For a regression model (`regression: true` in the config) the metrics are those 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,6 +58,27 @@ RATES = {
 _CHUNK_CELLS = 2_000_000
 
 
+def _poisson_table(bits: int = 16) -> np.ndarray:
+    """Poisson(1) by inversion of the midpoints of 2**bits equal steps of [0, 1]."""
+    cdf = np.cumsum([math.exp(-1.0) / math.factorial(k) for k in range(20)])
+    steps = (np.arange(2**bits) + 0.5) / 2**bits
+    return np.searchsorted(cdf, steps).astype(np.uint8)
+
+
+# A draw is a 16-bit random integer looked up here: ten times faster than numpy's
+# Poisson sampler (0.04 vs 0.44 s for 1,000 replicates of 16,000 examples) and each
+# count's probability within 1/65,536 of Poisson(1)'s, far below the sampling error of
+# 1,000 replicates.
+_POISSON_1 = _poisson_table()
+
+
+def poisson_draws(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """Poisson(1) counts (float64): one bootstrap weight per replicate and example."""
+    return _POISSON_1[rng.integers(0, _POISSON_1.size, size=size, dtype=np.uint16)].astype(
+        np.float64
+    )
+
+
 def interval_name(bound: str, metric: str, threshold: float | None = None) -> str:
     """`ci_lower/auc`, or `ci_upper/fall_out/0.3` for a rate at a decision threshold."""
     name = f"ci_{bound}/{metric}"
@@ -85,20 +107,22 @@ def metric_values(
         starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])  # groups of ties
         group_scores = scores[starts]
         pos = np.add.reduceat(weights * labels, starts, axis=1)
-        neg = np.add.reduceat(weights * (1.0 - labels), starts, axis=1)
-        total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
-        total = total_pos + total_neg
+        neg = np.add.reduceat(weights, starts, axis=1) - pos
         cum_pos, cum_neg = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
+        cum_weight = cum_pos + cum_neg
+        total_pos, total_neg, total = cum_pos[:, -1], cum_neg[:, -1], cum_weight[:, -1]
         out: dict[tuple[str, float | None], np.ndarray] = {}
+
+        def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return np.einsum("ij,ij->i", a, b)
+
         # A negative ranks below every positive above its group and ties half of its own.
-        out["auc", None] = (neg * (cum_pos - pos / 2)).sum(axis=1) / (total_pos * total_neg)
-        precision_at = cum_pos / (cum_pos + cum_neg)
-        out["auc_precision_recall", None] = (pos * precision_at).sum(axis=1) / total_pos
-        out[KS_NAME, None] = np.max(
-            np.abs(cum_pos / total_pos[:, None] - cum_neg / total_neg[:, None]), axis=1
-        )
+        out["auc", None] = (row_dot(neg, cum_pos) - row_dot(neg, pos) / 2) / (total_pos * total_neg)
+        out["auc_precision_recall", None] = row_dot(pos, cum_pos / cum_weight) / total_pos
+        gap = cum_pos * (1.0 / total_pos)[:, None] - cum_neg * (1.0 / total_neg)[:, None]
+        out[KS_NAME, None] = np.maximum(gap.max(axis=1), -gap.min(axis=1))
         out["mean_label", None] = total_pos / total
-        out["mean_prediction", None] = (weights * scores).sum(axis=1) / total
+        out["mean_prediction", None] = weights @ scores / total
         out["calibration", None] = out["mean_prediction", None] / out["mean_label", None]
 
         def counts(threshold: float) -> tuple[np.ndarray, ...]:
@@ -112,17 +136,17 @@ def metric_values(
         for threshold in thresholds:
             for name, rate in RATES.items():
                 out[name, threshold] = rate(*counts(threshold))
-        cum_weight = np.concatenate([np.zeros((len(total), 1)), cum_pos + cum_neg], axis=1)
-        cum_pos0 = np.concatenate([np.zeros((len(total), 1)), cum_pos], axis=1)
-        gains = (
-            np.array(
-                [
-                    np.interp(np.asarray(DECILES) / 10 * row_weight[-1], row_weight, row_pos)
-                    for row_weight, row_pos in zip(cum_weight, cum_pos0, strict=True)
-                ]
-            )
-            / total_pos[:, None]
+        # The gain curve runs from (0, 0) through each group's (cum_weight, cum_pos).
+        fractions = np.asarray(DECILES) / 10
+        gains = np.array(
+            [
+                np.interp(fractions * row_weight[-1], row_weight, row_pos, left=np.nan)
+                for row_weight, row_pos in zip(cum_weight, cum_pos, strict=True)
+            ]
         )
+        # Cutoffs inside the first group (left of the first point): on the first segment.
+        first = (fractions[None, :] * total[:, None]) * (cum_pos[:, :1] / cum_weight[:, :1])
+        gains = np.where(np.isnan(gains), first, gains) / total_pos[:, None]
         for i, k in enumerate(DECILES):
             out[gain_name(k), None] = gains[:, i]
             out[lift_name(k), None] = gains[:, i] / (k / 10)
@@ -212,7 +236,7 @@ def bootstrap_intervals(
     chunk = max(1, min(replicates, _CHUNK_CELLS // scores.size))
     samples: dict[tuple[str, float | None], list[np.ndarray]] = {}
     for start in range(0, replicates, chunk):
-        draws = rng.poisson(1.0, size=(min(chunk, replicates - start), scores.size))
+        draws = poisson_draws(rng, (min(chunk, replicates - start), scores.size))
         for key, sample in values(draws).items():
             samples.setdefault(key, []).append(sample)
     tail = (1.0 - confidence) / 2
@@ -353,8 +377,8 @@ def paired_differences_against(
     chunk = max(1, min(replicates, _CHUNK_CELLS // max(1, labels.size)))
     changes: list[dict[str, list[np.ndarray]]] = [{m: [] for m in metrics} for _ in others]
     for start in range(0, replicates, chunk):
-        draws = rng.poisson(1.0, size=(min(chunk, replicates - start), labels.size))
-        a, *bs = values(draws.astype(np.float64))
+        draws = poisson_draws(rng, (min(chunk, replicates - start), labels.size))
+        a, *bs = values(draws)
         for b, change in zip(bs, changes, strict=True):
             for metric in metrics:
                 change[metric].append(b[metric, None] - a[metric, None])

@@ -158,3 +158,17 @@ def test_paired_changes_against_several_models_equal_one_comparison_each():
     assert same["change"] == 0 and same["low"] == 0 and same["high"] == 0
     # Noise for scores: the AUC falls by about (AUC - 0.5), and the interval says so.
     assert together[1]["auc"]["high"] < 0 < together[1]["auc"]["a"] - 0.5
+
+
+def test_poisson_draws_follow_poisson_one():
+    """The looked-up draws: each count's probability within 1/65,536 of Poisson(1)'s, and
+    a large sample's mean and variance 1."""
+    from pipeline.bootstrap_intervals import _POISSON_1, poisson_draws
+
+    table = np.bincount(_POISSON_1) / _POISSON_1.size
+    exact = [math.exp(-1) / math.factorial(k) for k in range(table.size)]
+    assert np.max(np.abs(table - exact)) <= 1 / 65_536
+    draws = poisson_draws(np.random.default_rng(0), (200, 5_000))
+    assert draws.dtype == np.float64 and draws.shape == (200, 5_000)
+    assert draws.mean() == pytest.approx(1.0, abs=0.005)
+    assert draws.var() == pytest.approx(1.0, abs=0.01)
