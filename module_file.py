@@ -31,7 +31,7 @@ import tf_keras as keras
 from tfx.components.trainer.fn_args_utils import DataAccessor, FnArgs
 from tfx_bsl.public import tfxio
 
-from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name
+from pipeline.dataset_spec import DatasetSpec, bucket_name, cross_name, evaluated_features
 from pipeline.keras_tracing import keep_keras_unconverted
 from pipeline.model_outputs import (
     EVALUATION_SIGNATURE,
@@ -423,10 +423,14 @@ def _signatures(
         baselines = _baseline_outputs(model, features, serialized, spec, label_mean)
         return {output: model(features), **baselines}
 
+    # TFMA reads the label and the bucket slices from this signature's outputs, and splits
+    # every output it gets into one array per example in Python: only what it reads.
+    evaluated = evaluated_features(spec)
+
     @tf.function(input_signature=[examples])
     def transform_features(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        # TFMA reads the label and the bucket slices from these outputs.
-        return model.tft_layer(tf.io.parse_example(serialized, eval_spec))
+        features = model.tft_layer(tf.io.parse_example(serialized, eval_spec))
+        return {name: value for name, value in features.items() if name in evaluated}
 
     return {
         SERVING_SIGNATURE: serve.get_concrete_function(),

@@ -320,6 +320,14 @@ def slice_feature(spec: DatasetSpec, column: str) -> str:
     return bucket_name(column) if spec.column(column).buckets else column
 
 
+def evaluated_features(spec: DatasetSpec) -> frozenset[str]:
+    """What the Evaluator reads besides the raw columns: the label and the feature each
+    slice, cross and sensitive column is sliced on (a bucket feature for a bucketized one)."""
+    columns = {*spec.slice_columns, *(c for cross in spec.slice_crosses for c in cross)}
+    columns |= set(spec.sensitive_columns)
+    return frozenset({spec.label.column, *(slice_feature(spec, c) for c in columns)})
+
+
 def bucket_label(boundaries: tuple[float, ...], index: int) -> str:
     """A readable range for bucket `index` of `boundaries`, such as '[25, 35)'."""
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.dataset_spec import DatasetSpec, SpecError, bucket_label, load_spec
+from pipeline.dataset_spec import (
+    DatasetSpec,
+    SpecError,
+    bucket_label,
+    evaluated_features,
+    load_spec,
+)
 from tests.conftest import DATA, write_csv
 
 CENSUS_TRAIN = str(DATA / "census" / "train.csv")
@@ -264,3 +270,8 @@ def test_bad_regression_spec_names_the_key(tmp_path, key, value, message):
     path = _write(tmp_path, _set(_diabetes_yaml(), key, value))
     with pytest.raises(SpecError, match=message):
         load_spec(path)
+
+
+def test_the_evaluator_reads_the_label_and_what_slices_use():
+    # Slices on sex, race, age (bucketized) and sex x race; the gate on sex and race.
+    assert evaluated_features(load_spec(DATA / "census")) == {"income", "sex", "race", "age_bucket"}
