@@ -424,7 +424,7 @@ def _signatures(
         return {output: model(features), **baselines}
 
     # TFMA reads the label and the bucket slices from this signature's outputs, and splits
-    # every output it gets into one array per example in Python: only what it reads.
+    # every output it gets into one array per example in Python: only what it may read.
     evaluated = evaluated_features(spec)
 
     @tf.function(input_signature=[examples])

@@ -321,11 +321,14 @@ def slice_feature(spec: DatasetSpec, column: str) -> str:
 
 
 def evaluated_features(spec: DatasetSpec) -> frozenset[str]:
-    """What the Evaluator reads besides the raw columns: the label and the feature each
-    slice, cross and sensitive column is sliced on (a bucket feature for a bucketized one)."""
-    columns = {*spec.slice_columns, *(c for cross in spec.slice_crosses for c in cross)}
-    columns |= set(spec.sensitive_columns)
-    return frozenset({spec.label.column, *(slice_feature(spec, c) for c in columns)})
+    """What the Evaluator may read besides the raw columns: the label, and every bucket
+    feature (a slice on a bucketized column uses its bucket).
+
+    Every bucket, not only those the slicing settings name: the Trainer gets no slicing
+    settings (`for_trainer`), so that editing a slice re-runs the Evaluator only.
+    """
+    buckets = (bucket_name(c.name) for c in spec.columns if c.buckets)
+    return frozenset({spec.label.column, *buckets})
 
 
 def bucket_label(boundaries: tuple[float, ...], index: int) -> str:

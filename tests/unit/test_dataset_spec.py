@@ -272,6 +272,9 @@ def test_bad_regression_spec_names_the_key(tmp_path, key, value, message):
         load_spec(path)
 
 
-def test_the_evaluator_reads_the_label_and_what_slices_use():
-    # Slices on sex, race, age (bucketized) and sex x race; the gate on sex and race.
-    assert evaluated_features(load_spec(DATA / "census")) == {"income", "sex", "race", "age_bucket"}
+def test_the_evaluator_reads_the_label_and_the_buckets_whatever_the_slices():
+    spec = load_spec(DATA / "census")
+    expected = {"income", "age_bucket", "hours_per_week_bucket"}
+    assert evaluated_features(spec) == expected
+    # The Trainer exports the signature from a spec without slicing settings.
+    assert evaluated_features(spec.for_trainer()) == expected
