@@ -23,6 +23,7 @@ import os
 # TFX 1.16, TFT 1.16 and TFMA 0.47 need Keras 2; TF 2.16 defaults to Keras 3.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
@@ -323,16 +324,23 @@ def label_stats(dataset: tf.data.Dataset) -> tuple[float, float]:
     For a 0/1 label the mean is the positive rate. The deviation is at least 1e-6, so a
     constant label still gives a usable regression head.
     """
-    total = first = second = 0.0
-    for _, label in dataset.take(LABEL_STATS_BATCHES):
-        label = tf.cast(label, tf.float64)
-        total += float(tf.size(label))
-        first += float(tf.reduce_sum(label))
-        second += float(tf.reduce_sum(label * label))
+
+    def add(sums: tf.Tensor, batch: tuple[Any, tf.Tensor]) -> tf.Tensor:
+        label = tf.reshape(tf.cast(batch[1], tf.float64), [-1])
+        size = tf.cast(tf.size(label), tf.float64)
+        return sums + tf.stack([size, tf.reduce_sum(label), tf.reduce_sum(label * label)])
+
+    # One traced reduction, not an eager step and three host copies per batch.
+    start = tf.zeros([3], tf.float64)
+    total, first, second = (
+        dataset.take(LABEL_STATS_BATCHES)
+        .reduce(start, add)
+        .numpy()
+    )
     if not total:
         return 0.0, 1.0
     mean = first / total
-    return mean, max(1e-6, (max(0.0, second / total - mean * mean)) ** 0.5)
+    return float(mean), float(max(1e-6, (max(0.0, second / total - mean * mean)) ** 0.5))
 
 
 def _files_bytes(file_pattern: list[str]) -> int:
@@ -351,25 +359,32 @@ def _dataset(
     spec: DatasetSpec,
     seed: int,
 ) -> tf.data.Dataset:
-    """Batches of (transformed features, label), repeated without end.
+    """Batches of (transformed features, label), repeated without end (`repeated_batches`)."""
 
-    Up to CACHE_BATCHES_BYTES of files, the first pass's batches are cached in memory and
-    later passes draw them in a new order each time; above it every pass reads the files.
-    """
-    cache = _files_bytes(file_pattern) <= CACHE_BATCHES_BYTES
-    dataset = data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(
+    def read(epochs: int | None) -> tf.data.Dataset:
+        options = tfxio.TensorFlowDatasetOptions(
             batch_size=spec.training.batch_size,
             label_key=spec.label.column,
-            num_epochs=1 if cache else None,
+            num_epochs=epochs,
             shuffle_seed=seed,
-        ),
-        tf_transform_output.transformed_metadata.schema,
-    )
-    if not cache:
-        return dataset
-    return dataset.cache().shuffle(CACHE_SHUFFLE_BATCHES, seed=seed).repeat()
+        )
+        schema = tf_transform_output.transformed_metadata.schema
+        return data_accessor.tf_dataset_factory(file_pattern, options, schema)
+
+    return repeated_batches(file_pattern, read, seed)
+
+
+def repeated_batches(
+    file_pattern: list[str], read: Callable[[int | None], tf.data.Dataset], seed: int
+) -> tf.data.Dataset:
+    """The batches of `read(num_epochs)`, repeated without end.
+
+    Up to CACHE_BATCHES_BYTES of files, one pass is read and kept in memory and every later
+    pass draws its batches in a new order; above it every pass reads the files.
+    """
+    if _files_bytes(file_pattern) > CACHE_BATCHES_BYTES:
+        return read(None)
+    return read(1).cache().shuffle(CACHE_SHUFFLE_BATCHES, seed=seed).repeat()
 
 
 def _baseline_outputs(

@@ -122,14 +122,18 @@ def run_ablation(
             batch_size=batch_size,
             label_key=spec.label.column,
             num_epochs=epochs,
-            shuffle=epochs is None,
+            shuffle=split == "train",
             shuffle_seed=config["seed"],
         )
         record = tfxio.TFExampleRecord(file_pattern=_files(examples, split), schema=schema)
         return record.TensorFlowDataset(options)
 
+    # As the Trainer reads it: parsed once and kept in memory when it is small.
+    training = module_file.repeated_batches(
+        [_files(examples, "train")], lambda epochs: dataset("train", epochs), config["seed"]
+    )
     sizes = module_file.input_sizes(spec, tf_transform_output)
-    stats = module_file.label_stats(dataset("train", None))
+    stats = module_file.label_stats(training)
     evaluation = dataset("eval", 1)
     metrics = headline_metrics(spec.task)
 
@@ -142,7 +146,7 @@ def run_ablation(
     members = [module_file.build_model(spec, sizes, stats) for _ in removed]
     model = side_by_side(members, removed)
     count = len(members)
-    train = dataset("train", None).map(lambda features, label: (features, (label,) * count))
+    train = training.map(lambda features, label: (features, (label,) * count))
     module_file.build_for_fit(model, train)
     model.fit(
         train,
