@@ -332,11 +332,7 @@ def label_stats(dataset: tf.data.Dataset) -> tuple[float, float]:
 
     # One traced reduction, not an eager step and three host copies per batch.
     start = tf.zeros([3], tf.float64)
-    total, first, second = (
-        dataset.take(LABEL_STATS_BATCHES)
-        .reduce(start, add)
-        .numpy()
-    )
+    total, first, second = dataset.take(LABEL_STATS_BATCHES).reduce(start, add).numpy()
     if not total:
         return 0.0, 1.0
     mean = first / total
