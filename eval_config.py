@@ -303,6 +303,13 @@ def headline_metric_config(class_name: str) -> tfma.MetricConfig:
     return tfma.MetricConfig(class_name=class_name)
 
 
+def metric_config_name(metric: tfma.MetricConfig) -> str:
+    """What a metric config stands for: its `name` option (a ScoreMetric's rate), the TFMA
+    class a HistogramMetric wraps, or else its class name."""
+    options = json.loads(metric.config or "{}")
+    return options.get("name", options.get("metric", metric.class_name))
+
+
 def score_metric_config(name: str, thresholds: list[float] | None = None) -> tfma.MetricConfig:
     """A metric derived from the shared score collection (`pipeline.score_metrics`)."""
     options = {"name": name} | ({"thresholds": thresholds} if thresholds else {})

@@ -23,7 +23,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -68,19 +67,13 @@ def eval_config_for(spec: DatasetSpec, variant: str):  # -> tfma.EvalConfig
         "no-plots": {"ConfusionMatrixPlot", "CalibrationPlot"},
     }.get(variant, set())
 
-    def name(metric) -> str:
-        # The rates are ScoreMetric configs named after the rate, the plots
-        # HistogramMetric configs naming the TFMA class they wrap.
-        options = json.loads(metric.config or "{}")
-        return options.get("name", options.get("metric", metric.class_name))
-
     for model_metrics in config.metrics_specs:
         if list(model_metrics.output_names) != output:
             continue
         kept = [
             m
             for m in model_metrics.metrics
-            if m.class_name not in dropped and name(m) not in dropped
+            if m.class_name not in dropped and eval_config.metric_config_name(m) not in dropped
         ]
         del model_metrics.metrics[:]
         model_metrics.metrics.extend(kept)

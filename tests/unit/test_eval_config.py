@@ -146,12 +146,7 @@ def test_a_regression_spec_gets_regression_metrics_bounds_and_baselines():
 
 def _names(spec: tfma.MetricsSpec) -> set[str]:
     """Each metric's name, class name, or the TFMA class a HistogramMetric wraps."""
-    return {_name(m) for m in spec.metrics}
-
-
-def _name(metric: tfma.MetricConfig) -> str:
-    options = json.loads(metric.config or "{}")
-    return options.get("name", options.get("metric", metric.class_name))
+    return {eval_config.metric_config_name(m) for m in spec.metrics}
 
 
 def test_a_baseline_model_is_evaluated_on_what_the_comparison_and_the_bounds_need():
@@ -166,7 +161,7 @@ def test_a_baseline_model_is_evaluated_on_what_the_comparison_and_the_bounds_nee
     assert {"AUC", "binary_accuracy", "ConfusionMatrixPlot", "KolmogorovSmirnov"} <= _names(both)
     # Every bounded metric, so that no-regression bounds have the baseline's value.
     assert all(
-        _name(m) in _names(both)
+        eval_config.metric_config_name(m) in _names(both)
         for s in two.metrics_specs
         for m in s.metrics
         if any(t.threshold.HasField("change_threshold") for t in m.per_slice_thresholds)
