@@ -47,7 +47,7 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 import eval_config
-from components import atomic_pusher
+from components import arrow_csv_example_gen, atomic_pusher
 from components.ablation import Ablation
 from components.ablation.executor import ablation_config
 from components.data_gate import DataGate
@@ -65,7 +65,8 @@ def _csv_example_gen(
     """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
 
     The split is explicit even for a single output split: by default ExampleGen would
-    cut a one-file input into train/eval 2:1.
+    cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
+    and splits as TFX's executor, a fraction of its time and memory).
     """
     return CsvExampleGen(
         input_base=data_root,
@@ -80,6 +81,7 @@ def _csv_example_gen(
                 ]
             )
         ),
+        custom_executor_spec=executor_spec.BeamExecutorSpec(arrow_csv_example_gen.Executor),
     )
 
 
