@@ -145,9 +145,17 @@ def main() -> None:
         help="also run each variant under cProfile and print its N costliest functions "
         "(by own time) and the TFMA combiners' add_input costs",
     )
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="a Beam option for TFMA's pipeline, e.g. "
+        "--beam-arg=--direct_running_mode=multi_processing (default: Beam's DirectRunner defaults)",
+    )
     args = parser.parse_args()
 
     import tensorflow_model_analysis as tfma
+    from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.run_artifacts import find_run
 
@@ -180,6 +188,7 @@ def main() -> None:
                         data_location=data_location,
                         file_format="tfrecords",
                         output_path=out,
+                        pipeline_options=PipelineOptions(args.beam_arg) if args.beam_arg else None,
                     )
 
                 took = timed(analyse)
