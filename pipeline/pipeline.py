@@ -23,7 +23,6 @@ from typing import Any
 # also imports its Google Cloud extensions (google.cloud.aiplatform), about 10 s of every
 # local run's start-up. The Vertex AI Pusher is imported where it is used.
 from tfx.components import (
-    CsvExampleGen,
     Evaluator,
     ExampleValidator,
     Pusher,
@@ -47,9 +46,10 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 import eval_config
-from components import arrow_csv_example_gen, atomic_pusher
+from components import atomic_pusher
 from components.ablation import Ablation
 from components.ablation.executor import ablation_config
+from components.arrow_csv_example_gen import ArrowCsvExampleGen
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck
 from components.drift_check.executor import drift_config
@@ -61,14 +61,14 @@ MODULE_FILE = str(Path(__file__).resolve().parent.parent / "module_file.py")
 
 def _csv_example_gen(
     spec: DatasetSpec, data_root: str, file_key: str, split: dict[str, int]
-) -> CsvExampleGen:
+) -> ArrowCsvExampleGen:
     """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
     and splits as TFX's executor, a fraction of its time and memory).
     """
-    return CsvExampleGen(
+    return ArrowCsvExampleGen(
         input_base=data_root,
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name=file_key, pattern=spec.files[file_key])]
@@ -81,7 +81,6 @@ def _csv_example_gen(
                 ]
             )
         ),
-        custom_executor_spec=executor_spec.BeamExecutorSpec(arrow_csv_example_gen.Executor),
     )
 
 

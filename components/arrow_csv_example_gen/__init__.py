@@ -1,5 +1,6 @@
 """TFX's CsvExampleGen with Arrow parsing: the same examples and splits, without Python per row."""
 
+from components.arrow_csv_example_gen.component import ArrowCsvExampleGen
 from components.arrow_csv_example_gen.executor import Executor
 
-__all__ = ["Executor"]
+__all__ = ["ArrowCsvExampleGen", "Executor"]
