@@ -58,6 +58,7 @@ benchmarks: $(STAMP)
 	$(PY) -m pipeline run --output-dir $(BENCH_OUT) > $(BENCH_OUT)/run.log
 	$(PY) benchmarks/serving_benchmark.py --model $(BENCH_OUT)/census/serving_model | tee benchmarks/results/serving.txt
 	$(PY) benchmarks/evaluator_profile.py --output-dir $(BENCH_OUT) | tee benchmarks/results/evaluator.txt
+	$(PY) benchmarks/example_gen_benchmark.py | tee benchmarks/results/example_gen.txt
 	$(PY) benchmarks/scale_benchmark.py --factors 1 10 --modes in_memory | tee benchmarks/results/scale.txt
 
 lock: $(STAMP)  ## recompile requirements.lock from requirements.in
