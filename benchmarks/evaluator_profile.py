@@ -18,15 +18,23 @@ first), builds the eval config from the data set spec as the pipeline does, and 
 Usage:
 
     python benchmarks/evaluator_profile.py [--data data/census] [--output-dir outputs]
+
+`--memory` also prints each variant's peak PSS (this process and Beam's workers);
+`--beam-arg` passes Beam options, e.g. multi-processing as the CLI picks it for large data:
+
+    python benchmarks/evaluator_profile.py --data <10x data> --output-dir <its run> --memory \
+        --beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +110,47 @@ def timed(run: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+class MemorySampler:
+    """Samples the PSS of this process and its children (Beam's workers) in a thread.
+
+    PSS counts a page shared by n processes 1/n in each: the sum is what the tree holds.
+    """
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.peak_sum = 0
+        self.at_peak: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            sizes = {}
+            for process in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # ended between listing and reading
+                    pss = process.memory_full_info().pss
+                    if pss:
+                        sizes["this process" if process == me else f"child {process.pid}"] = pss
+            if sum(sizes.values()) > self.peak_sum:
+                self.peak_sum, self.at_peak = sum(sizes.values()), sizes
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> str:
+        mib = 1024 * 1024
+        parts = ", ".join(f"{name} {size / mib:,.0f}" for name, size in self.at_peak.items())
+        return f"peak PSS {self.peak_sum / mib:,.0f} MiB ({parts})"
+
+
 def print_profile(run: Callable[[], object], variant: str, top: int) -> None:
     """Runs `run` under cProfile; prints its costliest functions and, per combiner class,
     the time of its `add_input` calls (TFMA calls each one per example and slice)."""
@@ -152,6 +201,12 @@ def main() -> None:
         help="a Beam option for TFMA's pipeline, e.g. "
         "--beam-arg=--direct_running_mode=multi_processing (default: Beam's DirectRunner defaults)",
     )
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="also sample the PSS of this process and its Beam workers (psutil) and print "
+        "each variant's peak, per process",
+    )
     args = parser.parse_args()
 
     import tensorflow_model_analysis as tfma
@@ -191,11 +246,14 @@ def main() -> None:
                         pipeline_options=PipelineOptions(args.beam_arg) if args.beam_arg else None,
                     )
 
-                took = timed(analyse)
+                with MemorySampler() if args.memory else contextlib.nullcontext() as memory:
+                    took = timed(analyse)
                 if args.cprofile and repeat == 0:
                     print_profile(analyse, variant, args.cprofile)
             seconds[variant].append(took)
             print(f"repeat {repeat + 1}/{args.repeats} {variant:<14} {took:6.1f} s", flush=True)
+            if memory is not None:
+                print(f"  {memory.summary()}", flush=True)
 
     full = statistics.median(seconds["full"]) if seconds.get("full") else None
     print(f"\nEvaluator profile: {spec.name}, {os.cpu_count()} cores (medians)")
