@@ -147,7 +147,9 @@ class MemorySampler:
 
     def summary(self) -> str:
         mib = 1024 * 1024
-        parts = ", ".join(f"{name} {size / mib:,.0f}" for name, size in self.at_peak.items())
+        parts = ", ".join(  # the workers' shell wrappers hold a few hundred KiB
+            f"{name} {size / mib:,.0f}" for name, size in self.at_peak.items() if size >= mib
+        )
         return f"peak PSS {self.peak_sum / mib:,.0f} MiB ({parts})"
 
 
