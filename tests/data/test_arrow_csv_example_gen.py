@@ -32,7 +32,12 @@ EDGE_CASES = {
         '-3,1e3,+4,,,2,"say ""hi""",\n'
         "007,nan,5,b,,3,plain,-1\n"
     ),
-    "b.csv": ("i,f,mixed,s,empty,big,quoted,sparse\n4.5,inf,6,c,,4,z,\n10,-0.0,7,d,,5,w,8\n"),
+    # One cell longer than 16 KiB: lengths of more than two varint bytes.
+    "b.csv": (
+        "i,f,mixed,s,empty,big,quoted,sparse\n"
+        f"4.5,inf,6,{'long' * 5000},,4,z,\n"
+        "10,-0.0,7,d,,5,w,8\n"
+    ),
 }
 
 
@@ -107,6 +112,7 @@ def test_edge_cases_give_tfxs_examples_and_splits(tmp_path):
     one = by_i[(1.0,)].features.feature
     assert one["sparse"].HasField("int64_list") and not one["sparse"].int64_list.value
     assert by_i[(-3.0,)].features.feature["mixed"].float_list.value == [4.0]
+    assert by_i[(4.5,)].features.feature["s"].bytes_list.value == [b"long" * 5000]
 
 
 def test_census_file_gives_tfxs_examples_and_splits(tmp_path):
