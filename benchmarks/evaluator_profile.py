@@ -45,6 +45,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.process_memory import tree_memory  # noqa: E402
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name  # noqa: E402
 from pipeline.model_outputs import prediction_key  # noqa: E402
@@ -124,16 +125,12 @@ class MemorySampler:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        import psutil
-
-        me = psutil.Process()
+        me = os.getpid()
         while not self._stop.wait(self.interval):
-            sizes = {}
-            for process in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):  # ended between listing and reading
-                    pss = process.memory_full_info().pss
-                    if pss:
-                        sizes["this process" if process == me else f"child {process.pid}"] = pss
+            sizes = {
+                "this process" if pid == me else f"child {pid}": pss
+                for pid, (_, pss) in tree_memory(me).items()
+            }
             if sum(sizes.values()) > self.peak_sum:
                 self.peak_sum, self.at_peak = sum(sizes.values()), sizes
 

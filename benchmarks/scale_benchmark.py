@@ -27,7 +27,6 @@ of the run, from `os.wait4`). A small
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import itertools
 import os
@@ -43,6 +42,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.process_memory import tree_memory  # noqa: E402
 from benchmarks.scratch import scratch_dir  # noqa: E402
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 from pipeline.local_runner import paths_for, pipeline_name  # noqa: E402
@@ -125,20 +125,8 @@ def write_data(spec: DatasetSpec, directory: Path, factor: int) -> int:
 
 def _tree_memory(pid: int) -> tuple[int, int]:
     """Sums of RSS and of PSS of `pid` and its descendants (0 once they are gone)."""
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0, 0
-    rss = pss = 0
-    for process in processes:
-        with contextlib.suppress(psutil.Error):  # ended between listing and reading
-            memory = process.memory_full_info()
-            rss += memory.rss
-            pss += memory.pss
-    return rss, pss
+    sizes = tree_memory(pid).values()
+    return sum(rss for rss, _ in sizes), sum(pss for _, pss in sizes)
 
 
 _RUNNING = re.compile(r"^  … (\S+)$", re.MULTILINE)  # the CLI's progress line

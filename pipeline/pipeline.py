@@ -66,7 +66,7 @@ def _csv_example_gen(
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
-    and splits as TFX's executor, a fraction of its time and memory).
+    and splits as TFX's executor in half its time).
     """
     return ArrowCsvExampleGen(
         input_base=data_root,
