@@ -34,12 +34,12 @@ from pipeline.metric_inputs import metric_key
 from pipeline.ranking_metrics import (
     DECILES,
     KS_NAME,
-    ScoredExamples,
     gain_name,
     lift_name,
     scored_examples,
 )
 from pipeline.regression_metrics import ADJUSTED_R_SQUARED, R_SQUARED, RMSE, RMSLE
+from pipeline.scored_examples import ScoredExamples
 
 NAME = "bootstrap_intervals"
 # Confusion-matrix rates, by TFMA metric name, as functions of (tp, fp, tn, fn).
@@ -189,10 +189,9 @@ def regression_values(
 
 def ranked(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(scores, labels, weights) of the collected examples, highest score first."""
-    scores = np.asarray(acc.scores, dtype=np.float64)
+    scores = acc.scores
     order = np.argsort(-scores, kind="stable")
-    labels = np.asarray(acc.labels, dtype=np.float64)[order]
-    return scores[order], labels, np.asarray(acc.weights, dtype=np.float64)[order]
+    return scores[order], acc.labels[order], acc.weights[order]
 
 
 def point_values(

@@ -26,7 +26,8 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import calibration_histogram, metric_types
 
-from pipeline.ranking_metrics import ScoredExamples, scored_examples
+from pipeline.ranking_metrics import scored_examples
+from pipeline.scored_examples import ScoredExamples
 
 # TFMA's metrics built on the calibration histogram, by class name.
 HISTOGRAM_METRICS = ("AUC", "AUCPrecisionRecall", "ConfusionMatrixPlot", "CalibrationPlot")
@@ -50,9 +51,7 @@ def histogram(
     Raises:
         ValueError: A score is NaN, or with `fractional_labels` a label is outside [0, 1].
     """
-    scores = np.asarray(acc.scores, dtype=np.float64)
-    labels = np.asarray(acc.labels, dtype=np.float64)
-    weights = np.asarray(acc.weights, dtype=np.float64)
+    scores, labels, weights = acc.scores, acc.labels, acc.weights
     if np.isnan(scores).any():
         raise ValueError(
             f"{int(np.isnan(scores).sum())} NaN score(s) in a slice: the model's output "

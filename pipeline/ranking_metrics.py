@@ -16,9 +16,7 @@ TFMA: `setup.py` installs the `pipeline` package.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
@@ -27,6 +25,7 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
 from pipeline.metric_inputs import ScalarReader, metric_key
+from pipeline.scored_examples import ScoredExamples
 
 KS_NAME = "ks_statistic"
 # The private metric holding a slice's collected examples (see `scored_examples`).
@@ -44,43 +43,9 @@ def lift_name(decile: int) -> str:
     return f"lift@{decile * 10}%"
 
 
-def _doubles(values: Iterable[float] = ()) -> array:
-    return array("d", values)
-
-
-@dataclass
-class ScoredExamples:
-    """The accumulator: every example's score, 0/1 label and weight seen in a slice.
-
-    Kept as arrays of C doubles: 8 bytes a value, where a list of Python floats takes 32.
-    Every example of the test split sits in about five slices, for the model and each
-    simple baseline, so at 100x census (1.6 million test rows) that is 0.8 GB instead of
-    3.1 GB; Beam also pickles an array as one block of bytes.
-    """
-
-    scores: array = field(default_factory=_doubles)
-    labels: array = field(default_factory=_doubles)
-    weights: array = field(default_factory=_doubles)
-
-    def __post_init__(self) -> None:
-        # Lists given by a caller become arrays; the default arrays are kept as they are.
-        self.scores, self.labels, self.weights = (
-            v if isinstance(v, array) else _doubles(v)
-            for v in (self.scores, self.labels, self.weights)
-        )
-
-    def extend(self, other: ScoredExamples) -> None:
-        """Appends another accumulator's examples."""
-        self.scores += other.scores
-        self.labels += other.labels
-        self.weights += other.weights
-
-
 def _score_groups(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray]:
     """Positive and negative weight per distinct score, highest score first."""
-    scores = np.asarray(acc.scores, dtype=np.float64)
-    labels = np.asarray(acc.labels, dtype=np.float64)
-    weights = np.asarray(acc.weights, dtype=np.float64)
+    scores, labels, weights = acc.scores, acc.labels, acc.weights
     distinct, group = np.unique(-scores, return_inverse=True)  # ascending -score
     positive = np.bincount(group, weights=weights * labels, minlength=distinct.size)
     negative = np.bincount(group, weights=weights * (1.0 - labels), minlength=distinct.size)
@@ -130,9 +95,12 @@ class ScoredExamplesCombiner(beam.CombineFn):
         self, acc: ScoredExamples, element: metric_types.StandardMetricInputs
     ) -> ScoredExamples:
         for label, prediction, weight in self._read(element):
-            acc.scores.append(prediction)
-            acc.labels.append(label)
-            acc.weights.append(weight)
+            acc.add(prediction, label, weight)
+        return acc
+
+    def compact(self, acc: ScoredExamples) -> ScoredExamples:
+        # Beam calls this before it ships a worker's accumulator to be merged.
+        acc.pack()
         return acc
 
     def merge_accumulators(self, accumulators: Iterable[ScoredExamples]) -> ScoredExamples:
