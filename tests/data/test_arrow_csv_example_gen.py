@@ -4,7 +4,6 @@ CsvExampleGen executor on the same files: the same examples in the same hash spl
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxE
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
 
-from components.arrow_csv_example_gen import Executor
+from components.arrow_csv_example_gen import Executor, executor
 from components.arrow_csv_example_gen.executor import ColumnType, infer_type
 from tests.conftest import DATA
 
@@ -41,7 +40,18 @@ EDGE_CASES = {
 }
 
 
-def _run(executor_class: type, input_base: Path, pattern: str, out: Path) -> dict[str, list]:
+def _records(files: list[Path]) -> list[bytes]:
+    dataset = tf.data.TFRecordDataset([str(f) for f in files], compression_type="GZIP")
+    return [record.numpy() for record in dataset]
+
+
+def _run(
+    executor_class: type,
+    input_base: Path,
+    pattern: str,
+    out: Path,
+    beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory",),
+) -> dict[str, list]:
     """Runs one executor; returns each split's serialized records as written."""
     examples = standard_artifacts.Examples()
     examples.uri = str(out)
@@ -63,25 +73,13 @@ def _run(executor_class: type, input_base: Path, pattern: str, out: Path) -> dic
         "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
         "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP,
     }
-    context = executor_class.Context(
-        beam_pipeline_args=["--direct_running_mode=in_memory"], tmp_dir=str(out / "tmp")
-    )
+    context = executor_class.Context(beam_pipeline_args=list(beam_args), tmp_dir=str(out / "tmp"))
     executor_class(context).Do({}, {"examples": [examples]}, properties)
-    return {
-        split: [
-            record.numpy()
-            for record in tf.data.TFRecordDataset(
-                sorted(str(p) for p in (out / f"Split-{split}").iterdir()), compression_type="GZIP"
-            )
-        ]
-        for split in SPLITS
-    }
+    return {split: _records(sorted((out / f"Split-{split}").iterdir())) for split in SPLITS}
 
 
-def _deterministic(records: list[bytes]) -> Counter:
-    return Counter(
-        tf.train.Example.FromString(r).SerializeToString(deterministic=True) for r in records
-    )
+def _deterministic(records: list[bytes]) -> list[bytes]:
+    return [tf.train.Example.FromString(r).SerializeToString(deterministic=True) for r in records]
 
 
 def _compare(input_base: Path, pattern: str, tmp_path: Path) -> dict[str, list]:
@@ -89,8 +87,9 @@ def _compare(input_base: Path, pattern: str, tmp_path: Path) -> dict[str, list]:
     theirs = _run(TfxExecutor, input_base, pattern, tmp_path / "tfx")
     for split in SPLITS:
         # Ours are written deterministically serialized already: TFX's hash split reads
-        # those bytes, so equal bytes mean equal splits.
-        assert Counter(ours[split]) == _deterministic(theirs[split]), split
+        # those bytes, so equal bytes mean equal splits. In one process both write the
+        # examples in the order read (TFX's Reshuffle does not reorder on this runner).
+        assert ours[split] == _deterministic(theirs[split]), split
     return ours
 
 
@@ -115,11 +114,41 @@ def test_edge_cases_give_tfxs_examples_and_splits(tmp_path):
     assert by_i[(4.5,)].features.feature["s"].bytes_list.value == [b"long" * 5000]
 
 
-def test_census_file_gives_tfxs_examples_and_splits(tmp_path):
+@pytest.mark.parametrize("block_bytes", [executor.BLOCK_BYTES, 64 << 10])
+def test_census_file_gives_tfxs_examples_and_splits(tmp_path, monkeypatch, block_bytes):
+    # With 64 KiB blocks the 2 MB file is ~30 blocks, shuffled as blocks: still in order.
+    monkeypatch.setattr(executor, "BLOCK_BYTES", block_bytes)
     shutil.copy(DATA / "census" / "test.csv", tmp_path / "test.csv")
     ours = _compare(tmp_path, "test.csv", tmp_path)
     assert sum(len(records) for records in ours.values()) == 16281
     assert min(len(records) for records in ours.values()) > 3000
+
+
+def test_with_two_workers_each_split_is_two_files_in_the_order_read(tmp_path):
+    shutil.copy(DATA / "census" / "test.csv", tmp_path / "test.csv")
+    one_process = _run(Executor, tmp_path, "test.csv", tmp_path / "one")
+    workers = ("--direct_running_mode=multi_threading", "--direct_num_workers=2")
+    _run(Executor, tmp_path, "test.csv", tmp_path / "two", workers)
+    for split in SPLITS:
+        files = sorted((tmp_path / "two" / f"Split-{split}").iterdir())
+        assert len(files) == 2, files
+        for index, file in enumerate(files):
+            # Every example in the file its hash picks, in the order the CSV holds them.
+            expected = [r for r in one_process[split] if executor.shard_of(r, 2) == index]
+            assert _records([file]) == expected, file.name
+
+
+@pytest.mark.parametrize(
+    ("beam_args", "shards"),
+    [
+        ([], 1),
+        (["--direct_running_mode=in_memory"], 1),
+        (["--direct_running_mode=multi_processing", "--direct_num_workers=3"], 3),
+        (["--runner=DataflowRunner", "--direct_running_mode=multi_processing"], 0),
+    ],
+)
+def test_files_per_split_follow_the_runner(beam_args, shards):
+    assert executor.local_shards(beam_args) == shards
 
 
 def test_files_with_different_headers_are_named(tmp_path):
