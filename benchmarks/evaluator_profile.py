@@ -34,7 +34,6 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,7 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.process_memory import tree_memory  # noqa: E402
+from benchmarks.process_memory import MemorySampler  # noqa: E402
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name  # noqa: E402
 from pipeline.model_outputs import prediction_key  # noqa: E402
@@ -109,45 +108,6 @@ def timed(run: Callable[[], object]) -> float:
     start = time.perf_counter()
     run()
     return time.perf_counter() - start
-
-
-class MemorySampler:
-    """Samples the PSS of this process and its children (Beam's workers) in a thread.
-
-    PSS counts a page shared by n processes 1/n in each: the sum is what the tree holds.
-    """
-
-    def __init__(self, interval: float = 0.5) -> None:
-        self.interval = interval
-        self.peak_sum = 0
-        self.at_peak: dict[str, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        me = os.getpid()
-        while not self._stop.wait(self.interval):
-            sizes = {
-                "this process" if pid == me else f"child {pid}": pss
-                for pid, (_, pss) in tree_memory(me).items()
-            }
-            if sum(sizes.values()) > self.peak_sum:
-                self.peak_sum, self.at_peak = sum(sizes.values()), sizes
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def summary(self) -> str:
-        mib = 1024 * 1024
-        parts = ", ".join(  # the workers' shell wrappers hold a few hundred KiB
-            f"{name} {size / mib:,.0f}" for name, size in self.at_peak.items() if size >= mib
-        )
-        return f"peak PSS {self.peak_sum / mib:,.0f} MiB ({parts})"
 
 
 def print_profile(run: Callable[[], object], variant: str, top: int) -> None:

@@ -6,12 +6,21 @@ Both run in this process with Beam in memory, on the spec's train file and split
 32,561 rows cut 4:1), with the imports done before the first timing. Usage:
 
     python benchmarks/example_gen_benchmark.py [--data data/census] [--repeats 3]
+
+`--beam-arg` passes Beam options (e.g. the two worker processes the CLI picks for 100x
+data) and `--memory` prints each `Do`'s peak PSS (this process and Beam's workers):
+
+    python benchmarks/example_gen_benchmark.py --data <100x data> --repeats 1 --memory \
+        --beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,11 +34,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.process_memory import MemorySampler  # noqa: E402
 from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
 
 
-def run_executor(executor_class: type, spec: DatasetSpec, out: Path) -> tuple[float, dict]:
-    """Seconds of one `Do` on the spec's train file; each split's records, deterministic."""
+def run_executor(
+    executor_class: type, spec: DatasetSpec, out: Path, beam_args: list[str], memory: bool
+) -> tuple[float, dict]:
+    """Seconds of one `Do` on the spec's train file; a digest of each split's records,
+    deterministically serialized, and how often each occurs (order aside)."""
     import tensorflow as tf
     from google.protobuf import json_format
     from tfx.proto import example_gen_pb2
@@ -56,17 +69,21 @@ def run_executor(executor_class: type, spec: DatasetSpec, out: Path) -> tuple[fl
         "output_data_format": example_gen_pb2.FORMAT_TF_EXAMPLE,
         "output_file_format": example_gen_pb2.FORMAT_TFRECORDS_GZIP,
     }
-    context = executor_class.Context(
-        beam_pipeline_args=["--direct_running_mode=in_memory"], tmp_dir=str(out / "tmp")
-    )
-    start = time.perf_counter()
-    executor_class(context).Do({}, {"examples": [examples]}, properties)
-    seconds = time.perf_counter() - start
+    context = executor_class.Context(beam_pipeline_args=beam_args, tmp_dir=str(out / "tmp"))
+    with MemorySampler() if memory else contextlib.nullcontext() as sampler:
+        start = time.perf_counter()
+        executor_class(context).Do({}, {"examples": [examples]}, properties)
+        seconds = time.perf_counter() - start
+    if sampler is not None:
+        print(f"  {sampler.summary()}", flush=True)
     records = {}
     for split in spec.split:
         files = sorted(str(p) for p in (out / f"Split-{split}").iterdir())
-        records[split] = Counter(
-            tf.train.Example.FromString(r.numpy()).SerializeToString(deterministic=True)
+        records[split] = Counter(  # 16-byte digests: millions of rows fit in memory
+            hashlib.blake2b(
+                tf.train.Example.FromString(r.numpy()).SerializeToString(deterministic=True),
+                digest_size=16,
+            ).digest()
             for r in tf.data.TFRecordDataset(files, compression_type="GZIP")
         )
     return seconds, records
@@ -76,7 +93,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="a Beam option for both executors (default: --direct_running_mode=in_memory)",
+    )
+    parser.add_argument(
+        "--memory", action="store_true", help="also print each Do's peak PSS, per process"
+    )
     args = parser.parse_args()
+    beam_args = args.beam_arg or ["--direct_running_mode=in_memory"]
     spec = load_spec(args.data)
 
     from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxExecutor
@@ -89,14 +116,16 @@ def main() -> None:
         for repeat in range(args.repeats):
             outputs = {}
             for name, executor in (("tfx", TfxExecutor), ("arrow", ArrowExecutor)):
-                took, outputs[name] = run_executor(executor, spec, Path(root) / f"{name}{repeat}")
+                out = Path(root) / f"{name}{repeat}"
+                took, outputs[name] = run_executor(executor, spec, out, beam_args, args.memory)
                 seconds[name].append(took)
                 print(f"repeat {repeat + 1}/{args.repeats} {name:<6}{took:6.2f} s", flush=True)
+                shutil.rmtree(out)
             same = same and outputs["tfx"] == outputs["arrow"]
     rows = sum(sum(c.values()) for c in outputs["arrow"].values())
     tfx, arrow = statistics.median(seconds["tfx"]), statistics.median(seconds["arrow"])
     print(f"\nExampleGen executors: {spec.name} {spec.files['train']}, {rows:,} rows, "
-          f"{os.cpu_count()} cores, Beam in memory (medians of {args.repeats})")  # fmt: skip
+          f"{os.cpu_count()} cores, Beam {' '.join(beam_args)} (medians of {args.repeats})")  # fmt: skip
     print(f"TFX's CsvExampleGen  {tfx:6.2f} s  {rows / tfx:9,.0f} rows/s")
     print(f"Arrow executor       {arrow:6.2f} s  {rows / arrow:9,.0f} rows/s")
     print(f"ratio (arrow / tfx)  {arrow / tfx:6.2f}")
