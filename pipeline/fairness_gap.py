@@ -96,6 +96,8 @@ class _GroupCountsCombiner(beam.CombineFn):
         self._read = ScalarReader(key, eval_config)
         self._feature = feature
         self._threshold = threshold
+        # The last example's inputs and group: TFMA passes each one once per slice.
+        self._last: tuple[Any, str] = (None, "")
 
     def create_accumulator(self) -> GroupCounts:
         return GroupCounts()
@@ -103,8 +105,11 @@ class _GroupCountsCombiner(beam.CombineFn):
     def add_input(
         self, acc: GroupCounts, element: metric_types.StandardMetricInputs
     ) -> GroupCounts:
-        features = element.get_combined_features(self._key.model_name or None)
-        group = _group_of(features, self._feature)
+        last, group = self._last
+        if element is not last:
+            features = element.get_combined_features(self._key.model_name or None)
+            group = _group_of(features, self._feature)
+            self._last = (element, group)
         counts = acc.counts.setdefault(group, [0.0, 0.0, 0.0, 0.0])
         for label, prediction, weight in self._read(element):
             positive = label > 0.5

@@ -94,6 +94,8 @@ class ScalarReader:
         # A prediction still keyed after the model and output lookups (by the spec's
         # prediction_key or a common key) is not one number: TFMA's reader handles it.
         self._simple = key.sub_key is None and not key.example_weighted
+        self._last: Any = None
+        self._last_read: tuple[tuple[float, float, float], ...] = ()
 
     def fast(self, element: metric_types.StandardMetricInputs) -> tuple[float, float] | None:
         """(label, prediction) read directly, or None when the layout needs TFMA's reader."""
@@ -112,10 +114,17 @@ class ScalarReader:
 
     def __call__(
         self, element: metric_types.StandardMetricInputs
-    ) -> Iterator[tuple[float, float, float]]:
+    ) -> tuple[tuple[float, float, float], ...]:
         """(label, prediction, weight) of each example in `element`."""
+        # TFMA hands the same inputs object to a combiner once for every slice the example
+        # falls in (five times in a census evaluation): read it once. The reference held
+        # in `_last` keeps the object alive, so identity cannot match a different one.
+        if element is self._last:
+            return self._last_read
         fast = self.fast(element)
         if fast is not None:
-            yield fast[0], fast[1], 1.0
+            read = ((fast[0], fast[1], 1.0),)
         else:
-            yield from scalar_examples(element, self._key, self._eval_config)
+            read = tuple(scalar_examples(element, self._key, self._eval_config))
+        self._last, self._last_read = element, read
+        return read

@@ -90,3 +90,33 @@ def test_a_missing_output_fails_as_in_tfma():
     element = inputs(np.array([1.0]), {"probabilities": np.array([0.8])})
     with pytest.raises(ValueError):
         list(ScalarReader(key, config())(element))
+
+
+def test_the_same_inputs_are_read_once_and_new_inputs_always_read(monkeypatch):
+    """TFMA passes one example's inputs once per slice: the reader reads them once, and
+    never answers for other inputs with an earlier example's values."""
+    key = metric_key("m", output_name="probabilities")
+    reader = ScalarReader(key, config())
+    reads = []
+    fast = reader.fast
+    monkeypatch.setattr(reader, "fast", lambda element: reads.append(element) or fast(element))
+    first = inputs(np.array([1.0]), {"probabilities": np.array([0.8])})
+    second = inputs(np.array([0.0]), {"probabilities": np.array([0.8])})
+    same_values = inputs(np.array([1.0]), {"probabilities": np.array([0.8])})
+
+    assert list(reader(first)) == [(1.0, 0.8, 1.0)]
+    assert list(reader(first)) == [(1.0, 0.8, 1.0)]
+    assert len(reads) == 1
+    assert list(reader(second)) == [(0.0, 0.8, 1.0)]
+    assert list(reader(first)) == [(1.0, 0.8, 1.0)]
+    assert list(reader(same_values)) == [(1.0, 0.8, 1.0)]
+    assert reads == [first, second, first, same_values]
+
+
+def test_inputs_tfma_reads_are_read_once_too():
+    key = metric_key("m", output_name="p", example_weighted=True)
+    reader = ScalarReader(key, config())
+    element = inputs(np.array([1.0]), {"p": np.array([0.7])}, np.array([2.5]))
+    assert reader(element) is reader(element)
+    other = inputs(np.array([0.0]), {"p": np.array([0.1])}, np.array([1.5]))
+    assert np.asarray(reader(other)) == pytest.approx(np.array([[0.0, 0.1, 1.5]]))
