@@ -94,8 +94,8 @@ class ScalarReader:
         # A prediction still keyed after the model and output lookups (by the spec's
         # prediction_key or a common key) is not one number: TFMA's reader handles it.
         self._simple = key.sub_key is None and not key.example_weighted
-        self._last: Any = None
-        self._last_read: tuple[tuple[float, float, float], ...] = ()
+        # The last inputs read and what they held, as one tuple: replaced in one store.
+        self._last: tuple[Any, tuple[tuple[float, float, float], ...]] = (None, ())
 
     def fast(self, element: metric_types.StandardMetricInputs) -> tuple[float, float] | None:
         """(label, prediction) read directly, or None when the layout needs TFMA's reader."""
@@ -119,12 +119,13 @@ class ScalarReader:
         # TFMA hands the same inputs object to a combiner once for every slice the example
         # falls in (five times in a census evaluation): read it once. The reference held
         # in `_last` keeps the object alive, so identity cannot match a different one.
-        if element is self._last:
-            return self._last_read
+        last, last_read = self._last
+        if element is last:
+            return last_read
         fast = self.fast(element)
         if fast is not None:
             read = ((fast[0], fast[1], 1.0),)
         else:
             read = tuple(scalar_examples(element, self._key, self._eval_config))
-        self._last, self._last_read = element, read
+        self._last = (element, read)
         return read
