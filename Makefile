@@ -45,21 +45,21 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 
 benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census data
-	$(PY) benchmarks/pipeline_benchmark.py $(ARGS)
+	$(PY) -m benchmarks.pipeline_benchmark $(ARGS)
 
 # Every benchmark, one after the other (about an hour on 2 cores; not the 100x scale, which
-# takes hours: run benchmarks/scale_benchmark.py --factors 100 for it). Each table goes to
+# takes hours: run python -m benchmarks.scale_benchmark --factors 100 for it). Each table goes to
 # benchmarks/results/<name>.txt; benchmarks/README.md quotes them.
 BENCH_OUT := build/benchmarks
 benchmarks: $(STAMP)
 	@mkdir -p benchmarks/results $(BENCH_OUT)
-	$(PY) benchmarks/pipeline_benchmark.py | tee benchmarks/results/pipeline.txt
-	$(PY) benchmarks/taxi_comparison.py | tee benchmarks/results/taxi.txt
+	$(PY) -m benchmarks.pipeline_benchmark | tee benchmarks/results/pipeline.txt
+	$(PY) -m benchmarks.taxi_comparison | tee benchmarks/results/taxi.txt
 	$(PY) -m pipeline run --output-dir $(BENCH_OUT) > $(BENCH_OUT)/run.log
-	$(PY) benchmarks/serving_benchmark.py --model $(BENCH_OUT)/census/serving_model | tee benchmarks/results/serving.txt
-	$(PY) benchmarks/evaluator_profile.py --output-dir $(BENCH_OUT) | tee benchmarks/results/evaluator.txt
-	$(PY) benchmarks/example_gen_benchmark.py | tee benchmarks/results/example_gen.txt
-	$(PY) benchmarks/scale_benchmark.py --factors 1 10 --modes in_memory | tee benchmarks/results/scale.txt
+	$(PY) -m benchmarks.serving_benchmark --model $(BENCH_OUT)/census/serving_model | tee benchmarks/results/serving.txt
+	$(PY) -m benchmarks.evaluator_profile --output-dir $(BENCH_OUT) | tee benchmarks/results/evaluator.txt
+	$(PY) -m benchmarks.example_gen_benchmark | tee benchmarks/results/example_gen.txt
+	$(PY) -m benchmarks.scale_benchmark --factors 1 10 --modes in_memory | tee benchmarks/results/scale.txt
 
 lock: $(STAMP)  ## recompile requirements.lock from requirements.in
 	$(VENV)/bin/uv pip compile --python $(PY) -o requirements.lock requirements.in

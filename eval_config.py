@@ -7,18 +7,18 @@ decision threshold (the `fairness-indicators` package cannot be installed beside
 1.16), KS, lift and cumulative gain by decile, the simple baselines' AUC and accuracy,
 and bootstrap intervals on every metric. Accuracy, calibration, the rates, the
 baselines' metrics, KS, lift and the intervals are custom metrics
-(`pipeline.score_metrics`, `pipeline.ranking_metrics`, `pipeline.bootstrap_intervals`)
+(`pipeline.metrics.score`, `pipeline.metrics.ranking`, `pipeline.metrics.intervals`)
 derived from one collection of scores per slice, so that TFMA reads each example once per
-slice for all of them instead of once per metric (see `pipeline.score_metrics`); TFMA's
+slice for all of them instead of once per metric (see `pipeline.metrics.score`); TFMA's
 AUCs and plots run on a histogram built from that collection
-(`pipeline.histogram_metrics`).
+(`pipeline.metrics.histogram`).
 Validation: an absolute floor on each configured metric, so a first run can be blessed,
 a no-regression bound against the baseline model when there is one, and the fairness
 gate's bounds on the gap between each group's error rate and the overall one. The
 baseline model is evaluated only on what the comparison needs (`compared_metric_configs`).
 
 A regression spec (`task: regression`) gets RMSE, RMSLE, R-squared, adjusted R-squared
-(`pipeline.regression_metrics`), MAE and the mean label and prediction instead, with
+(`pipeline.metrics.regression`), MAE and the mean label and prediction instead, with
 their intervals; its error metrics are bounded from above.
 """
 
@@ -28,35 +28,35 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.dataset_spec import (
+from pipeline.metrics.fairness_gap import gap_name
+from pipeline.metrics.histogram import HISTOGRAM_METRICS
+from pipeline.metrics.regression import NAMES as REGRESSION_NAMES
+from pipeline.metrics.regression import R_SQUARED, RMSE
+from pipeline.model.outputs import (
+    EVALUATION_SIGNATURE,
+    TRANSFORM_SIGNATURE,
+    baselines,
+    prediction_key,
+)
+from pipeline.spec import (
     REGRESSION_THRESHOLD_METRICS,
     THRESHOLD_METRICS,
     DatasetSpec,
     Threshold,
     slice_feature,
 )
-from pipeline.fairness_gap import gap_name
-from pipeline.histogram_metrics import HISTOGRAM_METRICS
-from pipeline.model_outputs import (
-    EVALUATION_SIGNATURE,
-    TRANSFORM_SIGNATURE,
-    baselines,
-    prediction_key,
-)
-from pipeline.regression_metrics import NAMES as REGRESSION_NAMES
-from pipeline.regression_metrics import R_SQUARED, RMSE
 
 # Modules of the custom metrics: importing them registers the metrics with TFMA.
-RANKING_MODULE = "pipeline.ranking_metrics"
-INTERVALS_MODULE = "pipeline.bootstrap_intervals"
-GAP_MODULE = "pipeline.fairness_gap"
-SCORE_MODULE = "pipeline.score_metrics"
-HISTOGRAM_MODULE = "pipeline.histogram_metrics"
-REGRESSION_MODULE = "pipeline.regression_metrics"
+RANKING_MODULE = "pipeline.metrics.ranking"
+INTERVALS_MODULE = "pipeline.metrics.intervals"
+GAP_MODULE = "pipeline.metrics.fairness_gap"
+SCORE_MODULE = "pipeline.metrics.score"
+HISTOGRAM_MODULE = "pipeline.metrics.histogram"
+REGRESSION_MODULE = "pipeline.metrics.regression"
 
 # TFMA's own metrics of the model: the example count, and what rests on its calibration
 # histogram (the AUCs and the plots, which share one). The histogram is built from the
-# shared score collection (`pipeline.histogram_metrics`) instead of by TFMA's combiner.
+# shared score collection (`pipeline.metrics.histogram`) instead of by TFMA's combiner.
 HEADLINE_METRICS = ("ExampleCount", *HISTOGRAM_METRICS)
 # The other headline metrics (accuracy at 0.5, calibration) from the shared score
 # collection: the same values as TFMA's classes (model test), without one combiner each.
@@ -68,7 +68,7 @@ SCORE_HEADLINE_METRICS = {
     "Calibration": "calibration",
 }
 # Metrics of the baselines (chance, majority class, linear), per slice, from the shared
-# score collection (`pipeline.score_metrics`).
+# score collection (`pipeline.metrics.score`).
 BASELINE_METRICS = ("binary_accuracy", "auc")
 # TFMA's own metrics of a regression model (RMSE, R-squared... are custom ones).
 REGRESSION_HEADLINE_METRICS = ("ExampleCount", "MeanLabel", "MeanPrediction", "MeanAbsoluteError")
@@ -245,7 +245,7 @@ def interval_configs(spec: DatasetSpec, **options: object) -> list[tfma.MetricCo
 def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     """One gap metric per (bounded rate, sensitive column), bounded on the Overall slice.
 
-    TFMA then blesses no model whose gap breaks a bound (see `pipeline.fairness_gap`).
+    TFMA then blesses no model whose gap breaks a bound (see `pipeline.metrics.fairness_gap`).
     """
     gate = spec.fairness_gate
     if gate is None:
@@ -311,7 +311,7 @@ def metric_config_name(metric: tfma.MetricConfig) -> str:
 
 
 def score_metric_config(name: str, thresholds: list[float] | None = None) -> tfma.MetricConfig:
-    """A metric derived from the shared score collection (`pipeline.score_metrics`)."""
+    """A metric derived from the shared score collection (`pipeline.metrics.score`)."""
     options = {"name": name} | ({"thresholds": thresholds} if thresholds else {})
     return tfma.MetricConfig(
         class_name="ScoreMetric", module=SCORE_MODULE, config=json.dumps(options)
@@ -322,7 +322,7 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     """The Evaluator's configuration for the data set `spec`.
 
     The model's `evaluation` signature scores raw examples with the model and its simple
-    baselines (`pipeline.model_outputs`); `transform_features` supplies the label (0/1
+    baselines (`pipeline.model.outputs`); `transform_features` supplies the label (0/1
     for a classifier) and the bucket features that slices use. Every metric and threshold
     is on the model's output; the simple baselines get `baseline_metric_configs` only, so
     they never gate. When TFX's Evaluator is given a baseline model (the last blessed one),

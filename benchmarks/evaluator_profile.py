@@ -38,16 +38,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from benchmarks.process_memory import MemorySampler  # noqa: E402
-from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
-from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name  # noqa: E402
-from pipeline.model_outputs import prediction_key  # noqa: E402
+from benchmarks.process_memory import MemorySampler
+from pipeline.model.outputs import prediction_key
+from pipeline.project import DEFAULT_DATA
+from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
+from pipeline.spec import DatasetSpec, load_spec
 
 VARIANTS = (
     "full",
@@ -138,7 +136,7 @@ def print_profile(run: Callable[[], object], variant: str, top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
     parser.add_argument(
         "--run-id", help="the run whose model and test split to use (default: latest)"
@@ -171,7 +169,7 @@ def main() -> None:
     import tensorflow_model_analysis as tfma
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.run_artifacts import find_run
+    from pipeline.reports.artifacts import find_run
 
     spec = load_spec(args.data)
     paths = paths_for(spec, args.output_dir)

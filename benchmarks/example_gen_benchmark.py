@@ -28,14 +28,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from benchmarks.process_memory import MemorySampler  # noqa: E402
-from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
+from benchmarks.process_memory import MemorySampler
+from pipeline.project import DEFAULT_DATA
+from pipeline.spec import DatasetSpec, load_spec
 
 
 def run_executor(
@@ -91,7 +89,7 @@ def run_executor(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--beam-arg",

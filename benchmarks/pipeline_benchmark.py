@@ -34,14 +34,10 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
-from pipeline.local_runner import paths_for, pipeline_name  # noqa: E402
-from pipeline.run_summary import summarize_run  # noqa: E402
+from pipeline.project import DEFAULT_DATA, ROOT
+from pipeline.reports.summary import summarize_run
+from pipeline.runners.local import paths_for, pipeline_name
+from pipeline.spec import DatasetSpec, load_spec
 
 PHASES = ("cold", "steady", "baseline", "cached", "tfx-cache")
 GIB = 1024**3
@@ -87,7 +83,7 @@ def run_once(data: Path, output_dir: Path, options: list[str]) -> tuple[float, i
     command += ["--output-dir", str(output_dir), *options]
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     memory = PeakMemory(process.pid)
     stdout, stderr = process.communicate()
@@ -123,7 +119,7 @@ def new_training_data(spec: DatasetSpec, data: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "census")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=1, help="fresh repetitions (median shown)")
     parser.add_argument("--train-steps", type=int, help="override the spec's train_steps")
     args = parser.parse_args()

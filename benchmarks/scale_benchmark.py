@@ -37,16 +37,12 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.process_memory import tree_memory  # noqa: E402
-from benchmarks.scratch import scratch_dir  # noqa: E402
-from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
-from pipeline.local_runner import paths_for, pipeline_name  # noqa: E402
-from pipeline.run_summary import RunSummary, summarize_run  # noqa: E402
+from benchmarks.process_memory import tree_memory
+from benchmarks.scratch import scratch_dir
+from pipeline.project import DEFAULT_DATA, ROOT
+from pipeline.reports.summary import RunSummary, summarize_run
+from pipeline.runners.local import paths_for, pipeline_name
+from pipeline.spec import DatasetSpec, load_spec
 
 MODES = ("in_memory", "multi_processing", "default")
 SAMPLE_SECONDS = 0.2
@@ -167,7 +163,7 @@ def run_measured(command: list[str], log_file: Path) -> Usage:
     running = _RunningComponent(log_file)
     with log_file.open("w") as log:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         while True:
             # wait4 reaps the child and returns its own rusage (ru_maxrss per run).
             pid, status, rusage = os.wait4(process.pid, os.WNOHANG)
@@ -295,7 +291,7 @@ def print_growth(runs: list[ScaleRun]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "census",
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="data set to replicate (default: %(default)s)")  # fmt: skip
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 10, 100],
                         help="replication factors (default: %(default)s)")  # fmt: skip

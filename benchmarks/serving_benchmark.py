@@ -38,15 +38,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
-from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for  # noqa: E402
-from pipeline.model_outputs import PREDICTION_KEY, SERVING_SIGNATURE  # noqa: E402
+from pipeline.model.outputs import PREDICTION_KEY, SERVING_SIGNATURE
+from pipeline.project import DEFAULT_DATA, ROOT
+from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for
+from pipeline.spec import DatasetSpec, load_spec
 
 BATCH_SIZES = (1, 100, 1000)
 MIN_CALLS_PER_PASS = 20
@@ -82,7 +80,7 @@ def find_model(model: Path | None, spec: DatasetSpec) -> Path:
 
     Exits with how to make one when there is none.
     """
-    serving_dir = model or paths_for(spec, REPO / DEFAULT_OUTPUT_DIR).serving_dir
+    serving_dir = model or paths_for(spec, ROOT / DEFAULT_OUTPUT_DIR).serving_dir
     if (serving_dir / "saved_model.pb").is_file():
         return serving_dir
     version = newest_version(serving_dir)
@@ -126,7 +124,7 @@ def serialized_examples(spec: DatasetSpec, count: int) -> tuple[Path, list[bytes
     Returns:
         The file the rows came from, and the serialized examples.
     """
-    from pipeline.raw_examples import serialize_rows
+    from pipeline.serving.raw_examples import serialize_rows
 
     source = spec.file_path("test" if spec.has_test_file else "train")
     kinds = column_kinds(spec.file_path("train"), spec.raw_feature_columns, {""})
@@ -265,7 +263,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path,
                         help="a pushed model version, or a serving folder holding versions "
                         "(default: the newest under outputs/<set>/serving_model/)")  # fmt: skip
-    parser.add_argument("--data", type=Path, default=REPO / "data" / "census",
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="the data set the model was trained on (default: %(default)s)")  # fmt: skip
     parser.add_argument("--rows", type=int, default=2000,
                         help="distinct test rows, used cyclically (default: %(default)s)")  # fmt: skip

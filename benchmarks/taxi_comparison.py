@@ -35,15 +35,11 @@ import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.scratch import scratch_dir  # noqa: E402
-from pipeline.dataset_spec import DatasetSpec, load_spec  # noqa: E402
-from pipeline.local_runner import paths_for, pipeline_name  # noqa: E402
-from pipeline.run_summary import RunSummary, summarize_run  # noqa: E402
+from benchmarks.scratch import scratch_dir
+from pipeline.project import ROOT
+from pipeline.reports.summary import RunSummary, summarize_run
+from pipeline.runners.local import paths_for, pipeline_name
+from pipeline.spec import DatasetSpec, load_spec
 
 HERE = Path(__file__).resolve().parent
 SPEC_FILE = HERE / "taxi" / "dataset.yaml"
@@ -127,7 +123,7 @@ def timed_run(command: list[str], log_file: Path) -> float:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("w") as log:
         start = time.perf_counter()
-        result = subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        result = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         seconds = time.perf_counter() - start
     if result.returncode != 0:
         tail = log_file.read_text(errors="replace")[-3000:]

@@ -106,8 +106,8 @@ def data_analysis() -> nbformat.NotebookNode:
             import tensorflow_data_validation as tfdv
             from IPython.display import Markdown, display
 
-            from pipeline import data_tables
-            from pipeline.run_artifacts import Artifact, find_run
+            from pipeline.reports import data_tables
+            from pipeline.reports.artifacts import Artifact, find_run
 
             pd.set_option("display.max_columns", None)
             pd.set_option("display.max_colwidth", 200)
@@ -397,16 +397,16 @@ def model_analysis() -> nbformat.NotebookNode:
             import tensorflow_model_analysis as tfma
             from IPython.display import Markdown, display
 
-            from pipeline import evaluation_tables as tables
-            from pipeline.dataset_spec import load_spec
-            from pipeline.html_report import (
+            from pipeline.reports import evaluation_tables as tables
+            from pipeline.reports.artifacts import find_run
+            from pipeline.reports.html import (
                 curve_figures,
                 fairness_figure,
                 gain_figure,
                 slice_bars_figure,
             )
-            from pipeline.run_artifacts import find_run
-            from pipeline.run_summary import failed_thresholds
+            from pipeline.reports.summary import failed_thresholds
+            from pipeline.spec import load_spec
 
             SPEC = Path(os.environ.get("PIPELINE_SPEC", "data/census"))
             spec = load_spec(SPEC if SPEC.is_absolute() else REPO / SPEC)

@@ -22,12 +22,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-# Before TensorFlow is imported anywhere: Keras 2 for TFX 1.16, and no C++ info or
-# warning chatter on the console (errors still show; the full log keeps Python's).
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# Before TensorFlow is imported anywhere: no C++ info or warning chatter on the console
+# (errors still show; the full log keeps Python's).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from pipeline.dataset_spec import DatasetSpec, SpecError, load_spec
-from pipeline.local_runner import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
+from pipeline.project import DEFAULT_DATA, DEPLOY_DIR
+from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
+from pipeline.spec import DatasetSpec, SpecError, load_spec
 
 # google-api-core warns at import, on every run, that Python 3.10 will not get its future
 # releases: TFX 1.16 pins Python 3.10, so the warning says nothing a user can act on.
@@ -35,9 +35,7 @@ warnings.filterwarnings("ignore", message="You are using a non-supported Python 
 # The same for google-cloud-aiplatform's advice to upgrade a package the lock pins.
 warnings.filterwarnings("ignore", message="Support for google-cloud-storage < 3.0.0")
 
-REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = REPO / "data" / "census"
-DEFAULT_CLOUD_CONFIG = REPO / "deploy" / "vertex.yaml"
+DEFAULT_CLOUD_CONFIG = DEPLOY_DIR / "vertex.yaml"
 DEFAULT_BUILD_DIR = Path("build") / "vertex"
 CLOUD_COMMANDS = ("compile", "submit", "schedule", "runs")
 
@@ -112,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> int:
-    from pipeline.run_summary import format_summary, summarize_run
+    from pipeline.reports.summary import format_summary, summarize_run
 
     paths = paths_for(spec, output_dir)
     summary = summarize_run(paths.metadata_path, pipeline_name(spec), run_id, spec)
@@ -121,8 +119,8 @@ def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> 
 
 
 def _report(spec: DatasetSpec, output_dir: Path, run_id: str | None, out: Path | None) -> int:
-    from pipeline.html_report import render_report, write_report
-    from pipeline.run_artifacts import find_run
+    from pipeline.reports.artifacts import find_run
+    from pipeline.reports.html import render_report, write_report
 
     paths = paths_for(spec, output_dir)
     try:
@@ -140,7 +138,7 @@ def _report(spec: DatasetSpec, output_dir: Path, run_id: str | None, out: Path |
 
 
 def _skew(spec: DatasetSpec, output_dir: Path, serving: Path, run_id: str | None) -> int:
-    from pipeline.skew_check import check_skew
+    from pipeline.reports.skew import check_skew
 
     paths = paths_for(spec, output_dir)
     try:
@@ -161,7 +159,7 @@ def _skew(spec: DatasetSpec, output_dir: Path, serving: Path, run_id: str | None
 def _export_schema(spec: DatasetSpec, output_dir: Path) -> int:
     import shutil
 
-    from pipeline.run_summary import latest_output_uri
+    from pipeline.reports.summary import latest_output_uri
 
     paths = paths_for(spec, output_dir)
     uri = latest_output_uri(paths.metadata_path, pipeline_name(spec), "SchemaGen", "schema")
@@ -179,9 +177,9 @@ def _aiplatform() -> Any:
 
 def _cloud(args: argparse.Namespace, spec: DatasetSpec, aiplatform: Any = None) -> int:
     """compile / submit / schedule / runs; `aiplatform` replaces the SDK (tests)."""
-    from pipeline import vertex
-    from pipeline.cloud_config import CloudConfigError, load_cloud_config
-    from pipeline.kubeflow_v2_runner import compile_pipeline, parameter_values
+    from pipeline.runners import vertex
+    from pipeline.runners.cloud_config import CloudConfigError, load_cloud_config
+    from pipeline.runners.kubeflow_v2 import compile_pipeline, parameter_values
 
     try:
         config = load_cloud_config(args.cloud_config)
@@ -250,9 +248,9 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     if args.command == "export-schema":
         return _export_schema(spec, args.output_dir)
 
-    from pipeline import local_runner
-    from pipeline.input_checks import InputDataError
-    from pipeline.run_lock import RunInProgressError
+    from pipeline.runners import local as local_runner
+    from pipeline.runners.input_checks import InputDataError
+    from pipeline.runners.run_lock import RunInProgressError
 
     try:
         log_file = local_runner.run(
@@ -279,7 +277,7 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     print(f"\nFull log: {log_file}\n")
     # The runner summarised the run from ML Metadata when it recorded it: print that
     # rather than read every artifact and the TFMA metrics back a second time.
-    from pipeline.run_fingerprint import read_last_run
+    from pipeline.runners.fingerprint import read_last_run
 
     record = read_last_run(paths_for(spec, args.output_dir).root)
     if record is None:

@@ -47,16 +47,15 @@ from tfx.types.channel import Channel
 
 import eval_config
 from components import atomic_pusher
-from components.ablation import Ablation
-from components.ablation.executor import ablation_config
+from components.ablation import Ablation, ablation_config
 from components.arrow_csv_example_gen import ArrowCsvExampleGen
 from components.data_gate import DataGate
-from components.drift_check import DriftCheck
-from components.drift_check.executor import drift_config
-from components.drift_check.resolver import LatestIfAnyStrategy
-from pipeline.dataset_spec import DatasetSpec
+from components.drift_check import DriftCheck, LatestIfAnyStrategy, drift_config
+from pipeline.project import MODULE_FILE
+from pipeline.spec import DatasetSpec
 
-MODULE_FILE = str(Path(__file__).resolve().parent.parent / "module_file.py")
+# The model code every module file calls (`module_file.py` is only its TFX entry points).
+MODEL_PACKAGE = "pipeline.model"
 
 
 def _csv_example_gen(
@@ -106,14 +105,26 @@ def _in_data_root(spec: DatasetSpec, path: Path, data_root: str) -> str:
     return f"{data_root.rstrip('/')}/{relative.as_posix()}"
 
 
-def module_digest(module: str) -> str:
-    """SHA-256 of an importable module's source file (its cache key in `custom_config`)."""
-    found = importlib.util.find_spec(module)
-    if found is None or not found.origin:
-        raise ValueError(
-            f"module {module!r} is not importable: install the project (pip install -e .)"
-        )
-    return hashlib.sha256(Path(found.origin).read_bytes()).hexdigest()
+def code_digest(*modules: str) -> str:
+    """SHA-256 of the source of importable modules, every file of a package included.
+
+    It goes into Transform's and the Trainer's `custom_config`, their cache key: TFX
+    fingerprints a module file it packages itself, but not code the module file imports
+    (`pipeline.model`), nor a module it is told to import from the installed project.
+    """
+    digest = hashlib.sha256()
+    for module in modules:
+        found = importlib.util.find_spec(module)
+        if found is None or not found.origin:
+            raise ValueError(
+                f"module {module!r} is not importable: install the project (pip install -e .)"
+            )
+        origin = Path(found.origin)
+        files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+        for path in files:
+            digest.update(f"{path.relative_to(origin.parent)}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def create_pipeline(
@@ -121,7 +132,7 @@ def create_pipeline(
     pipeline_root: str,
     spec: DatasetSpec,
     serving_model_dir: str,
-    module_file: str = MODULE_FILE,
+    module_file: str = str(MODULE_FILE),
     metadata_connection_config: ConnectionConfigType | None = None,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
@@ -137,7 +148,7 @@ def create_pipeline(
     Args:
         pipeline_name: Name in ML Metadata; runs of the same name share a cache.
         pipeline_root: Where the components write their artifacts.
-        spec: The data set description (`pipeline.dataset_spec.load_spec`).
+        spec: The data set description (`pipeline.spec.load_spec`).
         serving_model_dir: Base directory the Pusher writes versioned models to.
         module_file: The file holding `preprocessing_fn` and `run_fn`.
         metadata_connection_config: ML Metadata store; None lets the runner decide.
@@ -167,11 +178,11 @@ def create_pipeline(
     # functions come from the module installed in the image.
     user_code: dict[str, Any] = {"module_file": module_file}
     transform_code, trainer_code = user_code, user_code
-    code_config: dict[str, str] = {}
+    code_config = {"code_sha256": code_digest(MODEL_PACKAGE)}
     if user_module:
         transform_code = {"preprocessing_fn": f"{user_module}.preprocessing_fn"}
         trainer_code = {"run_fn": f"{user_module}.run_fn"}
-        code_config = {"module_sha256": module_digest(user_module)}
+        code_config = {"code_sha256": code_digest(user_module, MODEL_PACKAGE)}
 
     example_gen = _csv_example_gen(spec, data_root, "train", spec.split).with_id("ExampleGen")
     statistics_gen = StatisticsGen(examples=example_gen.outputs["examples"])

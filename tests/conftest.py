@@ -11,14 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / "data"
+from pipeline.project import DATA_DIR as DATA
 
 
 def sample_rows(path: Path, count: int, offset: int = 0) -> tuple[list[str], list[list[str]]]:

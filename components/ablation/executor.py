@@ -1,6 +1,6 @@
 """Ablation executor: one short model per feature group, and a reference model.
 
-Every model is `module_file.build_model` (the Trainer's architecture), trained for the same
+Every model is `pipeline.model.keras_model.build_model` (the Trainer's architecture), trained for the same
 `train_steps` on the same batches; an ablated model sees the group's inputs (values,
 buckets and every cross that includes a column of the group) replaced by zeros, so it
 learns without them. All are scored on the whole eval split, and the change in AUC and
@@ -110,8 +110,9 @@ def run_ablation(
     import tf_keras as keras
     from tfx_bsl.public import tfxio
 
-    import module_file
-    from pipeline.bootstrap_intervals import paired_differences_against
+    from pipeline.metrics.intervals import paired_differences_against
+    from pipeline.model.data import label_stats, repeated_batches
+    from pipeline.model.keras_model import build_for_fit, build_model, features_from, input_sizes
 
     tf_transform_output = tft.TFTransformOutput(transform_uri)
     schema = tf_transform_output.transformed_metadata.schema
@@ -129,25 +130,23 @@ def run_ablation(
         return record.TensorFlowDataset(options)
 
     # As the Trainer reads it: parsed once and kept in memory when it is small.
-    training = module_file.repeated_batches(
+    training = repeated_batches(
         [_files(examples, "train")], lambda epochs: dataset("train", epochs), config["seed"]
     )
-    sizes = module_file.input_sizes(spec, tf_transform_output)
-    stats = module_file.label_stats(training)
+    sizes = input_sizes(spec, tf_transform_output)
+    stats = label_stats(training)
     evaluation = dataset("eval", 1)
     metrics = headline_metrics(spec.task)
 
     started = time.monotonic()
     names = list(config["groups"])
-    removed = [set()] + [
-        module_file.features_from(spec, tuple(config["groups"][name])) for name in names
-    ]
+    removed = [set()] + [features_from(spec, tuple(config["groups"][name])) for name in names]
     keras.utils.set_random_seed(config["seed"])
-    members = [module_file.build_model(spec, sizes, stats) for _ in removed]
+    members = [build_model(spec, sizes, stats) for _ in removed]
     model = side_by_side(members, removed)
     count = len(members)
     train = training.map(lambda features, label: (features, (label,) * count))
-    module_file.build_for_fit(model, train)
+    build_for_fit(model, train)
     model.fit(
         train,
         steps_per_epoch=config["train_steps"],
@@ -191,7 +190,7 @@ class Executor(base_executor.BaseExecutor):
         output_dict: dict[str, list[Any]],
         exec_properties: dict[str, Any],
     ) -> None:
-        from pipeline.dataset_spec import DatasetSpec
+        from pipeline.spec import DatasetSpec
 
         spec = DatasetSpec.from_config(json.loads(exec_properties["dataset"]))
         config = json.loads(exec_properties["ablation"])

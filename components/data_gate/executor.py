@@ -15,7 +15,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from pipeline.dataset_spec import DatasetSpec
+from pipeline.spec import DatasetSpec
 
 ANOMALIES_FILE = "SchemaDiff.pb"  # what ExampleValidator writes in each split folder
 SCHEMA_FILE = "schema.pbtxt"

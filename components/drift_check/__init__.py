@@ -1,6 +1,13 @@
-"""DriftCheck: stops a run whose training data moved too far from the last validated data."""
+"""DriftCheck: stops a run whose training data moved too far from the last validated data.
+
+Contract: `DriftCheck(statistics, baseline_statistics, drift=drift_config(spec))` raises
+`DataDriftError` above the bounds, else publishes the statistics as `approved_statistics`,
+which `LatestIfAnyStrategy` resolves as the next run's reference. `find_drift` is the
+comparison itself (the skew check reuses it).
+"""
 
 from components.drift_check.component import DriftCheck
-from components.drift_check.executor import DataDriftError
+from components.drift_check.executor import DataDriftError, drift_config, find_drift
+from components.drift_check.resolver import LatestIfAnyStrategy
 
-__all__ = ["DataDriftError", "DriftCheck"]
+__all__ = ["DataDriftError", "DriftCheck", "LatestIfAnyStrategy", "drift_config", "find_drift"]

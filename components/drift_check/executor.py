@@ -15,7 +15,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from pipeline.dataset_spec import DatasetSpec
+from pipeline.spec import DatasetSpec
 
 STATS_FILE = "FeatureStats.pb"  # what StatisticsGen writes in each split folder
 SPLIT = "train"

@@ -14,7 +14,7 @@ from tfx.utils import io_utils
 
 from components.data_gate import DataValidationError
 from components.data_gate.executor import Executor
-from pipeline.dataset_spec import load_spec
+from pipeline.spec import load_spec
 from tests.conftest import DATA
 
 SPEC = load_spec(DATA / "census")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
 
-from pipeline.data_tables import (
+from pipeline.reports.data_tables import (
     ANOMALY_COLUMNS,
     FEATURE_COLUMNS,
     anomalies_frame,

@@ -14,7 +14,7 @@ from tfx.utils import io_utils
 
 from components.drift_check import DataDriftError
 from components.drift_check.executor import Executor, drift_config
-from pipeline.dataset_spec import load_spec
+from pipeline.spec import load_spec
 from tests.conftest import DATA, write_spec
 
 

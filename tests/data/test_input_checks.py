@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline.dataset_spec import SpecError, load_spec
-from pipeline.input_checks import InputDataError, check_input_files
+from pipeline.runners.input_checks import InputDataError, check_input_files
+from pipeline.spec import SpecError, load_spec
 from tests.conftest import make_census_sample, write_spec
 
 Rows = list[list[str]]

@@ -14,7 +14,8 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata
 
 import module_file
-from pipeline.dataset_spec import load_spec
+from pipeline.model.preprocessing import VOCABULARY_TOP_K
+from pipeline.spec import load_spec
 from tests.conftest import write_csv
 
 HEADER = ["age", "score", "color", "label"]
@@ -161,7 +162,7 @@ def test_vocabulary_is_exactly_tft_vocabulary_below_top_k(tmp_path):
     def preprocessing_fn(inputs):
         tft.vocabulary(inputs["x"], vocab_filename="exact")
         tft.experimental.approximate_vocabulary(
-            inputs["x"], top_k=module_file.VOCABULARY_TOP_K, vocab_filename="counted"
+            inputs["x"], top_k=VOCABULARY_TOP_K, vocab_filename="counted"
         )
         return {"x": inputs["x"]}
 

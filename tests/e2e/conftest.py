@@ -19,18 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import local_runner, run_fingerprint
-from pipeline.dataset_spec import load_spec
-from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
+from pipeline.project import MODULE_FILE
+from pipeline.reports.summary import RunSummary, latest_output_uri, summarize_run
+from pipeline.runners import fingerprint as run_fingerprint
+from pipeline.runners import local as local_runner
+from pipeline.spec import load_spec
 from tests.conftest import (
-    REPO,
     SAMPLE_ABLATION,
     SAMPLE_CHANGES,
     make_census_sample,
     write_spec,
 )
-
-MODULE_FILE = REPO / "module_file.py"
 
 FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED = range(9)
 

@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 
 from pipeline import cli
-from pipeline.evaluation_tables import (
+from pipeline.reports.artifacts import find_run
+from pipeline.reports.evaluation_tables import (
     ablation_table,
     baseline_table,
     fairness_gaps,
@@ -21,8 +22,7 @@ from pipeline.evaluation_tables import (
     metrics_frame,
     slice_table,
 )
-from pipeline.run_artifacts import find_run
-from pipeline.run_summary import RunSummary
+from pipeline.reports.summary import RunSummary
 from tests.conftest import make_census_sample
 from tests.e2e.conftest import (
     ANOMALY,

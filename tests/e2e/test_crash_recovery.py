@@ -13,17 +13,19 @@ from pathlib import Path
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import cli, local_runner
-from pipeline.dataset_spec import load_spec
-from pipeline.run_artifacts import find_run, node_ids, open_store
-from tests.conftest import REPO, make_census_sample
+from pipeline import cli
+from pipeline.project import ROOT
+from pipeline.reports.artifacts import find_run, node_ids, open_store
+from pipeline.runners import local as local_runner
+from pipeline.spec import load_spec
+from tests.conftest import make_census_sample
 
 
 def _start_run(spec_path: Path, output_dir: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--data", str(spec_path),
          "--output-dir", str(output_dir)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
 
 

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import evaluation_tables as tables
-from pipeline import local_runner
-from pipeline.dataset_spec import load_spec
-from pipeline.run_artifacts import find_run
-from pipeline.run_summary import RunSummary, summarize_run
+from pipeline.reports import evaluation_tables as tables
+from pipeline.reports.artifacts import find_run
+from pipeline.reports.summary import RunSummary, summarize_run
+from pipeline.runners import local as local_runner
+from pipeline.spec import load_spec
 from tests.conftest import DATA, write_spec
 
 FIRST, TIGHT = range(2)
@@ -83,7 +83,7 @@ def _cli(runs: RegressionRuns, data: Path, options: list[str]) -> tuple[int, str
     import io
 
     from pipeline import cli
-    from pipeline.run_artifacts import find_run
+    from pipeline.reports.artifacts import find_run
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -141,7 +141,7 @@ def test_the_model_beats_the_mean_baseline(runs):
 def test_the_served_model_predicts_in_the_label_units(runs):
     import tensorflow as tf
 
-    from pipeline.raw_examples import schema_types, serialize_rows
+    from pipeline.serving.raw_examples import schema_types, serialize_rows
 
     run = find_run(runs.paths.metadata_path, runs.name, runs.summaries[FIRST].run_id)
     model = tf.saved_model.load(runs.summaries[FIRST].pushed_to)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
-from pipeline.html_report import report_path
-from pipeline.model_outputs import PREDICTION_KEY
-from pipeline.run_artifacts import find_run
-from tests.conftest import REPO
+from pipeline.model.outputs import PREDICTION_KEY
+from pipeline.project import ROOT
+from pipeline.reports.artifacts import find_run
+from pipeline.reports.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
+from pipeline.reports.html import report_path
 from tests.e2e.browser import open_page
 from tests.e2e.conftest import ANOMALY, BASELINE, BIASED, CACHED, FIRST, NOT_BLESSED
 
@@ -68,7 +68,7 @@ def test_api_on_a_run_that_was_not_blessed(workspace):
 
 
 def test_api_on_a_run_stopped_by_the_data_gate(workspace):
-    from pipeline.data_tables import anomalies_frame
+    from pipeline.reports.data_tables import anomalies_frame
 
     run = _run(workspace, ANOMALY)
     assert run.execution("DataGate").state == "failed"
@@ -272,7 +272,7 @@ def _execute(notebook: str, workspace) -> tuple[str, set[str]]:
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(REPO / "notebooks" / notebook, as_version=4)
+    nb = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
     env = {"PIPELINE_METADATA": str(workspace.paths.metadata_path),
            "PIPELINE_NAME": workspace.pipeline_name,
            "PIPELINE_SPEC": str(workspace.spec_path),
@@ -281,7 +281,7 @@ def _execute(notebook: str, workspace) -> tuple[str, set[str]]:
     os.environ.update(env)
     try:
         NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()  # fmt: skip
+                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()  # fmt: skip
     finally:
         for key, value in saved.items():
             if value is None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from pipeline import local_runner
-from pipeline.dataset_spec import DatasetSpec, load_spec
-from pipeline.run_summary import RunSummary, latest_output_uri, summarize_run
+from pipeline.reports.summary import RunSummary, latest_output_uri, summarize_run
+from pipeline.runners import local as local_runner
+from pipeline.spec import DatasetSpec, load_spec
 from tests.conftest import DATA
 
 MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]

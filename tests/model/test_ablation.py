@@ -22,7 +22,8 @@ from tfx.types import artifact_utils, standard_artifacts
 import module_file
 from components.ablation import executor
 from components.ablation.component import AblationReport
-from pipeline.dataset_spec import Column, load_spec
+from pipeline.model.keras_model import features_from
+from pipeline.spec import Column, load_spec
 from tests.conftest import DATA, sample_rows
 
 CENSUS = load_spec(DATA / "census", {"batch_size": 64, "learning_rate": 0.01})
@@ -117,5 +118,5 @@ def test_removing_the_signal_costs_auc_and_removing_noise_does_not(transformed):
 
 
 def test_removing_a_column_removes_its_buckets_and_crosses():
-    assert module_file.features_from(CENSUS, ("age",)) == {"age_xf", "age_bucket", "age_x_sex"}
-    assert module_file.features_from(CENSUS, ("education_num",)) == {"education_num_xf"}
+    assert features_from(CENSUS, ("age",)) == {"age_xf", "age_bucket", "age_x_sex"}
+    assert features_from(CENSUS, ("education_num",)) == {"education_num_xf"}

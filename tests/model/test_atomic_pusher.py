@@ -18,7 +18,7 @@ from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
 from components.atomic_pusher import INCOMING_PREFIX, Executor
-from tests.conftest import REPO
+from pipeline.project import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +91,8 @@ def test_a_push_killed_mid_copy_leaves_no_partial_version(tmp_path, model_uri):
     serving = tmp_path / "serving"
     process = subprocess.Popen(
         [sys.executable, "-c", KILLED_PUSH, str(model_uri), str(serving), str(tmp_path / "p1")],
-        cwd=REPO, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     try:
         assert process.stdout.readline().strip() == "copying"

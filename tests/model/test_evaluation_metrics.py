@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from eval_config import metric_configs
-from pipeline.dataset_spec import Bootstrap, FairnessGate, Threshold, load_spec
-from pipeline.evaluation_tables import fairness_gaps, gain_table, metrics_frame, slice_table
-from pipeline.ranking_metrics import ScoredExamples, ks_statistic
-from pipeline.run_summary import failed_thresholds
+from pipeline.metrics.ranking import ScoredExamples, ks_statistic
+from pipeline.reports.evaluation_tables import fairness_gaps, gain_table, metrics_frame, slice_table
+from pipeline.reports.summary import failed_thresholds
+from pipeline.spec import Bootstrap, FairnessGate, Threshold, load_spec
 from tests.conftest import DATA
 from tests.unit.test_ranking_metrics import LABELS, SCORES
 
@@ -142,7 +142,7 @@ def test_a_group_below_min_group_size_is_reported_not_gated(tmp_path):
 def test_regression_metrics_through_tfma_per_slice(tmp_path):
     import tensorflow_model_analysis as tfma
 
-    from pipeline.regression_metrics import R_SQUARED, RMSE, RegressionSums, regression_metrics
+    from pipeline.metrics.regression import R_SQUARED, RMSE, RegressionSums, regression_metrics
 
     rng = np.random.default_rng(3)
     n = 400
@@ -154,7 +154,7 @@ def test_regression_metrics_through_tfma_per_slice(tmp_path):
         model_specs=[tfma.ModelSpec(label_key="label", prediction_key="prediction")],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=["group"])],
         metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
-            class_name="RegressionMetrics", module="pipeline.regression_metrics",
+            class_name="RegressionMetrics", module="pipeline.metrics.regression",
             config='{"num_features": 1}')])],
     )  # fmt: skip
     tfma.analyze_raw_data(frame, config, output_path=str(tmp_path))
@@ -173,7 +173,7 @@ def test_regression_metrics_through_tfma_per_slice(tmp_path):
 def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
     """The Fairness Indicators rates, the baselines' AUC and accuracy, and the model's
     accuracy and calibration come from the one score collection per slice
-    (`pipeline.score_metrics`): the same values as TFMA's own metric classes, computed
+    (`pipeline.metrics.score`): the same values as TFMA's own metric classes, computed
     beside them in the same evaluation."""
     import json
 
@@ -239,7 +239,7 @@ def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_p
 
 def test_histogram_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
     """AUC, PR-AUC and the two plots built on the score collection
-    (`pipeline.histogram_metrics`) are TFMA's own: the same histogram, so the same values
+    (`pipeline.metrics.histogram`) are TFMA's own: the same histogram, so the same values
     and plot points. Two evaluations of the same rows: the histogram's key is the same
     for both, so in one evaluation one of them would stand in for the other."""
     import json
@@ -247,7 +247,7 @@ def test_histogram_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
     import tensorflow_model_analysis as tfma
     from google.protobuf import json_format
 
-    from pipeline.histogram_metrics import HISTOGRAM_METRICS
+    from pipeline.metrics.histogram import HISTOGRAM_METRICS
 
     frame = people(3000, seed=5)
     # Ties everywhere; scores at 0, at 1 and on bucket edges.
@@ -256,7 +256,7 @@ def test_histogram_metrics_from_the_shared_scores_equal_tfmas_own(tmp_path):
     ours = [
         tfma.MetricConfig(
             class_name="HistogramMetric",
-            module="pipeline.histogram_metrics",
+            module="pipeline.metrics.histogram",
             config=json.dumps({"metric": m}),
         )
         for m in HISTOGRAM_METRICS

@@ -9,7 +9,7 @@ import tf_keras as keras
 from tensorflow.python.autograph.core import config
 from tensorflow.python.autograph.impl import conversion
 
-from pipeline.keras_tracing import KERAS_PACKAGE, keep_keras_unconverted
+from pipeline.model.tracing import KERAS_PACKAGE, keep_keras_unconverted
 
 
 def keras_is_unconverted() -> bool:

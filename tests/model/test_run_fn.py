@@ -15,8 +15,8 @@ from tfx.components.trainer import fn_args_utils
 from tfx_bsl.public import tfxio
 
 import module_file
-from pipeline.dataset_spec import load_spec
-from pipeline.model_outputs import CLASSIFICATION_BASELINES, PREDICTION_KEY
+from pipeline.model.outputs import CLASSIFICATION_BASELINES, PREDICTION_KEY
+from pipeline.spec import load_spec
 from tests.conftest import DATA, sample_rows
 
 SPEC = load_spec(DATA / "census", {"train_steps": 20, "steps_per_evaluation": 10, "batch_size": 32})

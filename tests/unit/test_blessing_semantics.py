@@ -15,7 +15,7 @@ import math
 import pytest
 
 from eval_config import create_eval_config
-from pipeline.dataset_spec import load_spec
+from pipeline.spec import load_spec
 from tests.conftest import DATA
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.bootstrap_intervals import (
+from pipeline.metrics.intervals import (
     bootstrap_intervals,
     interval_name,
     metric_values,
@@ -16,7 +16,7 @@ from pipeline.bootstrap_intervals import (
     parse_interval_name,
     regression_values,
 )
-from pipeline.ranking_metrics import ScoredExamples
+from pipeline.metrics.ranking import ScoredExamples
 from tests.unit.test_ranking_metrics import LABELS, SCORES
 
 
@@ -101,7 +101,7 @@ def regression_data(n: int, seed: int = 2) -> ScoredExamples:
 
 
 def test_regression_values_equal_the_streamed_metrics():
-    from pipeline.regression_metrics import RegressionSums, regression_metrics
+    from pipeline.metrics.regression import RegressionSums, regression_metrics
 
     data = regression_data(300)
     sums = RegressionSums()
@@ -163,7 +163,7 @@ def test_paired_changes_against_several_models_equal_one_comparison_each():
 def test_poisson_draws_follow_poisson_one():
     """The looked-up draws: each count's probability within 1/65,536 of Poisson(1)'s, and
     a large sample's mean and variance 1."""
-    from pipeline.bootstrap_intervals import _POISSON_1, poisson_draws
+    from pipeline.metrics.intervals import _POISSON_1, poisson_draws
 
     table = np.bincount(_POISSON_1) / _POISSON_1.size
     exact = [math.exp(-1) / math.factorial(k) for k in range(table.size)]

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline.cloud_config import CloudConfigError, check_cron, load_cloud_config
-from tests.conftest import REPO
+from pipeline.project import ROOT
+from pipeline.runners.cloud_config import CloudConfigError, check_cron, load_cloud_config
 
-EXAMPLE = REPO / "deploy" / "vertex.yaml"
+EXAMPLE = ROOT / "deploy" / "vertex.yaml"
 
 
 def write_config(directory: Path, **changes: Any) -> Path:

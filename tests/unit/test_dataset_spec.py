@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.dataset_spec import (
+from pipeline.spec import (
     DatasetSpec,
     SpecError,
     bucket_label,

@@ -7,7 +7,7 @@ import json
 import tensorflow_model_analysis as tfma
 
 import eval_config
-from pipeline.dataset_spec import load_spec
+from pipeline.spec import load_spec
 from tests.conftest import DATA
 
 
@@ -40,7 +40,7 @@ def test_fairness_rates_are_computed_at_every_spec_threshold():
     for name in ("fall_out", "miss_rate", "recall", "specificity", "false_discovery_rate",
                  "false_omission_rate", "precision", "f1_score", "negative_predictive_value"):  # fmt: skip
         assert rates[name]["thresholds"] == [0.3, 0.5, 0.7], name
-    assert {m.module for m in metrics["ScoreMetric"]} == {"pipeline.score_metrics"}
+    assert {m.module for m in metrics["ScoreMetric"]} == {"pipeline.metrics.score"}
     for name in ("ExampleCount", "AUC", "AUCPrecisionRecall", "ConfusionMatrixPlot",
                  "CalibrationPlot", "binary_accuracy", "calibration", "mean_label"):  # fmt: skip
         assert name in metrics, name

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.dataset_spec import load_spec
-from pipeline.evaluation_tables import (
+from pipeline.reports.evaluation_tables import (
     fairness_table,
     metrics_frame,
     model_comparison,
     slice_table,
 )
+from pipeline.spec import load_spec
 from tests.conftest import DATA
 
 THRESHOLDS = [0.3, 0.5]

@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types
 
-from pipeline.fairness_gap import _GroupCountsCombiner
-from pipeline.metric_inputs import metric_key
+from pipeline.metrics.fairness_gap import _GroupCountsCombiner
+from pipeline.metrics.inputs import metric_key
 
 
 def example(sex: bytes, label: float, score: float) -> metric_types.StandardMetricInputs:

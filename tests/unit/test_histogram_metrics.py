@@ -7,8 +7,8 @@ import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import calibration_histogram
 
-from pipeline.histogram_metrics import HISTOGRAM_METRICS, HistogramMetric, histogram
-from pipeline.ranking_metrics import SCORED_EXAMPLES, ScoredExamples
+from pipeline.metrics.histogram import HISTOGRAM_METRICS, HistogramMetric, histogram
+from pipeline.metrics.ranking import SCORED_EXAMPLES, ScoredExamples
 
 CONFIG = tfma.EvalConfig(model_specs=[tfma.ModelSpec(label_key="label")])
 

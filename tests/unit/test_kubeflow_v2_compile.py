@@ -10,15 +10,15 @@ import pytest
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline.cloud_config import load_cloud_config
-from pipeline.dataset_spec import load_spec
-from pipeline.kubeflow_v2_runner import (
+from pipeline.runners.cloud_config import load_cloud_config
+from pipeline.runners.kubeflow_v2 import (
     KFP_PACKAGE_FILE,
     PIPELINE_FILE,
     SCHEDULE_FILE,
     build_pipeline,
     compile_pipeline,
 )
+from pipeline.spec import load_spec
 from tests.conftest import DATA
 from tests.unit.test_cloud_config import EXAMPLE, write_config
 
@@ -190,13 +190,13 @@ def test_vertex_endpoint_swaps_in_the_vertex_pusher(tmp_path):
 
 
 def test_dockerfile_builds_on_the_locked_tfx_image_and_carries_the_code():
-    from tests.conftest import REPO
+    from pipeline.project import ROOT
 
-    lock = (REPO / "requirements.lock").read_text()
+    lock = (ROOT / "requirements.lock").read_text()
     tfx_version = next(
         line.split("==")[1] for line in lock.splitlines() if line.startswith("tfx==")
     )
-    dockerfile = (REPO / "Dockerfile").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"FROM gcr.io/tfx-oss-public/tfx:{tfx_version}\n" in dockerfile
     assert "-r requirements.lock" in dockerfile
     copied = [
@@ -208,5 +208,5 @@ def test_dockerfile_builds_on_the_locked_tfx_image_and_carries_the_code():
     assert {"module_file.py", "eval_config.py", "setup.py", "pipeline/", "components/"} <= set(
         copied
     )
-    assert all((REPO / part).exists() for part in copied)
-    assert Path(REPO / ".dockerignore").read_text().count(".venv/") == 1
+    assert all((ROOT / part).exists() for part in copied)
+    assert Path(ROOT / ".dockerignore").read_text().count(".venv/") == 1

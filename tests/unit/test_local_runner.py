@@ -7,7 +7,7 @@ from pathlib import Path
 
 def test_the_module_file_is_packaged_alone(tmp_path):
     """TFX fingerprints every .py file beside the module file: the runner isolates it."""
-    from pipeline.local_runner import isolated_module_file
+    from pipeline.runners.local import isolated_module_file
 
     source = tmp_path / "repo" / "module_file.py"
     source.parent.mkdir()
@@ -24,8 +24,8 @@ def test_the_module_file_is_packaged_alone(tmp_path):
 
 
 def test_beam_runs_in_memory_for_small_data_and_multi_processing_for_large(monkeypatch):
-    from pipeline import local_runner
-    from pipeline.dataset_spec import load_spec
+    from pipeline.runners import local as local_runner
+    from pipeline.spec import load_spec
     from tests.conftest import DATA
 
     census = load_spec(DATA / "census")

@@ -8,7 +8,7 @@ import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types
 
-from pipeline.metric_inputs import ScalarReader, metric_key, scalar_examples
+from pipeline.metrics.inputs import ScalarReader, metric_key, scalar_examples
 
 
 def inputs(label, prediction, weight=None) -> metric_types.StandardMetricInputs:

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pipeline.ranking_metrics import ScoredExamples, cumulative_gains, ks_statistic
+from pipeline.metrics.ranking import ScoredExamples, cumulative_gains, ks_statistic
 
 # Ten examples, highest score first; 4 positives, 6 negatives.
 SCORES = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pipeline.regression_metrics import (
+from pipeline.metrics.regression import (
     ADJUSTED_R_SQUARED,
     R_SQUARED,
     RMSE,

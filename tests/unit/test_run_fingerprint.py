@@ -8,9 +8,10 @@ import shutil
 
 import pytest
 
-from pipeline import run_fingerprint
-from pipeline.dataset_spec import load_spec
-from tests.conftest import REPO, make_census_sample
+from pipeline.project import ROOT
+from pipeline.runners import fingerprint as run_fingerprint
+from pipeline.spec import load_spec
+from tests.conftest import make_census_sample
 
 OPTIONS = {"beam": [], "cache": True}
 
@@ -19,7 +20,7 @@ OPTIONS = {"beam": [], "cache": True}
 def sample(tmp_path):
     spec_path = make_census_sample(tmp_path / "data", train_rows=50, test_rows=20)
     module = tmp_path / "module_file.py"
-    shutil.copy(REPO / "module_file.py", module)
+    shutil.copy(ROOT / "module_file.py", module)
     return spec_path, module
 
 

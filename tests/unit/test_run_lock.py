@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
-from pipeline.run_lock import LOCK_FILE, RunInProgressError, run_lock
-from tests.conftest import REPO, make_census_sample
+from pipeline.project import ROOT
+from pipeline.runners.run_lock import LOCK_FILE, RunInProgressError, run_lock
+from tests.conftest import make_census_sample
 
 HOLDER = """
 import sys, time
 from pathlib import Path
-from pipeline.run_lock import run_lock
+from pipeline.runners.run_lock import run_lock
 with run_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(120)
@@ -29,7 +30,7 @@ with run_lock(Path(sys.argv[1])):
 def _hold(root: Path) -> subprocess.Popen:
     """A process that holds the lock on `root` until killed."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(root)], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLDER, str(root)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert holder.stdout.readline().strip() == "held"
     return holder

@@ -7,8 +7,13 @@ import pickle
 import numpy as np
 import pytest
 
-from pipeline.ranking_metrics import ScoredExamplesCombiner, ks_statistic
-from pipeline.scored_examples import PENDING_LIMIT, ScoredExamples, pack_column, unpack_column
+from pipeline.metrics.ranking import ScoredExamplesCombiner, ks_statistic
+from pipeline.metrics.scored_examples import (
+    PENDING_LIMIT,
+    ScoredExamples,
+    pack_column,
+    unpack_column,
+)
 
 
 def _bits(values: np.ndarray) -> np.ndarray:

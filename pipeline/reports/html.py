@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.dataset_spec import REGRESSION_THRESHOLD_METRICS, THRESHOLD_METRICS, DatasetSpec
-from pipeline.run_artifacts import Artifact, RunArtifacts
+from pipeline.reports.artifacts import Artifact, RunArtifacts
+from pipeline.spec import REGRESSION_THRESHOLD_METRICS, THRESHOLD_METRICS, DatasetSpec
 
 # TFMA metric name of each spec threshold metric (the snake_case of its class).
 _SPEC_METRIC_NAMES = {
@@ -338,7 +338,7 @@ def ablation_figure(table: pd.DataFrame) -> Any:
 
 
 def _baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> str:
-    from pipeline.evaluation_tables import baseline_table
+    from pipeline.reports.evaluation_tables import baseline_table
 
     parts = []
     metrics = (
@@ -371,7 +371,7 @@ def _baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> str:
 
 
 def _ablation_section(run: RunArtifacts) -> str:
-    from pipeline.evaluation_tables import ablation_table
+    from pipeline.reports.evaluation_tables import ablation_table
 
     if run.ablation is None:
         return (
@@ -399,7 +399,7 @@ def curve_figures(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> dict
     'roc', 'pr', 'calibration', 'confusion' (empty when TFMA wrote no plot data), plus the
     confusion counts under 'counts'.
     """
-    from pipeline.evaluation_tables import confusion_at
+    from pipeline.reports.evaluation_tables import confusion_at
 
     models = [m for (s, m) in plots if s == "Overall"]
     if not models:
@@ -472,7 +472,7 @@ def _splits(artifact: Artifact | None) -> list[str]:
 
 
 def _data_section(run: RunArtifacts) -> str:
-    from pipeline import data_tables
+    from pipeline.reports import data_tables
 
     parts = []
     for title, anomalies in (("training data", run.anomalies), ("test data", run.test_anomalies)):
@@ -535,8 +535,8 @@ def _intervals_note(spec: DatasetSpec) -> str:
 
 def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
     """The HTML report of `run` (see the module docstring)."""
-    from pipeline import evaluation_tables as tables
-    from pipeline.run_summary import failed_thresholds
+    from pipeline.reports import evaluation_tables as tables
+    from pipeline.reports.summary import failed_thresholds
 
     title = f"{html.escape(run.pipeline_name)}: run {html.escape(run.run_id)}"
     label = f"Label <code>{html.escape(spec.label.column)}</code>, " + (

@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from pipeline.cloud_config import CloudConfig
-from pipeline.dataset_spec import DatasetSpec
-from pipeline.local_runner import pipeline_name
+from pipeline.runners.cloud_config import CloudConfig
+from pipeline.runners.local import pipeline_name
+from pipeline.spec import DatasetSpec
 
 PIPELINE_FILE = "pipeline.json"
 KFP_PACKAGE_FILE = "kfp_pipeline.yaml"

@@ -10,7 +10,7 @@
 Both keep every (score, label, weight) of a slice and sort once at the end, so they are
 exact: examples with equal scores are one group, and a decile boundary that falls inside a
 group takes the group's positives pro rata. The Evaluator imports this module by name
-(`module: pipeline.ranking_metrics` in the metric config), so it must be installed beside
+(`module: pipeline.metrics.ranking` in the metric config), so it must be installed beside
 TFMA: `setup.py` installs the `pipeline` package.
 """
 
@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.metric_inputs import ScalarReader, metric_key
-from pipeline.scored_examples import ScoredExamples
+from pipeline.metrics.inputs import ScalarReader, metric_key
+from pipeline.metrics.scored_examples import ScoredExamples
 
 KS_NAME = "ks_statistic"
 # The private metric holding a slice's collected examples (see `scored_examples`).

@@ -26,8 +26,8 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import calibration_histogram, metric_types
 
-from pipeline.ranking_metrics import scored_examples
-from pipeline.scored_examples import ScoredExamples
+from pipeline.metrics.ranking import scored_examples
+from pipeline.metrics.scored_examples import ScoredExamples
 
 # TFMA's metrics built on the calibration histogram, by class name.
 HISTOGRAM_METRICS = ("AUC", "AUCPrecisionRecall", "ConfusionMatrixPlot", "CalibrationPlot")

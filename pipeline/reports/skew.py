@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.dataset_spec import DatasetSpec, Drift
-from pipeline.run_artifacts import find_run
+from pipeline.reports.artifacts import find_run
+from pipeline.spec import DatasetSpec, Drift
 
 # Used when the spec has no `drift` section.
 DEFAULT_BOUNDS = Drift(categorical_max_linf=0.1, numeric_max_js=0.2)
@@ -37,8 +37,8 @@ def check_skew(
     """
     import tensorflow_data_validation as tfdv
 
-    from components.drift_check.executor import drift_config, find_drift
-    from pipeline.data_tables import load_statistics_list
+    from components.drift_check import drift_config, find_drift
+    from pipeline.reports.data_tables import load_statistics_list
 
     if not serving_csv.is_file():
         raise FileNotFoundError(f"no serving data at {serving_csv}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config_reader import ConfigReader
+from pipeline.spec.reader import ConfigReader
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner")
 # The pipeline parameters a deployment may expose, with the spec value they override.

@@ -17,7 +17,7 @@ above the threshold is positive; ties count half in the AUC); the PR-AUC interva
 of average precision, which is within about 0.01 of TFMA's interpolated PR-AUC.
 
 For a regression model (`regression: true` in the config) the metrics are those of
-`pipeline.regression_metrics` plus the mean absolute error, label and prediction.
+`pipeline.metrics.regression` plus the mean absolute error, label and prediction.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.metric_inputs import metric_key
-from pipeline.ranking_metrics import (
+from pipeline.metrics.inputs import metric_key
+from pipeline.metrics.ranking import (
     DECILES,
     KS_NAME,
     gain_name,
     lift_name,
     scored_examples,
 )
-from pipeline.regression_metrics import ADJUSTED_R_SQUARED, R_SQUARED, RMSE, RMSLE
-from pipeline.scored_examples import ScoredExamples
+from pipeline.metrics.regression import ADJUSTED_R_SQUARED, R_SQUARED, RMSE, RMSLE
+from pipeline.metrics.scored_examples import ScoredExamples
 
 NAME = "bootstrap_intervals"
 # Confusion-matrix rates, by TFMA metric name, as functions of (tp, fp, tn, fn).
@@ -158,7 +158,7 @@ def regression_values(
 ) -> dict[tuple[str, float | None], np.ndarray]:
     """Every regression metric for each row of `weights` (replicates x examples).
 
-    The same definitions as `pipeline.regression_metrics`; the example count of adjusted
+    The same definitions as `pipeline.metrics.regression`; the example count of adjusted
     R-squared is a replicate's total weight (its number of drawn examples).
     """
     with np.errstate(divide="ignore", invalid="ignore"):

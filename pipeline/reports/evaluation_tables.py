@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.dataset_spec import DatasetSpec, bucket_label, bucket_name, slice_feature
-from pipeline.model_outputs import BASELINES, MODEL_OUTPUTS
+from pipeline.model.outputs import BASELINES, MODEL_OUTPUTS
+from pipeline.spec import DatasetSpec, bucket_label, bucket_name, slice_feature
 
 # TFMA metric name -> readable column title, for the per-slice table.
 HEADLINE = {
@@ -128,7 +128,7 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
     """
     import tensorflow_model_analysis as tfma
 
-    from pipeline.bootstrap_intervals import parse_interval_name
+    from pipeline.metrics.intervals import parse_interval_name
 
     thresholds = _thresholds(evaluation_uri)
     rows = []
@@ -327,7 +327,7 @@ def gain_table(frame: pd.DataFrame, slice_name: str = "Overall") -> pd.DataFrame
 
     Rows: deciles (10%, 20%, ...); columns: gain, lift, and their low/high bounds.
     """
-    from pipeline.ranking_metrics import DECILES, gain_name, lift_name
+    from pipeline.metrics.ranking import DECILES, gain_name, lift_name
 
     rows = _candidate(frame)
     rows = rows[rows["slice"] == slice_name].set_index("metric")
@@ -351,7 +351,7 @@ def fairness_gaps(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     gate's threshold), bound, and ok (|gap| within the bound; None for groups smaller
     than the gate's min_group_size, which are reported, not gated).
     """
-    from pipeline.fairness_gap import gap_name, size_name
+    from pipeline.metrics.fairness_gap import gap_name, size_name
 
     gate = spec.fairness_gate
     columns = ["column", "group", "n", "rate", "gap", "bound", "ok"]
@@ -492,7 +492,7 @@ def ablation_table(report_uri: str) -> pd.DataFrame:
     import json
     from pathlib import Path
 
-    from components.ablation.executor import RESULT_FILE
+    from components.ablation import RESULT_FILE
 
     report = json.loads((Path(report_uri) / RESULT_FILE).read_text())
     rows = []

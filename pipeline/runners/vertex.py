@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pipeline.cloud_config import CloudConfig
+from pipeline.runners.cloud_config import CloudConfig
 
 
 @dataclasses.dataclass(frozen=True)

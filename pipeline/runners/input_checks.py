@@ -20,7 +20,7 @@ import csv
 import math
 from pathlib import Path
 
-from pipeline.dataset_spec import DatasetSpec
+from pipeline.spec import DatasetSpec
 
 MAX_REPORTED = 10
 # Rows per hash bucket below which a split may well end up empty.

@@ -24,7 +24,7 @@ import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.metric_inputs import ScalarReader, metric_key
+from pipeline.metrics.inputs import ScalarReader, metric_key
 
 RMSE = "root_mean_squared_error"
 RMSLE = "root_mean_squared_log_error"

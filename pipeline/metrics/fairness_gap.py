@@ -27,8 +27,8 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.bootstrap_intervals import RATES
-from pipeline.metric_inputs import ScalarReader, metric_key
+from pipeline.metrics.inputs import ScalarReader, metric_key
+from pipeline.metrics.intervals import RATES
 
 # Rates the gate can bound, by the name the spec and reports use.
 GATE_RATES = {

@@ -7,24 +7,18 @@ per component as it starts and ends, the full TFX log goes to a file.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
-import re
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
 
-from pipeline import run_fingerprint
-from pipeline.dataset_spec import DatasetSpec
-from pipeline.input_checks import check_input_files
-from pipeline.run_lock import run_lock
+from pipeline.project import MODULE_FILE
+from pipeline.runners import fingerprint as run_fingerprint
+from pipeline.runners.console import console_progress
+from pipeline.runners.input_checks import check_input_files
+from pipeline.runners.run_lock import run_lock
+from pipeline.spec import DatasetSpec
 
 DEFAULT_OUTPUT_DIR = Path("outputs")
-# The repository's module file (pipeline.pipeline.MODULE_FILE, without importing TFX).
-MODULE_FILE = Path(__file__).resolve().parent.parent / "module_file.py"
 # Data files from this size on run Beam with one worker process per core. Below it, the
 # worker processes cost more than they save (COMPAS, 0.26 MB: ExampleGen 2.7 s in memory,
 # 29.7 s with two workers; Transform 33 s and 72 s).
@@ -119,81 +113,6 @@ def paths_for(spec: DatasetSpec, output_dir: Path = DEFAULT_OUTPUT_DIR) -> RunPa
     return RunPaths(output_dir.resolve() / spec.name)
 
 
-class _ProgressHandler(logging.Handler):
-    """Turns LocalDagRunner's log records into one console line per component."""
-
-    _RUNNING = re.compile(r"Component (\S+) is running\.")
-    _FINISHED = re.compile(r"Component (\S+) is finished\.")
-    _CACHED = re.compile(r"A cached execution \d+ is used\.")
-
-    def __init__(self, stream: TextIO = sys.stdout) -> None:
-        super().__init__(level=logging.INFO)
-        self.stream = stream
-        self.started: dict[str, float] = {}
-        self.current: str | None = None
-        self.cached: set[str] = set()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if match := self._RUNNING.search(message):
-            self.current = match.group(1)
-            self.started[self.current] = time.monotonic()
-            print(f"  … {self.current}", file=self.stream, flush=True)
-        elif self._CACHED.search(message) and self.current:
-            self.cached.add(self.current)
-        elif match := self._FINISHED.search(message):
-            node = match.group(1)
-            seconds = time.monotonic() - self.started.get(node, time.monotonic())
-            how = "cached" if node in self.cached else "ran"
-            print(f"  ✓ {node:<28} {how:<6} {seconds:6.1f} s", file=self.stream, flush=True)
-
-
-class _KnownNoise(logging.Filter):
-    """Drops, from the console only, TFX warnings that every run logs and no user can act
-    on (the full log keeps them)."""
-
-    MESSAGES = ("ArtifactQuery.property_predicate is not supported",)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(noise in message for noise in self.MESSAGES)
-
-
-@contextmanager
-def console_progress(log_file: Path) -> Iterator[None]:
-    """Shows component progress on stdout and writes the full TFX log to `log_file`."""
-    from absl import logging as absl_logging
-
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    absl_logger = absl_logging.get_absl_logger()
-    root = logging.getLogger()
-    saved_levels = [(h, h.level) for h in root.handlers]
-    saved_logger_level = absl_logger.level
-    saved_verbosity = absl_logging.get_verbosity()
-    quiet = _KnownNoise()
-    for handler in root.handlers:  # absl's own console handler: warnings only
-        handler.setLevel(logging.WARNING)
-        handler.addFilter(quiet)
-    file_handler = logging.FileHandler(log_file)
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    progress = _ProgressHandler()
-    absl_logging.set_verbosity(absl_logging.INFO)
-    absl_logger.setLevel(logging.INFO)
-    absl_logger.addHandler(file_handler)
-    absl_logger.addHandler(progress)
-    try:
-        yield
-    finally:
-        absl_logger.removeHandler(file_handler)
-        absl_logger.removeHandler(progress)
-        file_handler.close()
-        absl_logger.setLevel(saved_logger_level)
-        absl_logging.set_verbosity(saved_verbosity)
-        for handler, level in saved_levels:
-            handler.setLevel(level)
-            handler.removeFilter(quiet)
-
-
 def run(
     spec: DatasetSpec,
     output_dir: Path = DEFAULT_OUTPUT_DIR,
@@ -216,7 +135,7 @@ def run(
 
     With `skip_unchanged` (the CLI's default), a run whose inputs are those of the last
     settled run starts nothing and returns `Unchanged` (that run's id and summary): every component
-    would be cached (see `pipeline.run_fingerprint`). Without it, TFX decides, and the
+    would be cached (see `pipeline.runners.fingerprint`). Without it, TFX decides, and the
     run is recorded in ML Metadata even when every component is cached.
 
     Raises:
@@ -246,8 +165,8 @@ def run(
 def _record(spec: DatasetSpec, paths: RunPaths, current: str) -> None:
     """Notes the finished run's fingerprint, whether the next run has work to do, and
     its summary (shown again when the next run has nothing to do)."""
-    from pipeline.run_artifacts import find_run
-    from pipeline.run_summary import format_summary, summarize_run
+    from pipeline.reports.artifacts import find_run
+    from pipeline.reports.summary import format_summary, summarize_run
 
     run = find_run(paths.metadata_path, pipeline_name(spec))
     summary = format_summary(summarize_run(paths.metadata_path, pipeline_name(spec), spec=spec))
@@ -321,8 +240,8 @@ def _installed_module_file() -> Path | None:
 
 def _write_report(spec: DatasetSpec, paths: RunPaths) -> Path | None:
     """The HTML report of the latest run; a report error never hides the run's outcome."""
-    from pipeline.html_report import write_report
-    from pipeline.run_artifacts import find_run
+    from pipeline.reports.artifacts import find_run
+    from pipeline.reports.html import write_report
 
     try:
         path = write_report(

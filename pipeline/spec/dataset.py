@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.config_reader import ConfigReader as _Reader
+from pipeline.spec.reader import ConfigReader as _Reader
 
 ROLES = ("numeric", "categorical", "ignored", "label")
 TASKS = ("binary_classification", "regression")
@@ -29,7 +29,7 @@ THRESHOLD_METRICS = {
     "recall": "Recall",
 }
 # The same for a regression task, mapped to the metric names TFMA writes (the first four
-# from `pipeline.regression_metrics`, the last one TFMA's own).
+# from `pipeline.metrics.regression`, the last one TFMA's own).
 REGRESSION_THRESHOLD_METRICS = {
     "rmse": "root_mean_squared_error",
     "rmsle": "root_mean_squared_log_error",
@@ -303,45 +303,6 @@ class DatasetSpec:
         for key in ("missing_values", "slice_columns", "sensitive_columns", "fairness_thresholds"):
             data[key] = tuple(data[key])
         return cls(**data)
-
-
-def bucket_name(column: str) -> str:
-    """Name of the transformed (and sliceable) feature holding `column`'s bucket."""
-    return f"{column}_bucket"
-
-
-def cross_name(columns: tuple[str, ...]) -> str:
-    """Name of the transformed feature holding a hashed cross of `columns`."""
-    return "_x_".join(columns)
-
-
-def slice_feature(spec: DatasetSpec, column: str) -> str:
-    """The feature TFMA slices on for `column`: its bucket when it is bucketized."""
-    return bucket_name(column) if spec.column(column).buckets else column
-
-
-def evaluated_features(spec: DatasetSpec) -> frozenset[str]:
-    """What the Evaluator may read besides the raw columns: the label, and every bucket
-    feature (a slice on a bucketized column uses its bucket).
-
-    Every bucket, not only those the slicing settings name: the Trainer gets no slicing
-    settings (`for_trainer`), so that editing a slice re-runs the Evaluator only.
-    """
-    buckets = (bucket_name(c.name) for c in spec.columns if c.buckets)
-    return frozenset({spec.label.column, *buckets})
-
-
-def bucket_label(boundaries: tuple[float, ...], index: int) -> str:
-    """A readable range for bucket `index` of `boundaries`, such as '[25, 35)'."""
-
-    def fmt(x: float) -> str:
-        return f"{x:g}"
-
-    if index <= 0:
-        return f"< {fmt(boundaries[0])}"
-    if index >= len(boundaries):
-        return f">= {fmt(boundaries[-1])}"
-    return f"[{fmt(boundaries[index - 1])}, {fmt(boundaries[index])})"
 
 
 def _read_header(path: Path, reader: _Reader, key: str) -> list[str]:

@@ -11,10 +11,10 @@ import dataclasses
 import math
 from pathlib import Path
 
-from pipeline.dataset_spec import DatasetSpec
-from pipeline.evaluation_tables import metrics_frame, slice_label, slice_table
-from pipeline.model_outputs import PREDICTION_KEY
-from pipeline.run_artifacts import find_run, latest_output_uri
+from pipeline.model.outputs import PREDICTION_KEY
+from pipeline.reports.artifacts import find_run, latest_output_uri
+from pipeline.reports.evaluation_tables import metrics_frame, slice_label, slice_table
+from pipeline.spec import DatasetSpec
 
 __all__ = ["RunSummary", "format_summary", "latest_output_uri", "summarize_run"]
 

@@ -32,9 +32,9 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from pipeline.bootstrap_intervals import RATES, point_values
-from pipeline.metric_inputs import metric_key
-from pipeline.ranking_metrics import scored_examples
+from pipeline.metrics.inputs import metric_key
+from pipeline.metrics.intervals import RATES, point_values
+from pipeline.metrics.ranking import scored_examples
 
 # Metrics of a whole slice; the RATES are per decision threshold.
 UNTHRESHOLDED = ("auc", "binary_accuracy", "mean_label", "mean_prediction", "calibration")

@@ -1,6 +1,6 @@
 """Find a pipeline run's artifacts in ML Metadata.
 
-    from pipeline.run_artifacts import find_run
+    from pipeline.reports.artifacts import find_run
     run = find_run("outputs/census/metadata.sqlite", "census_pipeline")   # latest run
     run.evaluation.uri, run.blessed, run.model.uri, run.baseline_model, run.schema.uri
 

@@ -29,10 +29,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.dataset_spec import DatasetSpec
+from pipeline.project import EVAL_CONFIG_FILE, ROOT
+from pipeline.spec import DatasetSpec
 
 RECORD_FILE = "last_run.json"
-REPO = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("pipeline", "components")
 PACKAGES = (
     "tfx",
@@ -76,10 +76,10 @@ def fingerprint(spec: DatasetSpec, module_file: Path, options: dict[str, Any]) -
         stat = path.stat()
         add("data", f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     add("module_file", module_file.read_bytes())
-    add("eval_config", (REPO / "eval_config.py").read_bytes())
+    add("eval_config", EVAL_CONFIG_FILE.read_bytes())
     for directory in CODE_DIRS:
-        for path in sorted((REPO / directory).rglob("*.py")):
-            add(str(path.relative_to(REPO)), path.read_bytes())
+        for path in sorted((ROOT / directory).rglob("*.py")):
+            add(str(path.relative_to(ROOT)), path.read_bytes())
     add("options", json.dumps(options, sort_keys=True, default=str).encode())
     for package in PACKAGES:
         try:
@@ -120,7 +120,7 @@ def is_settled(run: Any) -> bool:
     """Whether the next run with the same inputs would have every component cached.
 
     Args:
-        run: A `pipeline.run_artifacts.RunArtifacts`.
+        run: A `pipeline.reports.artifacts.RunArtifacts`.
     """
     if any(e.state not in ("ran", "cached") for e in run.executions):
         return False

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pipeline.dataset_spec import DatasetSpec
+from pipeline.spec import DatasetSpec
 
 SCHEMA_FILE = "schema.pbtxt"
 

@@ -1,0 +1,60 @@
+"""The data set spec: one YAML file per data set, the single source of truth.
+
+`load_spec` reads and validates `data/<set>/dataset.yaml`; everything else (features,
+model inputs, slices, thresholds) derives from the `DatasetSpec` it returns. Nothing here
+imports TFX or TensorFlow.
+"""
+
+from pipeline.spec.dataset import (
+    GATE_RATES,
+    LOWER_IS_BETTER,
+    REGRESSION_THRESHOLD_METRICS,
+    ROLES,
+    SPLIT_NAMES,
+    TASKS,
+    THRESHOLD_METRICS,
+    Ablation,
+    Bootstrap,
+    Column,
+    DatasetSpec,
+    Drift,
+    FairnessGate,
+    Label,
+    SpecError,
+    Threshold,
+    Training,
+    load_spec,
+)
+from pipeline.spec.names import (
+    bucket_label,
+    bucket_name,
+    cross_name,
+    evaluated_features,
+    slice_feature,
+)
+
+__all__ = [
+    "GATE_RATES",
+    "LOWER_IS_BETTER",
+    "REGRESSION_THRESHOLD_METRICS",
+    "ROLES",
+    "SPLIT_NAMES",
+    "TASKS",
+    "THRESHOLD_METRICS",
+    "Ablation",
+    "Bootstrap",
+    "Column",
+    "DatasetSpec",
+    "Drift",
+    "FairnessGate",
+    "Label",
+    "SpecError",
+    "Threshold",
+    "Training",
+    "bucket_label",
+    "bucket_name",
+    "cross_name",
+    "evaluated_features",
+    "load_spec",
+    "slice_feature",
+]
