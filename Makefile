@@ -61,8 +61,12 @@ benchmarks: $(STAMP)
 	$(PY) -m benchmarks.example_gen_benchmark | tee benchmarks/results/example_gen.txt
 	$(PY) -m benchmarks.scale_benchmark --factors 1 10 --modes in_memory | tee benchmarks/results/scale.txt
 
-lock: $(STAMP)  ## recompile requirements.lock from requirements.in
+# requirements.lock: everything (tests, lint, notebooks). requirements-runtime.lock: what the
+# pipeline's image needs, compiled against the main lock so that its versions are the same.
+lock: $(STAMP)  ## recompile both locks from their .in files
 	$(VENV)/bin/uv pip compile --python $(PY) -o requirements.lock requirements.in
+	$(VENV)/bin/uv pip compile --python $(PY) --constraint requirements.lock \
+	  -o requirements-runtime.lock requirements-runtime.in
 
 clean:
 	rm -rf outputs .pytest_cache
