@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test lint format benchmark benchmarks lock clean browser
+.PHONY: run test test-fast lint format benchmark benchmarks lock clean browser
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
 # set (as on these machines), and compiling ~4,000 modules from source cost every process
@@ -27,6 +27,9 @@ run: $(STAMP)  ## the whole pipeline on data/census; pass options with ARGS="--t
 
 test: $(STAMP) browser  ## the test suite: unit, data, model and end-to-end tiers
 	$(PY) -m pytest $(ARGS)
+
+test-fast: $(STAMP)  ## unit, data and model tiers: the inner loop (a couple of minutes)
+	$(PY) -m pytest -m "not e2e" $(ARGS)
 
 # The HTML report is tested in a real headless browser: Debian's chromium.
 browser:

@@ -1,7 +1,8 @@
 """Shared fixtures: small real samples of the bundled data sets, with their specs.
 
 Tests are in tiers, by folder: unit/ (no Beam), data/ (TFT and TFDV on a few rows),
-model/ (run_fn on a few hundred rows), e2e/ (the real pipeline with LocalDagRunner).
+model/ (run_fn on a few hundred rows), e2e/ (the real pipeline with LocalDagRunner). Each
+test gets its tier's marker from its folder: `pytest -m "not e2e"` runs the first three.
 """
 
 from __future__ import annotations
@@ -104,3 +105,14 @@ def make_census_sample(
 def census_sample(tmp_path: Path) -> Path:
     """Path of a small census spec whose CSVs sit beside it."""
     return make_census_sample(tmp_path / "census_sample")
+
+
+TIERS = ("unit", "data", "model", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test with its tier, the name of the folder it sits in under tests/."""
+    for item in items:
+        tier = next((part for part in item.path.parts if part in TIERS), None)
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))

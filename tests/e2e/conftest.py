@@ -54,16 +54,27 @@ class Workspace:
         # What the runner recorded after each run (None after a failed one).
         self.records: list[run_fingerprint.LastRun | None] = []
 
-    def run(self, spec_path: Path | None = None, module_file: Path | None = None) -> RunSummary:
-        """Runs the pipeline; a failure is recorded in `errors`, not raised."""
+    def run(
+        self,
+        spec_path: Path | None = None,
+        module_file: Path | None = None,
+        expect_failure: bool = False,
+    ) -> RunSummary:
+        """Runs the pipeline. A run meant to fail records its error in `errors`; any other
+        run that fails stops the workspace with that error (the runs after it would test
+        nothing)."""
         spec = load_spec(spec_path or self.spec_path)
         try:
             local_runner.run(
                 spec, self.output_dir, module_file=str(module_file) if module_file else None
             )
             self.errors.append(None)
-        except Exception as e:  # the anomaly run is meant to fail
+        except Exception as e:
+            if not expect_failure:
+                raise AssertionError(f"run {len(self.errors)} failed: {e}") from e
             self.errors.append(e)
+        else:
+            assert not expect_failure, f"run {len(self.errors) - 1} was meant to fail"
         summary = summarize_run(self.paths.metadata_path, self.pipeline_name, spec=spec)
         self.summaries.append(summary)
         self.versions_after.append(versions(self.paths.serving_dir))
@@ -83,7 +94,8 @@ class Workspace:
         return write_spec(
             self.spec_path.parent,
             "census",
-            **SAMPLE_CHANGES,
+            # The ablation stays on: a threshold edit must leave it cached too.
+            **{**SAMPLE_CHANGES, "ablation": SAMPLE_ABLATION},
             training=self.training(),
             evaluation={"thresholds": [{"metric": "auc", "lower_bound": 0.9999}]},
         )
@@ -166,8 +178,8 @@ def workspace(tmp_path_factory) -> Workspace:
     strict = workspace.impossible_threshold_spec()
     assert strict == workspace.spec_path  # the same file, edited in place
     workspace.run(strict)
-    workspace.run(workspace.anomalous_data_spec())
-    workspace.run(workspace.drifted_data_spec())
+    workspace.run(workspace.anomalous_data_spec(), expect_failure=True)
+    workspace.run(workspace.drifted_data_spec(), expect_failure=True)
     edited = workspace.root / "module_file.py"
     edited.write_text(MODULE_FILE.read_text() + "\n# An edit: TFX fingerprints the file.\n")
     workspace.run(module_file=edited)

@@ -152,8 +152,11 @@ def test_impossible_threshold_leaves_the_model_unpushed(workspace):
         for line in summary.failed_thresholds
     )
     assert workspace.versions_after[NOT_BLESSED] == workspace.versions_after[CACHED]
-    # Only the thresholds changed: Transform and Trainer were reused.
-    assert summary.state_of("Transform") == "cached" and summary.state_of("Trainer") == "cached"
+    # The README's row, as it says it: a threshold edit re-runs only the Evaluator and the
+    # Pusher (the ablation stays on and cached; the resolvers and the drift check run on
+    # every run).
+    assert _not_cached(summary) == EVERY_RUN | {"Evaluator", "Pusher"}
+    assert summary.state_of("Ablation") == "cached"
 
 
 def test_data_with_an_anomaly_stops_before_transform(workspace):
@@ -185,7 +188,13 @@ def test_a_module_file_edit_reruns_exactly_what_depends_on_it(workspace):
     summary = workspace.summaries[MODULE_EDIT]
     assert workspace.errors[MODULE_EDIT] is None
     # The data and the spec are those of earlier runs: their components come from cache.
-    assert _not_cached(summary) == EVERY_RUN | {"Transform", "Trainer", "Evaluator", "Pusher"}
+    assert _not_cached(summary) == EVERY_RUN | {
+        "Transform",
+        "Trainer",
+        "Ablation",
+        "Evaluator",
+        "Pusher",
+    }
     # The spec still holds the impossible threshold of run 3: evaluated, not pushed.
     assert summary.blessed is False and summary.pushed_to is None
     assert workspace.versions_after[MODULE_EDIT] == workspace.versions_after[CACHED]

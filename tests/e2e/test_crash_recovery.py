@@ -25,17 +25,26 @@ def _start_run(spec_path: Path, output_dir: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run", "--data", str(spec_path),
          "--output-dir", str(output_dir)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
 
 
-def _wait_for(process: subprocess.Popen, text: str, timeout: float = 600) -> None:
+def _wait_for_training(
+    process: subprocess.Popen, pipeline_root: Path, timeout: float = 600
+) -> Path:
+    """Waits until the Trainer's run_fn is training: its TensorBoard event file exists.
+
+    A file the Trainer writes from inside `model.fit`, not a delay: the kill then lands
+    in the executor whatever the machine's speed.
+    """
     deadline = time.monotonic() + timeout
-    for line in process.stdout:
-        if text in line:
-            return
-        assert time.monotonic() < deadline, f"no '{text}' within {timeout} s"
-    raise AssertionError(f"the run ended before printing '{text}'")
+    while time.monotonic() < deadline:
+        events = sorted((pipeline_root / "Trainer").glob("model_run/*/**/events.out.tfevents*"))
+        if events:
+            return events[0]
+        assert process.poll() is None, f"the run ended (code {process.returncode}) first"
+        time.sleep(0.2)
+    raise AssertionError(f"the Trainer wrote no TensorBoard events within {timeout} s")
 
 
 def test_killed_mid_trainer_then_rerun(tmp_path, capsys):
@@ -46,8 +55,7 @@ def test_killed_mid_trainer_then_rerun(tmp_path, capsys):
 
     first = _start_run(spec_path, output)
     try:
-        _wait_for(first, "… Trainer")
-        time.sleep(3)  # inside the Trainer's executor
+        _wait_for_training(first, paths.pipeline_root)
         # A second run on the same root while the first runs: refused, nothing touched.
         assert cli.main(["run", "--data", str(spec_path), "--output-dir", str(output)]) == 2
         assert f"pid {first.pid}" in capsys.readouterr().err
