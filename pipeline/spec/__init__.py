@@ -1,8 +1,9 @@
 """The data set spec: one YAML file per data set, the single source of truth.
 
-`load_spec` reads and validates `data/<set>/dataset.yaml`; everything else (features,
-model inputs, slices, thresholds) derives from the `DatasetSpec` it returns. Nothing here
-imports TFX or TensorFlow.
+`load_spec` reads and validates `data/<set>/dataset.yaml` (its schema: `schema.py`, the
+models `dataset.schema.json` and `docs/spec-reference.md` are generated from); everything
+else (features, model inputs, slices, thresholds) derives from the `DatasetSpec` it returns
+(`dataset.py`). Nothing here imports TFX or TensorFlow.
 """
 
 from pipeline.spec.dataset import (
@@ -23,8 +24,8 @@ from pipeline.spec.dataset import (
     SpecError,
     Threshold,
     Training,
-    load_spec,
 )
+from pipeline.spec.loader import load_spec
 from pipeline.spec.names import (
     bucket_label,
     bucket_name,
