@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast lint format benchmark benchmarks lock clean browser
+.PHONY: run test test-fast lint format spec-docs benchmark benchmarks lock clean browser
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
 # set (as on these machines), and compiling ~4,000 modules from source cost every process
@@ -46,6 +46,12 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The spec's JSON Schema (pipeline/spec/dataset.schema.json, for editors) and its reference
+# (docs/spec-reference.md), from the models in pipeline/spec/schema.py; a test fails when
+# either is stale.
+spec-docs: $(STAMP)
+	$(PY) -m pipeline.spec.reference
 
 benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census data
 	$(PY) -m benchmarks.pipeline_benchmark $(ARGS)
