@@ -38,6 +38,7 @@ from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.summary import summarize_run
 from pipeline.runners.local import paths_for, pipeline_name
 from pipeline.spec import DatasetSpec, load_spec
+from pipeline.spec.reference import with_modeline
 
 PHASES = ("cold", "steady", "baseline", "cached", "tfx-cache")
 GIB = 1024**3
@@ -97,7 +98,7 @@ def run_once(data: Path, output_dir: Path, options: list[str]) -> tuple[float, i
 def copy_data(spec: DatasetSpec, target: Path) -> Path:
     """The spec and its files in `target` (a copy the steady phase may rewrite)."""
     target.mkdir(parents=True)
-    shutil.copy(spec.spec_path, target / spec.spec_path.name)
+    (target / spec.spec_path.name).write_text(with_modeline(spec.spec_path.read_text(), target))
     for pattern in spec.files.values():
         for path in spec.directory.glob(pattern):
             shutil.copy(path, target / path.name)

@@ -43,6 +43,7 @@ from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.summary import RunSummary, summarize_run
 from pipeline.runners.local import paths_for, pipeline_name
 from pipeline.spec import DatasetSpec, load_spec
+from pipeline.spec.reference import with_modeline
 
 MODES = ("in_memory", "multi_processing", "default")
 SAMPLE_SECONDS = 0.2
@@ -112,7 +113,7 @@ def replicate(source: Path, target: Path, factor: int) -> int:
 def write_data(spec: DatasetSpec, directory: Path, factor: int) -> int:
     """A data folder of `spec` with every file replicated `factor` times; returns the rows."""
     directory.mkdir(parents=True)
-    shutil.copy(spec.spec_path, directory / "dataset.yaml")
+    (directory / "dataset.yaml").write_text(with_modeline(spec.spec_path.read_text(), directory))
     rows = 0
     for name in spec.files.values():
         rows += replicate(spec.directory / name, directory / name, factor)

@@ -40,6 +40,7 @@ from pipeline.project import ROOT
 from pipeline.reports.summary import RunSummary, summarize_run
 from pipeline.runners.local import paths_for, pipeline_name
 from pipeline.spec import DatasetSpec, load_spec
+from pipeline.spec.reference import with_modeline
 
 HERE = Path(__file__).resolve().parent
 SPEC_FILE = HERE / "taxi" / "dataset.yaml"
@@ -103,7 +104,7 @@ def prepare_workspace(root: Path) -> Workspace:
         sys.exit(f"error: the tfx package has no {csv_file}; is tfx 1.16 installed?")
     ours_data = root / "ours_data"
     ours_data.mkdir(parents=True)
-    shutil.copy(SPEC_FILE, ours_data / "dataset.yaml")
+    (ours_data / "dataset.yaml").write_text(with_modeline(SPEC_FILE.read_text(), ours_data))
     shutil.copy(csv_file, ours_data / "data.csv")
     example_data = root / "taxi" / EXAMPLE_CSV.parent
     example_data.mkdir(parents=True)

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from pipeline.project import DATA_DIR as DATA
+from pipeline.spec.reference import with_modeline
 
 
 def sample_rows(path: Path, count: int, offset: int = 0) -> tuple[list[str], list[list[str]]]:
@@ -54,7 +55,7 @@ def write_spec(directory: Path, source: str, **changes: Any) -> Path:
             spec[key] = value
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "dataset.yaml"
-    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    path.write_text(with_modeline(yaml.safe_dump(spec, sort_keys=False), directory))
     return path
 
 

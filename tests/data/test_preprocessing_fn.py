@@ -16,6 +16,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata
 import module_file
 from pipeline.model.preprocessing import VOCABULARY_TOP_K
 from pipeline.spec import load_spec
+from pipeline.spec.reference import with_modeline
 from tests.conftest import write_csv
 
 HEADER = ["age", "score", "color", "label"]
@@ -68,7 +69,7 @@ def transformed(tmp_path_factory):
     """Analyzes and transforms ROWS; returns (outputs by feature, transform_fn, spec)."""
     directory = tmp_path_factory.mktemp("tiny")
     write_csv(directory / "train.csv", HEADER, [[str(c) for c in r] for r in ROWS])
-    (directory / "dataset.yaml").write_text(SPEC_YAML)
+    (directory / "dataset.yaml").write_text(with_modeline(SPEC_YAML, directory))
     spec = load_spec(directory)
     config = {"dataset": spec.for_transform().to_config()}
     metadata = dataset_metadata.DatasetMetadata.from_feature_spec(FEATURE_SPEC)

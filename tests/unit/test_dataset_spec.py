@@ -15,6 +15,7 @@ from pipeline.spec import (
     evaluated_features,
     load_spec,
 )
+from pipeline.spec.reference import with_modeline
 from tests.conftest import DATA, write_csv
 
 CENSUS_TRAIN = str(DATA / "census" / "train.csv")
@@ -94,7 +95,7 @@ def _census_yaml() -> dict:
 
 def _write(tmp_path: Path, spec: dict) -> Path:
     path = tmp_path / "dataset.yaml"
-    path.write_text(yaml.safe_dump(spec))
+    path.write_text(with_modeline(yaml.safe_dump(spec), tmp_path))
     return path
 
 
