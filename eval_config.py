@@ -28,66 +28,61 @@ import json
 
 import tensorflow_model_analysis as tfma
 
+from pipeline.metrics import catalogue
 from pipeline.metrics.fairness_gap import gap_name
 from pipeline.metrics.histogram import HISTOGRAM_METRICS
-from pipeline.metrics.regression import NAMES as REGRESSION_NAMES
-from pipeline.metrics.regression import R_SQUARED, RMSE
 from pipeline.model.outputs import (
     EVALUATION_SIGNATURE,
     TRANSFORM_SIGNATURE,
     baselines,
     prediction_key,
 )
-from pipeline.spec import (
-    REGRESSION_THRESHOLD_METRICS,
-    THRESHOLD_METRICS,
-    DatasetSpec,
-    Threshold,
-    slice_feature,
-)
+from pipeline.spec import DatasetSpec, Threshold, slice_feature
 
 # Modules of the custom metrics: importing them registers the metrics with TFMA.
-RANKING_MODULE = "pipeline.metrics.ranking"
+RANKING_MODULE = catalogue.RANKING_MODULE
 INTERVALS_MODULE = "pipeline.metrics.intervals"
 GAP_MODULE = "pipeline.metrics.fairness_gap"
 SCORE_MODULE = "pipeline.metrics.score"
 HISTOGRAM_MODULE = "pipeline.metrics.histogram"
-REGRESSION_MODULE = "pipeline.metrics.regression"
+REGRESSION_MODULE = catalogue.REGRESSION_MODULE
 
+# The catalogue's headline metrics (`catalogue.HEADLINE`), by how they are computed. The
+# candidate and the baseline model are both evaluated on them.
+_CLASSIFIER_HEADLINE = catalogue.HEADLINE[catalogue.CLASSIFICATION]
 # TFMA's own metrics of the model: the example count, and what rests on its calibration
 # histogram (the AUCs and the plots, which share one). The histogram is built from the
 # shared score collection (`pipeline.metrics.histogram`) instead of by TFMA's combiner.
-HEADLINE_METRICS = ("ExampleCount", *HISTOGRAM_METRICS)
+HEADLINE_METRICS = (catalogue.EXAMPLE_COUNT.tfma_class, *HISTOGRAM_METRICS)
 # The other headline metrics (accuracy at 0.5, calibration) from the shared score
 # collection: the same values as TFMA's classes (model test), without one combiner each.
-# Keyed by the TFMA class a spec's bound names (`dataset_spec.THRESHOLD_METRICS`).
+# Keyed by the TFMA class a spec's bound names (`catalogue.THRESHOLD_METRICS`).
 SCORE_HEADLINE_METRICS = {
-    "BinaryAccuracy": "binary_accuracy",
-    "MeanLabel": "mean_label",
-    "MeanPrediction": "mean_prediction",
-    "Calibration": "calibration",
+    m.tfma_class: m.tfma_name
+    for m in _CLASSIFIER_HEADLINE
+    if m.module is None and m.tfma_class not in HEADLINE_METRICS
 }
+# KS and lift (the ranking metrics' classes, each written once).
+RANKING_METRICS = tuple(
+    dict.fromkeys(m.tfma_class for m in _CLASSIFIER_HEADLINE if m.module == RANKING_MODULE)
+)
 # Metrics of the baselines (chance, majority class, linear), per slice, from the shared
-# score collection (`pipeline.metrics.score`).
-BASELINE_METRICS = ("binary_accuracy", "auc")
+# score collection (`pipeline.metrics.score`): what the reports compare them on.
+BASELINE_METRICS = tuple(m.tfma_name for m in catalogue.COMPARED[catalogue.CLASSIFICATION])
 # TFMA's own metrics of a regression model (RMSE, R-squared... are custom ones).
-REGRESSION_HEADLINE_METRICS = ("ExampleCount", "MeanLabel", "MeanPrediction", "MeanAbsoluteError")
+REGRESSION_HEADLINE_METRICS = tuple(
+    m.tfma_class for m in catalogue.HEADLINE[catalogue.REGRESSION] if m.module is None
+)
+# A regression model's custom metrics (`pipeline.metrics.regression`).
+REGRESSION_NAMES = tuple(
+    m.tfma_name for m in catalogue.HEADLINE[catalogue.REGRESSION] if m.module == REGRESSION_MODULE
+)
 # What a regression model's baselines (mean, linear) are scored on, per slice.
-REGRESSION_BASELINE_METRICS = (RMSE, R_SQUARED)
+REGRESSION_BASELINE_METRICS = tuple(m.tfma_name for m in catalogue.COMPARED[catalogue.REGRESSION])
 # Metrics reported at each of the spec's fairness thresholds, from the shared score
 # collection. These are the Fairness Indicators rates, named as TFMA names them:
 # fall_out = FPR, miss_rate = FNR, recall = TPR, specificity = TNR.
-THRESHOLDED_METRICS = (
-    "precision",
-    "recall",
-    "f1_score",
-    "specificity",
-    "negative_predictive_value",
-    "fall_out",
-    "miss_rate",
-    "false_discovery_rate",
-    "false_omission_rate",
-)
+THRESHOLDED_METRICS = tuple(m.tfma_name for m in catalogue.RATES)
 
 
 def slicing_specs(spec: DatasetSpec) -> list[tfma.SlicingSpec]:
@@ -128,15 +123,16 @@ def _threshold(t: Threshold) -> tfma.PerSliceMetricThreshold:
 
 def _bounds(spec: DatasetSpec) -> dict[str, list[Threshold]]:
     """The spec's thresholds by the TFMA metric (class or regression metric) they bound."""
-    names = REGRESSION_THRESHOLD_METRICS if spec.is_regression else THRESHOLD_METRICS
     bounds: dict[str, list[Threshold]] = {}
     for t in spec.thresholds:
-        bounds.setdefault(names[t.metric], []).append(t)
+        metric = catalogue.BOUNDED[spec.task][t.metric]
+        key = metric.tfma_name if spec.is_regression else metric.tfma_class
+        bounds.setdefault(key, []).append(t)
     # A slice with a bound must also be big enough for its metric to mean something.
     # (Not TFMA's min_slice_size option: it fails every bound on every small slice.)
     if spec.min_slice_size:
-        bounds["ExampleCount"] = [
-            Threshold("example_count", spec.min_slice_size, None, where)
+        bounds[catalogue.EXAMPLE_COUNT.tfma_class] = [
+            Threshold(catalogue.EXAMPLE_COUNT.name, spec.min_slice_size, None, where)
             for where in sorted({t.slice for t in spec.thresholds if t.slice})
         ]
     return bounds
@@ -218,10 +214,7 @@ def regression_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
 def ranking_configs() -> list[tfma.MetricConfig]:
     """KS, lift and gain by decile: custom metrics (TFMA lacks them), imported by the
     Evaluator from the installed `pipeline` package."""
-    return [
-        tfma.MetricConfig(class_name="KolmogorovSmirnov", module=RANKING_MODULE),
-        tfma.MetricConfig(class_name="LiftAndGain", module=RANKING_MODULE),
-    ]
+    return [tfma.MetricConfig(class_name=name, module=RANKING_MODULE) for name in RANKING_METRICS]
 
 
 def interval_configs(spec: DatasetSpec, **options: object) -> list[tfma.MetricConfig]:

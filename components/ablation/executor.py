@@ -26,14 +26,15 @@ from typing import Any
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from pipeline.metrics import catalogue
+
 RESULT_FILE = "ablation.json"
-METRICS = ("auc", "binary_accuracy")
-REGRESSION_METRICS = ("root_mean_squared_error", "r_squared")
 
 
 def headline_metrics(task: str) -> tuple[str, ...]:
-    """The metrics an ablation reports for a data set spec's `task`, the first one logged."""
-    return REGRESSION_METRICS if task == "regression" else METRICS
+    """The metrics an ablation reports for a data set spec's `task`, the first one logged:
+    what the catalogue compares models on (`catalogue.COMPARED`)."""
+    return tuple(m.tfma_name for m in catalogue.COMPARED[task])
 
 
 def ablation_config(

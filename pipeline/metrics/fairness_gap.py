@@ -27,18 +27,8 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis import constants
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metrics.catalogue import GATE_RATES
 from pipeline.metrics.inputs import ScalarReader, metric_key
-from pipeline.metrics.intervals import RATES
-
-# Rates the gate can bound, by the name the spec and reports use.
-GATE_RATES = {
-    "fpr": "fall_out",
-    "fnr": "miss_rate",
-    "tpr": "recall",
-    "tnr": "specificity",
-    "fdr": "false_discovery_rate",
-    "for": "false_omission_rate",
-}
 
 
 def gap_name(rate: str, column: str, group: str | None = None) -> str:
@@ -66,7 +56,7 @@ def rate_gaps(acc: GroupCounts, rate: str, min_group_size: int) -> tuple[float, 
     The largest gap is NaN when no group has `min_group_size` examples or the slice's
     own rate is undefined, so that the gate fails rather than passing on nothing.
     """
-    formula = RATES[GATE_RATES[rate]]
+    formula = GATE_RATES[rate].rate
     total = np.sum(list(acc.counts.values()), axis=0) if acc.counts else np.zeros(4)
     with np.errstate(divide="ignore", invalid="ignore"):
         overall = float(formula(*total))

@@ -26,11 +26,17 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import calibration_histogram, metric_types
 
+from pipeline.metrics import catalogue
 from pipeline.metrics.ranking import scored_examples
 from pipeline.metrics.scored_examples import ScoredExamples
 
-# TFMA's metrics built on the calibration histogram, by class name.
-HISTOGRAM_METRICS = ("AUC", "AUCPrecisionRecall", "ConfusionMatrixPlot", "CalibrationPlot")
+# TFMA's metrics built on the calibration histogram, by class name: the AUCs and the plots.
+HISTOGRAM_METRICS = (
+    catalogue.AUC.tfma_class,
+    catalogue.PR_AUC.tfma_class,
+    "ConfusionMatrixPlot",
+    "CalibrationPlot",
+)
 
 
 def histogram(
@@ -124,7 +130,7 @@ def _from_scores(computation: Any, eval_config: Any) -> metric_types.MetricCompu
 
 def _computations(
     name: str | None = None,
-    metric: str = "AUC",
+    metric: str = catalogue.AUC.tfma_class,
     eval_config: Any = None,
     schema: Any = None,
     model_names: list[str] | None = None,
@@ -170,7 +176,7 @@ class HistogramMetric(tfma.metrics.Metric):
     wrapped metric's (`auc`...), so a threshold on `auc` binds to it as to TFMA's class.
     """
 
-    def __init__(self, metric: str = "AUC", name: str | None = None) -> None:
+    def __init__(self, metric: str = catalogue.AUC.tfma_class, name: str | None = None) -> None:
         super().__init__(_computations, name=name or _wrapped(metric, None).name, metric=metric)
 
 

@@ -30,30 +30,20 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metrics import catalogue
+from pipeline.metrics.catalogue import DECILES, gain_name, lift_name
 from pipeline.metrics.inputs import metric_key
-from pipeline.metrics.ranking import (
-    DECILES,
-    KS_NAME,
-    gain_name,
-    lift_name,
-    scored_examples,
-)
+from pipeline.metrics.ranking import KS_NAME, scored_examples
 from pipeline.metrics.regression import ADJUSTED_R_SQUARED, R_SQUARED, RMSE, RMSLE
 from pipeline.metrics.scored_examples import ScoredExamples
 
 NAME = "bootstrap_intervals"
 # Confusion-matrix rates, by TFMA metric name, as functions of (tp, fp, tn, fn).
-RATES = {
-    "precision": lambda tp, fp, tn, fn: tp / (tp + fp),
-    "recall": lambda tp, fp, tn, fn: tp / (tp + fn),
-    "f1_score": lambda tp, fp, tn, fn: 2 * tp / (2 * tp + fp + fn),
-    "specificity": lambda tp, fp, tn, fn: tn / (tn + fp),
-    "negative_predictive_value": lambda tp, fp, tn, fn: tn / (tn + fn),
-    "fall_out": lambda tp, fp, tn, fn: fp / (fp + tn),
-    "miss_rate": lambda tp, fp, tn, fn: fn / (fn + tp),
-    "false_discovery_rate": lambda tp, fp, tn, fn: fp / (fp + tp),
-    "false_omission_rate": lambda tp, fp, tn, fn: fn / (fn + tn),
-}
+RATES = {m.tfma_name: m.rate for m in catalogue.RATES}
+# TFMA names of the other metrics estimated here.
+AUC, PR_AUC, ACCURACY = (m.tfma_name for m in (catalogue.AUC, catalogue.PR_AUC, catalogue.ACCURACY))
+MEAN_LABEL, MEAN_PREDICTION = catalogue.MEAN_LABEL.tfma_name, catalogue.MEAN_PREDICTION.tfma_name
+CALIBRATION, MAE = catalogue.CALIBRATION.tfma_name, catalogue.MAE.tfma_name
 # Memory bound: replicates are drawn in chunks of at most this many weights.
 _CHUNK_CELLS = 2_000_000
 
@@ -117,13 +107,13 @@ def metric_values(
             return np.einsum("ij,ij->i", a, b)
 
         # A negative ranks below every positive above its group and ties half of its own.
-        out["auc", None] = (row_dot(neg, cum_pos) - row_dot(neg, pos) / 2) / (total_pos * total_neg)
-        out["auc_precision_recall", None] = row_dot(pos, cum_pos / cum_weight) / total_pos
+        out[AUC, None] = (row_dot(neg, cum_pos) - row_dot(neg, pos) / 2) / (total_pos * total_neg)
+        out[PR_AUC, None] = row_dot(pos, cum_pos / cum_weight) / total_pos
         gap = cum_pos * (1.0 / total_pos)[:, None] - cum_neg * (1.0 / total_neg)[:, None]
         out[KS_NAME, None] = np.maximum(gap.max(axis=1), -gap.min(axis=1))
-        out["mean_label", None] = total_pos / total
-        out["mean_prediction", None] = weights @ scores / total
-        out["calibration", None] = out["mean_prediction", None] / out["mean_label", None]
+        out[MEAN_LABEL, None] = total_pos / total
+        out[MEAN_PREDICTION, None] = weights @ scores / total
+        out[CALIBRATION, None] = out[MEAN_PREDICTION, None] / out[MEAN_LABEL, None]
 
         def counts(threshold: float) -> tuple[np.ndarray, ...]:
             above = int(np.sum(group_scores > threshold))  # groups predicted positive
@@ -132,7 +122,7 @@ def metric_values(
             return tp, fp, total_neg - fp, total_pos - tp
 
         tp, _, tn, _ = counts(0.5)
-        out["binary_accuracy", None] = (tp + tn) / total
+        out[ACCURACY, None] = (tp + tn) / total
         for threshold in thresholds:
             for name, rate in RATES.items():
                 out[name, threshold] = rate(*counts(threshold))
@@ -168,9 +158,9 @@ def regression_values(
         squared = weights @ (errors * errors)
         spread = (weights * (labels[None, :] - mean_label[:, None]) ** 2).sum(axis=1)
         out: dict[tuple[str, float | None], np.ndarray] = {
-            ("mean_label", None): mean_label,
-            ("mean_prediction", None): weights @ predictions / total,
-            ("mean_absolute_error", None): weights @ np.abs(errors) / total,
+            (MEAN_LABEL, None): mean_label,
+            (MEAN_PREDICTION, None): weights @ predictions / total,
+            (MAE, None): weights @ np.abs(errors) / total,
             (RMSE, None): np.sqrt(squared / total),
         }
         if np.all(labels > -1) and np.all(predictions > -1):
@@ -326,7 +316,7 @@ def paired_differences(
     scores_a: np.ndarray,
     scores_b: np.ndarray,
     labels: np.ndarray,
-    metrics: Sequence[str] = ("auc", "binary_accuracy"),
+    metrics: Sequence[str] = (AUC, ACCURACY),
     replicates: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,
@@ -351,7 +341,7 @@ def paired_differences_against(
     scores_a: np.ndarray,
     others: Sequence[np.ndarray],
     labels: np.ndarray,
-    metrics: Sequence[str] = ("auc", "binary_accuracy"),
+    metrics: Sequence[str] = (AUC, ACCURACY),
     replicates: int = 1000,
     confidence: float = 0.95,
     seed: int = 0,

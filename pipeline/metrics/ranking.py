@@ -24,23 +24,14 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metrics import catalogue
+from pipeline.metrics.catalogue import DECILES, gain_name, lift_name
 from pipeline.metrics.inputs import ScalarReader, metric_key
 from pipeline.metrics.scored_examples import ScoredExamples
 
-KS_NAME = "ks_statistic"
+KS_NAME = catalogue.KS.tfma_name
 # The private metric holding a slice's collected examples (see `scored_examples`).
 SCORED_EXAMPLES = "_scored_examples"
-DECILES = tuple(range(1, 11))
-
-
-def gain_name(decile: int) -> str:
-    """Key of the cumulative gain in the top `decile` tenths, e.g. `cumulative_gain@30%`."""
-    return f"cumulative_gain@{decile * 10}%"
-
-
-def lift_name(decile: int) -> str:
-    """Key of the cumulative lift in the top `decile` tenths, e.g. `lift@30%`."""
-    return f"lift@{decile * 10}%"
 
 
 def _score_groups(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray]:

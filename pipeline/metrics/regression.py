@@ -24,12 +24,13 @@ import apache_beam as beam
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metrics import catalogue
 from pipeline.metrics.inputs import ScalarReader, metric_key
 
-RMSE = "root_mean_squared_error"
-RMSLE = "root_mean_squared_log_error"
-R_SQUARED = "r_squared"
-ADJUSTED_R_SQUARED = "adjusted_r_squared"
+RMSE = catalogue.RMSE.tfma_name
+RMSLE = catalogue.RMSLE.tfma_name
+R_SQUARED = catalogue.R2.tfma_name
+ADJUSTED_R_SQUARED = catalogue.ADJUSTED_R2.tfma_name
 NAMES = (RMSE, RMSLE, R_SQUARED, ADJUSTED_R_SQUARED)
 
 

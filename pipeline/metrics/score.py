@@ -32,12 +32,22 @@ import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from pipeline.metrics import catalogue
 from pipeline.metrics.inputs import metric_key
 from pipeline.metrics.intervals import RATES, point_values
 from pipeline.metrics.ranking import scored_examples
 
 # Metrics of a whole slice; the RATES are per decision threshold.
-UNTHRESHOLDED = ("auc", "binary_accuracy", "mean_label", "mean_prediction", "calibration")
+UNTHRESHOLDED = tuple(
+    m.tfma_name
+    for m in (
+        catalogue.AUC,
+        catalogue.ACCURACY,
+        catalogue.MEAN_LABEL,
+        catalogue.MEAN_PREDICTION,
+        catalogue.CALIBRATION,
+    )
+)
 # Name of the shared values (made private: TFMA writes no metric starting with "_").
 SHARED_VALUES = "score_values"
 
@@ -84,7 +94,7 @@ class ScoreMetric(tfma.metrics.Metric):
     (decision thresholds of a rate).
     """
 
-    def __init__(self, name: str = "auc", thresholds: Sequence[float] = ()) -> None:
+    def __init__(self, name: str = UNTHRESHOLDED[0], thresholds: Sequence[float] = ()) -> None:
         known = tuple(RATES) if thresholds else UNTHRESHOLDED
         if name not in known:
             what = "a rate at thresholds" if thresholds else "a metric without thresholds"

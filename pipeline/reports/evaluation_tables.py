@@ -16,49 +16,26 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.metrics import catalogue
 from pipeline.model.outputs import BASELINES, MODEL_OUTPUTS
 from pipeline.spec import DatasetSpec, bucket_label, bucket_name, slice_feature
 
-# TFMA metric name -> readable column title, for the per-slice table.
-HEADLINE = {
-    "example_count": "n",
-    "auc": "AUC",
-    "binary_accuracy": "accuracy",
-    "auc_precision_recall": "AUC-PR",
-    "mean_label": "label rate",
-    "mean_prediction": "mean prediction",
-    "calibration": "calibration",
-    "ks_statistic": "KS",
-    "lift@10%": "lift top 10%",
-    # A regression model's (a frame has one set or the other).
-    "root_mean_squared_error": "RMSE",
-    "root_mean_squared_log_error": "RMSLE",
-    "mean_absolute_error": "MAE",
-    "r_squared": "R2",
-    "adjusted_r_squared": "adjusted R2",
-}
-# Metrics where the smaller value is the better model.
-LOWER_IS_BETTER = frozenset(
-    {"root_mean_squared_error", "root_mean_squared_log_error", "mean_absolute_error"}
-)
+# TFMA metric name -> readable column title, for the per-slice table: the headline
+# metrics of either task (a frame has one set or the other).
+HEADLINE = {m.tfma_name: m.title for m in catalogue.either_task(catalogue.HEADLINE)}
 
 
 def key_metric(spec: DatasetSpec | None) -> tuple[str, str]:
     """(TFMA name, title) of the metric a report leads with: AUC, or RMSE for regression."""
-    if spec is not None and spec.is_regression:
-        return "root_mean_squared_error", "RMSE"
-    return "auc", "AUC"
+    task = spec.task if spec is not None else catalogue.CLASSIFICATION
+    key = catalogue.COMPARED[task][0]
+    return key.tfma_name, key.title
 
 
-# The Fairness Indicators rates, by TFMA metric name.
-FAIRNESS_RATES = {
-    "fall_out": "FPR",
-    "miss_rate": "FNR",
-    "recall": "TPR",
-    "specificity": "TNR",
-    "false_discovery_rate": "FDR",
-    "false_omission_rate": "FOR",
-}
+# The rates the fairness gate can bound, by TFMA metric name -> title.
+FAIRNESS_RATES = {m.tfma_name: m.title for m in catalogue.GATE_RATES.values()}
+# The two rates the fairness figure shows, with their bootstrap intervals.
+_FIGURE_RATES = (catalogue.FPR, catalogue.FNR)
 COLUMNS = [
     "slice", "kind", "model", "output", "metric", "threshold", "value", "lower", "upper",
     "is_diff",
@@ -251,13 +228,14 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
     """
     rows = _candidate(frame)
     rates = rows[rows["metric"].isin(FAIRNESS_RATES) & rows["threshold"].notna()]
-    counts = rows[rows["metric"] == "example_count"].set_index("slice")["value"]
+    counts = rows[rows["metric"] == catalogue.EXAMPLE_COUNT.tfma_name].set_index("slice")["value"]
     wide = rates.pivot_table(
         index=["slice", "threshold"], columns="metric", values="value", aggfunc="first"
     )
     wide = wide.rename(columns=FAIRNESS_RATES)
     # Bootstrap intervals of the two rates the figure shows (the frame has all of them).
-    bounded = rates[rates["metric"].isin(["fall_out", "miss_rate"]) & rates["lower"].notna()]
+    figured = [m.tfma_name for m in _FIGURE_RATES]
+    bounded = rates[rates["metric"].isin(figured) & rates["lower"].notna()]
     bounds = bounded.pivot_table(
         index=["slice", "threshold"], columns="metric", values=["lower", "upper"], aggfunc="first"
     )
@@ -280,7 +258,7 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
                 row[rate] = values.get(rate, math.nan)
                 if overall is not None:
                     row[f"{rate} gap"] = row[rate] - overall.loc[threshold].get(rate, math.nan)
-            for metric, rate in (("fall_out", "FPR"), ("miss_rate", "FNR")):
+            for metric, rate in ((m.tfma_name, m.title) for m in _FIGURE_RATES):
                 if (name, threshold) in bounds.index and ("lower", metric) in bounds.columns:
                     row[f"{rate} low"] = bounds.at[(name, threshold), ("lower", metric)]
                     row[f"{rate} high"] = bounds.at[(name, threshold), ("upper", metric)]
@@ -289,7 +267,9 @@ def fairness_table(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
 
 
 def baseline_table(
-    frame: pd.DataFrame, metric: str = "auc", kinds: tuple[str, ...] = ("overall", "feature")
+    frame: pd.DataFrame,
+    metric: str = catalogue.AUC.tfma_name,
+    kinds: tuple[str, ...] = ("overall", "feature"),
 ) -> pd.DataFrame:
     """The model against the simple baselines on `metric`, per slice (empty without them).
 
@@ -312,11 +292,11 @@ def baseline_table(
     table = table.rename(columns={own: "model"})
     baselines = [b for b in BASELINES if b in table.columns]
     table = table[["model", *baselines]]
-    if metric in LOWER_IS_BETTER:
+    if catalogue.lower_is_better(metric):
         table["above best"] = table[baselines].min(axis=1) - table["model"]
     else:
         table["above best"] = table["model"] - table[baselines].max(axis=1)
-    counts = rows[(rows["metric"] == "example_count") & _model_output(rows)]
+    counts = rows[(rows["metric"] == catalogue.EXAMPLE_COUNT.tfma_name) & _model_output(rows)]
     table.insert(0, "n", counts.set_index("slice")["value"].reindex(table.index))
     table.columns.name = None
     return table
@@ -327,7 +307,7 @@ def gain_table(frame: pd.DataFrame, slice_name: str = "Overall") -> pd.DataFrame
 
     Rows: deciles (10%, 20%, ...); columns: gain, lift, and their low/high bounds.
     """
-    from pipeline.metrics.ranking import DECILES, gain_name, lift_name
+    from pipeline.metrics.catalogue import DECILES, gain_name, lift_name
 
     rows = _candidate(frame)
     rows = rows[rows["slice"] == slice_name].set_index("metric")
@@ -375,7 +355,7 @@ def fairness_gaps(frame: pd.DataFrame, spec: DatasetSpec) -> pd.DataFrame:
                     "column": column,
                     "group": label[len(prefix):] if label.startswith(prefix) else group,
                     "n": n,
-                    "rate": rate.upper(),
+                    "rate": catalogue.GATE_RATES[rate].title,
                     "gap": gap,
                     "bound": bound,
                     "ok": (abs(gap) <= bound) if gated and not math.isnan(gap) else None,
@@ -496,7 +476,8 @@ def ablation_table(report_uri: str) -> pd.DataFrame:
 
     report = json.loads((Path(report_uri) / RESULT_FILE).read_text())
     rows = []
-    metrics = list(report["groups"][0]["metrics"]) if report["groups"] else ["auc"]
+    key = catalogue.COMPARED[catalogue.CLASSIFICATION][0].tfma_name
+    metrics = list(report["groups"][0]["metrics"]) if report["groups"] else [key]
     for group in report["groups"]:
         row = {"group": group["name"], "columns": ", ".join(group["columns"])}
         for metric in metrics:
@@ -511,10 +492,10 @@ def ablation_table(report_uri: str) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     first = HEADLINE.get(metrics[0], metrics[0])
     if not table.empty:
-        ascending = metrics[0] not in LOWER_IS_BETTER
+        ascending = not catalogue.lower_is_better(metrics[0])
         table = table.sort_values(f"{first} change", ascending=ascending).set_index("group")
     table.attrs["metric"] = first
-    table.attrs["lower_is_better"] = metrics[0] in LOWER_IS_BETTER
+    table.attrs["lower_is_better"] = catalogue.lower_is_better(metrics[0])
     table.attrs["train_steps"] = report["train_steps"]
     table.attrs["eval_examples"] = report["eval_examples"]
     return table

@@ -22,17 +22,15 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.metrics import catalogue
 from pipeline.reports.artifacts import Artifact, RunArtifacts
-from pipeline.spec import REGRESSION_THRESHOLD_METRICS, THRESHOLD_METRICS, DatasetSpec
+from pipeline.spec import DatasetSpec
 
 # TFMA metric name of each spec threshold metric (the snake_case of its class).
 _SPEC_METRIC_NAMES = {
-    "auc": "auc",
-    "binary_accuracy": "binary_accuracy",
-    "auc_precision_recall": "auc_precision_recall",
-    "precision": "precision_at_0.5",
-    "recall": "recall_at_0.5",
-    **REGRESSION_THRESHOLD_METRICS,
+    **{n: m.tfma_name for n, m in catalogue.THRESHOLD_METRICS.items() if m.rate is None},
+    **{n: f"{m.tfma_name}_at_0.5" for n, m in catalogue.THRESHOLD_METRICS.items() if m.rate},
+    **{n: m.tfma_name for n, m in catalogue.REGRESSION_THRESHOLD_METRICS.items()},
 }
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
@@ -156,7 +154,7 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
         found = len(value) > 0
         rows.append(
             {
-                "metric": f"{t.metric} ({THRESHOLD_METRICS.get(t.metric, name)})",
+                "metric": f"{t.metric} ({_tfma_label(t.metric, name)})",
                 "slice": t.where,
                 "value": float(value.iloc[0]) if found else math.nan,
                 "lower bound": math.nan if t.lower_bound is None else t.lower_bound,
@@ -182,6 +180,12 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
     return table
 
 
+def _tfma_label(metric: str, name: str) -> str:
+    """How TFMA knows a bounded metric: its class, or for a regression model its name."""
+    classifier = catalogue.THRESHOLD_METRICS.get(metric)
+    return classifier.tfma_class if classifier else name
+
+
 def _allowed_change(t: Any) -> float:
     """The change against the baseline a threshold allows (signed: -0.01 = a 0.01 drop)."""
     if t.max_regression is None:
@@ -202,7 +206,7 @@ def _error_bars(value: Any, low: Any, high: Any) -> list[Any]:
     return [np.nan_to_num(below), np.nan_to_num(above)]
 
 
-def slice_bars_figure(table: pd.DataFrame, metric: str = "AUC") -> Any:
+def slice_bars_figure(table: pd.DataFrame, metric: str = catalogue.AUC.title) -> Any:
     """Horizontal bars of `metric` per slice of a `slice_table`, the overall value marked."""
     title = metric
     fig, ax = _figure(7.5, 0.28 * len(table) + 1.2)
@@ -230,7 +234,8 @@ def fairness_figure(rows: pd.DataFrame, column: str) -> Any:
     for ax, threshold in zip(axes, thresholds, strict=True):
         at = rows[rows["threshold"] == threshold].set_index("group")
         x = range(len(at))
-        for offset, rate, color in ((-0.2, "FPR", "#2680c2"), (0.2, "FNR", "#f0b429")):
+        shown = ((-0.2, catalogue.FPR.title, "#2680c2"), (0.2, catalogue.FNR.title, "#f0b429"))
+        for offset, rate, color in shown:
             xs = [i + offset for i in x]
             ax.bar(xs, at[rate], width=0.4, label=rate, color=color)
             if f"{rate} low" in at:  # the bootstrap interval
@@ -323,7 +328,7 @@ def _gate_section(gaps: pd.DataFrame, spec: DatasetSpec) -> str:
 def ablation_figure(table: pd.DataFrame) -> Any:
     """The first metric's change per removed feature group, with its interval (an
     `ablation_table`): red where the interval excludes 0 on the worse side."""
-    metric = table.attrs.get("metric", "AUC")
+    metric = table.attrs.get("metric", catalogue.AUC.title)
     fig, ax = _figure(7.5, 0.35 * len(table) + 1.4)
     changes = table[f"{metric} change"][::-1]
     low, high = table[f"{metric} change low"][::-1], table[f"{metric} change high"][::-1]
@@ -341,12 +346,7 @@ def _baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> str:
     from pipeline.reports.evaluation_tables import baseline_table
 
     parts = []
-    metrics = (
-        (("root_mean_squared_error", "RMSE"), ("r_squared", "R2"))
-        if spec.is_regression
-        else (("auc", "AUC"), ("binary_accuracy", "accuracy"))
-    )
-    for metric, title in metrics:
+    for metric, title in ((m.tfma_name, m.title) for m in catalogue.COMPARED[spec.task]):
         table = baseline_table(frame, metric)
         if table.empty:
             return (
@@ -451,7 +451,7 @@ def _curves(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> str:
     return f'<div class="grid">{images}</div>' + _table(counts, "confusion-matrix")
 
 
-def _comparison(comparison: pd.DataFrame, metric: str = "AUC") -> str:
+def _comparison(comparison: pd.DataFrame, metric: str = catalogue.AUC.title) -> str:
     if comparison.empty:
         return "<p>No baseline: this is the first blessed model of the pipeline.</p>"
     overall = comparison[comparison["slice"] == "Overall"].set_index("metric").drop(columns="slice")

@@ -11,6 +11,7 @@ import dataclasses
 import math
 from pathlib import Path
 
+from pipeline.metrics import catalogue
 from pipeline.model.outputs import PREDICTION_KEY
 from pipeline.reports.artifacts import find_run, latest_output_uri
 from pipeline.reports.evaluation_tables import metrics_frame, slice_label, slice_table
@@ -18,18 +19,9 @@ from pipeline.spec import DatasetSpec
 
 __all__ = ["RunSummary", "format_summary", "latest_output_uri", "summarize_run"]
 
-# Headline metrics shown per slice: TFMA metric name -> column title.
-HEADLINE = {
-    "example_count": "n",
-    "auc": "AUC",
-    "binary_accuracy": "accuracy",
-    "auc_precision_recall": "AUC-PR",
-    "calibration": "calibration",
-    # A regression model's (a run has one set or the other).
-    "root_mean_squared_error": "RMSE",
-    "mean_absolute_error": "MAE",
-    "r_squared": "R2",
-}
+# The summary's columns per slice: TFMA metric name -> column title, either task's (a
+# run has one set or the other).
+HEADLINE = {m.tfma_name: m.title for m in catalogue.either_task(catalogue.SUMMARY_COLUMNS)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,12 +74,13 @@ def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 
         min_group_size: The gate's; smaller groups are not named.
     """
     _, rate, column = failure.metric_key.name.split("/")
+    title = catalogue.GATE_RATES[rate].title
     value = failure.metric_value.double_value.value
     bound = failure.metric_threshold.value_threshold.upper_bound.value
     if math.isnan(value):
         return (
             f"fairness gate: no group of {column} has enough test examples to measure its "
-            f"{rate.upper()} (fairness.gate.min_group_size)"
+            f"{title} (fairness.gate.min_group_size)"
         )
     prefix = f"{failure.metric_key.name}="
     sizes = f"fairness_group_size/{rate}/{column}="
@@ -100,7 +93,7 @@ def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 
     )  # fmt: skip
     groups = ", ".join(f"{column}={group} by {gap:+.4f}" for group, gap in beyond)
     return (
-        f"fairness gate: the {rate.upper()} differs from the overall {rate.upper()} for "
+        f"fairness gate: the {title} differs from the overall {title} for "
         f"{groups or f'a group by {value:.4f}'}; fairness.gate.max_gap.{rate} allows {bound:g}"
     )
 
@@ -117,7 +110,7 @@ def describe_failure(failure, where: str) -> str:
             f"{allowed:+.4f} is allowed ({where})"
         )
     bounds = threshold.value_threshold
-    if name == "example_count" and bounds.HasField("lower_bound"):
+    if name == catalogue.EXAMPLE_COUNT.tfma_name and bounds.HasField("lower_bound"):
         return (
             f"slice {where} has {value:.0f} test examples, fewer than evaluation.min_slice_size "
             f"= {bounds.lower_bound.value:g}: too few to judge its bounds"
@@ -226,4 +219,4 @@ def _cell(title: str, value: float | None) -> str:
     """A metric in the summary table: counts whole, rates to 4 places, '-' if absent."""
     if value is None or math.isnan(value):
         return f"{'-':>11}"
-    return f"{value:>11.0f}" if title == "n" else f"{value:>11.4f}"
+    return f"{value:>11.0f}" if title == catalogue.EXAMPLE_COUNT.title else f"{value:>11.4f}"

@@ -6,14 +6,16 @@ else (features, model inputs, slices, thresholds) derives from the `DatasetSpec`
 (`dataset.py`). Nothing here imports TFX or TensorFlow.
 """
 
-from pipeline.spec.dataset import (
+from pipeline.metrics.catalogue import (
     GATE_RATES,
     LOWER_IS_BETTER,
     REGRESSION_THRESHOLD_METRICS,
+    THRESHOLD_METRICS,
+)
+from pipeline.spec.dataset import (
     ROLES,
     SPLIT_NAMES,
     TASKS,
-    THRESHOLD_METRICS,
     Ablation,
     Bootstrap,
     Column,

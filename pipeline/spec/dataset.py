@@ -20,30 +20,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from pipeline.metrics.catalogue import LOWER_IS_BETTER
+
 ROLES = ("numeric", "categorical", "ignored", "label")
 TASKS = ("binary_classification", "regression")
 SPLIT_NAMES = ("train", "eval", "test")
-# Metric names the spec may put thresholds on, mapped to TFMA metric class names.
-THRESHOLD_METRICS = {
-    "auc": "AUC",
-    "binary_accuracy": "BinaryAccuracy",
-    "auc_precision_recall": "AUCPrecisionRecall",
-    "precision": "Precision",
-    "recall": "Recall",
-}
-# The same for a regression task, mapped to the metric names TFMA writes (the first four
-# from `pipeline.metrics.regression`, the last one TFMA's own).
-REGRESSION_THRESHOLD_METRICS = {
-    "rmse": "root_mean_squared_error",
-    "rmsle": "root_mean_squared_log_error",
-    "r2": "r_squared",
-    "adjusted_r2": "adjusted_r_squared",
-    "mae": "mean_absolute_error",
-}
-# Metrics where a smaller value is the better model (bounded above, regress upwards).
-LOWER_IS_BETTER = frozenset({"rmse", "rmsle", "mae"})
-# Error rates the fairness gate can bound (FPR, FNR, TPR, TNR, FDR, FOR).
-GATE_RATES = ("fpr", "fnr", "tpr", "tnr", "fdr", "for")
 
 
 class SpecError(ValueError):

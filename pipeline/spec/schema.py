@@ -33,13 +33,15 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.spec.dataset import (
+from pipeline.metrics.catalogue import (  # the metric names a spec may use
     GATE_RATES,
     LOWER_IS_BETTER,
     REGRESSION_THRESHOLD_METRICS,
+    THRESHOLD_METRICS,
+)
+from pipeline.spec.dataset import (
     ROLES,
     TASKS,
-    THRESHOLD_METRICS,
     Ablation,
     Bootstrap,
     FairnessGate,
