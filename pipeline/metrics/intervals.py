@@ -14,10 +14,13 @@ For each slice and model it writes two TFMA metrics per reported metric,
 a decision threshold); `evaluation_tables.metrics_frame` attaches them to the metric's row.
 The point estimates stay TFMA's. The estimators here use TFMA's conventions (a prediction
 above the threshold is positive; ties count half in the AUC); the PR-AUC interval is that
-of average precision, which is within about 0.01 of TFMA's interpolated PR-AUC.
+of average precision, which is within about 0.01 of TFMA's interpolated PR-AUC. KS, gain
+and lift are the estimators of `pipeline.metrics.ranking`, called on every replicate's
+weights; the rates are the catalogue's (`pipeline.metrics.catalogue.RATES`).
 
 For a regression model (`regression: true` in the config) the metrics are those of
-`pipeline.metrics.regression` plus the mean absolute error, label and prediction.
+`pipeline.metrics.regression` (its `regression_metrics` on each replicate's sums) plus the
+mean absolute error, label and prediction.
 """
 
 from __future__ import annotations
@@ -33,8 +36,15 @@ from tensorflow_model_analysis.metrics import metric_types, metric_util
 from pipeline.metrics import catalogue
 from pipeline.metrics.catalogue import DECILES, gain_name, lift_name
 from pipeline.metrics.inputs import metric_key
-from pipeline.metrics.ranking import KS_NAME, scored_examples
-from pipeline.metrics.regression import ADJUSTED_R_SQUARED, R_SQUARED, RMSE, RMSLE
+from pipeline.metrics.ranking import (
+    KS_NAME,
+    gain_curves,
+    ks_statistics,
+    ranked,
+    score_groups,
+    scored_examples,
+)
+from pipeline.metrics.regression import regression_metrics, replicate_sums
 from pipeline.metrics.scored_examples import ScoredExamples
 
 NAME = "bootstrap_intervals"
@@ -94,10 +104,8 @@ def metric_values(
     undefined (e.g. the AUC of a replicate with one class).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])  # groups of ties
+        starts, pos, neg = score_groups(scores, labels, weights)
         group_scores = scores[starts]
-        pos = np.add.reduceat(weights * labels, starts, axis=1)
-        neg = np.add.reduceat(weights, starts, axis=1) - pos
         cum_pos, cum_neg = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
         cum_weight = cum_pos + cum_neg
         total_pos, total_neg, total = cum_pos[:, -1], cum_neg[:, -1], cum_weight[:, -1]
@@ -109,8 +117,7 @@ def metric_values(
         # A negative ranks below every positive above its group and ties half of its own.
         out[AUC, None] = (row_dot(neg, cum_pos) - row_dot(neg, pos) / 2) / (total_pos * total_neg)
         out[PR_AUC, None] = row_dot(pos, cum_pos / cum_weight) / total_pos
-        gap = cum_pos * (1.0 / total_pos)[:, None] - cum_neg * (1.0 / total_neg)[:, None]
-        out[KS_NAME, None] = np.maximum(gap.max(axis=1), -gap.min(axis=1))
+        out[KS_NAME, None] = ks_statistics(cum_pos, cum_neg)
         out[MEAN_LABEL, None] = total_pos / total
         out[MEAN_PREDICTION, None] = weights @ scores / total
         out[CALIBRATION, None] = out[MEAN_PREDICTION, None] / out[MEAN_LABEL, None]
@@ -126,17 +133,7 @@ def metric_values(
         for threshold in thresholds:
             for name, rate in RATES.items():
                 out[name, threshold] = rate(*counts(threshold))
-        # The gain curve runs from (0, 0) through each group's (cum_weight, cum_pos).
-        fractions = np.asarray(DECILES) / 10
-        gains = np.array(
-            [
-                np.interp(fractions * row_weight[-1], row_weight, row_pos, left=np.nan)
-                for row_weight, row_pos in zip(cum_weight, cum_pos, strict=True)
-            ]
-        )
-        # Cutoffs inside the first group (left of the first point): on the first segment.
-        first = (fractions[None, :] * total[:, None]) * (cum_pos[:, :1] / cum_weight[:, :1])
-        gains = np.where(np.isnan(gains), first, gains) / total_pos[:, None]
+        gains = gain_curves(cum_pos, cum_weight)
         for i, k in enumerate(DECILES):
             out[gain_name(k), None] = gains[:, i]
             out[lift_name(k), None] = gains[:, i] / (k / 10)
@@ -148,40 +145,20 @@ def regression_values(
 ) -> dict[tuple[str, float | None], np.ndarray]:
     """Every regression metric for each row of `weights` (replicates x examples).
 
-    The same definitions as `pipeline.metrics.regression`; the example count of adjusted
-    R-squared is a replicate's total weight (its number of drawn examples).
+    The estimator of `pipeline.metrics.regression` on each replicate's sums; the example
+    count of adjusted R-squared is a replicate's total weight (its number of drawn
+    examples).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        total = weights.sum(axis=1)
-        errors = labels - predictions
-        mean_label = weights @ labels / total
-        squared = weights @ (errors * errors)
-        spread = (weights * (labels[None, :] - mean_label[:, None]) ** 2).sum(axis=1)
+        sums = replicate_sums(labels, predictions, weights)
         out: dict[tuple[str, float | None], np.ndarray] = {
-            (MEAN_LABEL, None): mean_label,
-            (MEAN_PREDICTION, None): weights @ predictions / total,
-            (MAE, None): weights @ np.abs(errors) / total,
-            (RMSE, None): np.sqrt(squared / total),
+            (MEAN_LABEL, None): sums.label / sums.weight,
+            (MEAN_PREDICTION, None): weights @ predictions / sums.weight,
+            (MAE, None): weights @ np.abs(labels - predictions) / sums.weight,
         }
-        if np.all(labels > -1) and np.all(predictions > -1):
-            log_errors = np.log1p(labels) - np.log1p(predictions)
-            out[RMSLE, None] = np.sqrt(weights @ (log_errors * log_errors) / total)
-        else:
-            out[RMSLE, None] = np.full(total.shape, np.nan)
-        r2 = np.where(spread > 1e-12, 1.0 - squared / spread, np.nan)
-        out[R_SQUARED, None] = r2
-        n = total
-        out[ADJUSTED_R_SQUARED, None] = np.where(
-            n > num_features + 1, 1.0 - (1.0 - r2) * (n - 1) / (n - num_features - 1), np.nan
-        )
+    for name, values in regression_metrics(sums, num_features).items():
+        out[name, None] = values
     return out
-
-
-def ranked(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(scores, labels, weights) of the collected examples, highest score first."""
-    scores = acc.scores
-    order = np.argsort(-scores, kind="stable")
-    return scores[order], acc.labels[order], acc.weights[order]
 
 
 def point_values(

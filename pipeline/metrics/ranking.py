@@ -12,6 +12,11 @@ exact: examples with equal scores are one group, and a decile boundary that fall
 group takes the group's positives pro rata. The Evaluator imports this module by name
 (`module: pipeline.metrics.ranking` in the metric config), so it must be installed beside
 TFMA: `setup.py` installs the `pipeline` package.
+
+The estimators (`score_groups`, `ks_statistics`, `gain_curves`) take one row of weights
+per bootstrap replicate: the metrics here are their one-row case, and the bootstrap
+intervals (`pipeline.metrics.intervals`) call them on the replicates, so a metric and its
+interval cannot drift apart.
 """
 
 from __future__ import annotations
@@ -34,38 +39,94 @@ KS_NAME = catalogue.KS.tfma_name
 SCORED_EXAMPLES = "_scored_examples"
 
 
-def _score_groups(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray]:
-    """Positive and negative weight per distinct score, highest score first."""
-    scores, labels, weights = acc.scores, acc.labels, acc.weights
-    distinct, group = np.unique(-scores, return_inverse=True)  # ascending -score
-    positive = np.bincount(group, weights=weights * labels, minlength=distinct.size)
-    negative = np.bincount(group, weights=weights * (1.0 - labels), minlength=distinct.size)
-    return positive, negative
+def ranked(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(scores, labels, weights) of the collected examples, highest score first."""
+    scores = acc.scores
+    order = np.argsort(-scores, kind="stable")
+    return scores[order], acc.labels[order], acc.weights[order]
+
+
+def score_groups(
+    scores: np.ndarray, labels: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first index, positive weight, negative weight) of each group of tied scores.
+
+    `scores` and `labels` are sorted by score, highest first (`ranked`); `weights` has
+    one row per replicate (replicates x examples; one row of the example weights for the
+    metric itself). The weights are (replicates x groups).
+    """
+    starts = np.flatnonzero(np.r_[True, scores[1:] != scores[:-1]])
+    positive = np.add.reduceat(weights * labels, starts, axis=1)
+    negative = np.add.reduceat(weights, starts, axis=1) - positive
+    return starts, positive, negative
+
+
+def ks_statistics(cum_pos: np.ndarray, cum_neg: np.ndarray) -> np.ndarray:
+    """max_t |TPR(t) - FPR(t)| of each row; NaN without both classes.
+
+    Args:
+        cum_pos, cum_neg: Positive and negative weight at or above each score group,
+            highest score first (replicates x groups).
+    """
+    total_pos, total_neg = cum_pos[:, -1], cum_neg[:, -1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = cum_pos / total_pos[:, None] - cum_neg / total_neg[:, None]
+    ks = np.maximum(gap.max(axis=1), -gap.min(axis=1))
+    return np.where((total_pos > 0) & (total_neg > 0), ks, np.nan)
+
+
+def gain_curves(cum_pos: np.ndarray, cum_weight: np.ndarray) -> np.ndarray:
+    """Share of the positives in the top k tenths of each row, k = 1..10 (replicates x
+    10); NaN without positives.
+
+    The gain curve runs from (0, 0) through each group's (cum_weight, cum_pos) and is
+    linear inside a group of tied scores: interpolation splits a group that straddles a
+    decile boundary pro rata.
+
+    Args:
+        cum_pos, cum_weight: Positive and total weight at or above each score group,
+            highest score first (replicates x groups).
+    """
+    fractions = np.asarray(DECILES, dtype=np.float64) / 10.0
+    cutoffs = fractions[None, :] * cum_weight[:, -1:]
+    gains = np.array(
+        [
+            np.interp(x, w, p, left=np.nan)
+            for x, w, p in zip(cutoffs, cum_weight, cum_pos, strict=True)
+        ]
+    )
+    total_pos = cum_pos[:, -1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Cutoffs inside the first group (left of its point) lie on the segment from (0, 0):
+        # the same value as interpolating from a prepended origin, without copying rows.
+        first = cutoffs * (cum_pos[:, :1] / cum_weight[:, :1])
+        gains = np.where(np.isnan(gains), first, gains)
+        return np.where(total_pos > 0, gains / total_pos, np.nan)
+
+
+def _cumulative(acc: ScoredExamples) -> tuple[np.ndarray, np.ndarray] | None:
+    """Cumulative positive and negative weight by score group (1 x groups), None when
+    there is no example."""
+    scores, labels, weights = ranked(acc)
+    if scores.size == 0:
+        return None
+    _, positive, negative = score_groups(scores, labels, weights[None, :])
+    return np.cumsum(positive, axis=1), np.cumsum(negative, axis=1)
 
 
 def ks_statistic(acc: ScoredExamples) -> float:
     """max_t |TPR(t) - FPR(t)| over every score threshold; NaN without both classes."""
-    positive, negative = _score_groups(acc)
-    total_pos, total_neg = positive.sum(), negative.sum()
-    if total_pos <= 0 or total_neg <= 0:
-        return float("nan")
-    tpr = np.cumsum(positive) / total_pos
-    fpr = np.cumsum(negative) / total_neg
-    return float(np.max(np.abs(tpr - fpr)))
+    cumulative = _cumulative(acc)
+    return float("nan") if cumulative is None else float(ks_statistics(*cumulative)[0])
 
 
 def cumulative_gains(acc: ScoredExamples) -> dict[int, float]:
     """Share of the positives in the top k tenths, for k = 1..10; NaN without positives."""
-    positive, negative = _score_groups(acc)
-    total_pos = positive.sum()
-    if total_pos <= 0:
+    cumulative = _cumulative(acc)
+    if cumulative is None:
         return {k: float("nan") for k in DECILES}
-    # The gain curve is linear inside a group of tied scores: interpolation splits a group
-    # that straddles a decile boundary pro rata.
-    cum_weight = np.concatenate([[0.0], np.cumsum(positive + negative)])
-    cum_pos = np.concatenate([[0.0], np.cumsum(positive)])
-    cutoffs = np.asarray(DECILES, dtype=np.float64) / 10.0 * cum_weight[-1]
-    gains = np.interp(cutoffs, cum_weight, cum_pos) / total_pos
+    cum_pos, cum_neg = cumulative
+    gains = gain_curves(cum_pos, cum_pos + cum_neg)[0]
     return {k: float(g) for k, g in zip(DECILES, gains, strict=True)}
 
 

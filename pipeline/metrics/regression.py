@@ -11,6 +11,9 @@
 The accumulator is eight running sums, so the metric streams over any amount of data.
 Config `metrics` (default: all four) picks what an instance writes; a threshold binds to
 an instance whose `name` is the one metric it writes (see `eval_config`).
+
+`regression_metrics` is the one estimator: the bootstrap intervals
+(`pipeline.metrics.intervals`) give it the same sums per replicate (`replicate_sums`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
@@ -36,7 +40,10 @@ NAMES = (RMSE, RMSLE, R_SQUARED, ADJUSTED_R_SQUARED)
 
 @dataclass
 class RegressionSums:
-    """Running sums over (label y, prediction p, weight w) of a slice."""
+    """Running sums over (label y, prediction p, weight w) of a slice.
+
+    Or, from `replicate_sums`, each sum an array with one value per bootstrap replicate.
+    """
 
     count: int = 0
     weight: float = 0.0
@@ -67,18 +74,51 @@ class RegressionSums:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-def regression_metrics(sums: RegressionSums, num_features: int) -> dict[str, float]:
-    """The four metrics (see the module docstring) from a slice's sums."""
+def replicate_sums(
+    labels: np.ndarray, predictions: np.ndarray, weights: np.ndarray
+) -> RegressionSums:
+    """The sums of every row of `weights` (replicates x examples), one array each.
+
+    A replicate's example count is its total weight: its number of drawn examples.
+    """
+    total = weights.sum(axis=1)
+    errors = labels - predictions
+    sums = RegressionSums(
+        count=total,
+        weight=total,
+        label=weights @ labels,
+        label_squared=weights @ (labels * labels),
+        squared_error=weights @ (errors * errors),
+        squared_log_error=np.zeros_like(total),
+        log_undefined=bool(np.any(labels <= -1) or np.any(predictions <= -1)),
+    )
+    if not sums.log_undefined:
+        log_errors = np.log1p(labels) - np.log1p(predictions)
+        sums.squared_log_error = weights @ (log_errors * log_errors)
+    return sums
+
+
+def regression_metrics(sums: RegressionSums, num_features: int) -> dict[str, Any]:
+    """The four metrics (see the module docstring) from a slice's sums: floats, or arrays
+    of one value per replicate for `replicate_sums`."""
     nan = float("nan")
-    if sums.weight <= 0:
-        return dict.fromkeys(NAMES, nan)
-    rmse = math.sqrt(sums.squared_error / sums.weight)
-    rmsle = nan if sums.log_undefined else math.sqrt(sums.squared_log_error / sums.weight)
-    total = sums.label_squared - sums.label**2 / sums.weight  # sum w (y - mean y)^2
-    r2 = 1.0 - sums.squared_error / total if total > 1e-12 * max(1.0, sums.label_squared) else nan
-    n, k = sums.count, num_features
-    adjusted = 1.0 - (1.0 - r2) * (n - 1) / (n - k - 1) if n > k + 1 else nan
-    return {RMSE: rmse, RMSLE: rmsle, R_SQUARED: r2, ADJUSTED_R_SQUARED: adjusted}
+    weight, count, k = np.asarray(sums.weight), np.asarray(sums.count), num_features
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rmse = np.sqrt(sums.squared_error / weight)
+        rmsle = (
+            np.full(weight.shape, nan)
+            if sums.log_undefined
+            else np.sqrt(sums.squared_log_error / weight)
+        )
+        total = sums.label_squared - sums.label**2 / weight  # sum w (y - mean y)^2
+        defined = total > 1e-12 * np.maximum(1.0, sums.label_squared)
+        r2 = np.where(defined, 1.0 - sums.squared_error / total, nan)
+        adjusted = np.where(count > k + 1, 1.0 - (1.0 - r2) * (count - 1) / (count - k - 1), nan)
+        values = {RMSE: rmse, RMSLE: rmsle, R_SQUARED: r2, ADJUSTED_R_SQUARED: adjusted}
+        values = {name: np.where(weight > 0, v, nan) for name, v in values.items()}
+    if weight.ndim == 0:
+        return {name: float(v) for name, v in values.items()}
+    return values
 
 
 class _RegressionCombiner(beam.CombineFn):

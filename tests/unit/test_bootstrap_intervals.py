@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
 
+from pipeline.metrics.catalogue import gain_name, lift_name
+from pipeline.metrics.inputs import metric_key
 from pipeline.metrics.intervals import (
     bootstrap_intervals,
     interval_name,
@@ -172,3 +175,76 @@ def test_poisson_draws_follow_poisson_one():
     assert draws.dtype == np.float64 and draws.shape == (200, 5_000)
     assert draws.mean() == pytest.approx(1.0, abs=0.005)
     assert draws.var() == pytest.approx(1.0, abs=0.01)
+
+
+def _called(run) -> set:
+    """The code objects of every Python function that `run()` calls."""
+    seen = set()
+
+    def profile(frame, event, arg):
+        if event == "call":
+            seen.add(frame.f_code)
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return seen
+
+
+def test_a_point_metric_and_its_interval_call_the_same_estimator():
+    """KS, gain and lift, and the regression metrics: one estimator each, which the TFMA
+    metric calls on the examples and the bootstrap on every replicate."""
+    from pipeline.metrics import ranking, regression
+
+    data = synthetic(500)
+    point = _called(lambda: (ranking.ks_statistic(data), ranking.cumulative_gains(data)))
+    interval = _called(lambda: bootstrap_intervals(data, [0.5], replicates=20))
+    for estimator in (ranking.score_groups, ranking.ks_statistics, ranking.gain_curves):
+        assert estimator.__code__ in point, estimator.__name__
+        assert estimator.__code__ in interval, estimator.__name__
+
+    keys = {n: metric_key(n) for n in regression.NAMES}
+    combiner = regression._RegressionCombiner(keys, None, num_features=3)
+    acc = regression.RegressionSums()
+    data = regression_data(50)
+    for y, p in zip(data.labels, data.scores, strict=True):
+        acc.add(y, p, 1.0)
+    point = _called(lambda: combiner.extract_output(acc))
+    interval = _called(lambda: bootstrap_intervals(data, [], replicates=20, regression=True))
+    assert regression.regression_metrics.__code__ in point
+    assert regression.regression_metrics.__code__ in interval
+
+
+def test_replicate_weights_of_all_ones_give_the_point_metrics_bit_for_bit():
+    """On many small samples (where a different estimator would round differently in at
+    least one), the bootstrap's values for one replicate that draws every example once
+    are the point metrics, bit for bit."""
+    from pipeline.metrics import ranking, regression
+
+    rng = np.random.default_rng(11)
+    for _ in range(100):
+        n = int(rng.integers(5, 200))
+        labels = (rng.random(n) < 0.4).astype(float)
+        scores = np.clip(0.3 + 0.3 * labels + rng.normal(0, 0.2, n), 0, 1).round(2)  # ties
+        data = ScoredExamples(list(scores), list(labels), [1.0] * n)
+        order = np.argsort(-scores, kind="stable")
+        ones = metric_values(scores[order], labels[order], np.ones((1, n)), [])
+        assert ones["ks_statistic", None][0] == ranking.ks_statistic(data)
+        for k, gain in ranking.cumulative_gains(data).items():
+            assert ones[gain_name(k), None][0] == gain, k
+            assert ones[lift_name(k), None][0] == gain / (k / 10), k
+
+        # Whole numbers: every sum is exact in any order, so only the estimator can differ.
+        y = rng.integers(25, 350, n).astype(float)
+        p = np.clip(y + rng.integers(-60, 60, n), 1, None).astype(float)
+        sums = regression.RegressionSums()
+        for label, prediction in zip(y, p, strict=True):
+            sums.add(label, prediction, 1.0)
+        streamed = regression.regression_metrics(sums, num_features=3)
+        replicated = regression_values(p, y, np.ones((1, n)), num_features=3)
+        for name in (regression.RMSE, regression.R_SQUARED, regression.ADJUSTED_R_SQUARED):
+            assert replicated[name, None][0] == streamed[name], name
+        rmsle = replicated[regression.RMSLE, None][0]
+        assert rmsle == pytest.approx(streamed[regression.RMSLE], rel=1e-12)
