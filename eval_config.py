@@ -126,7 +126,8 @@ def _bounds(spec: DatasetSpec) -> dict[str, list[Threshold]]:
     bounds: dict[str, list[Threshold]] = {}
     for t in spec.thresholds:
         metric = catalogue.BOUNDED[spec.task][t.metric]
-        key = metric.tfma_name if spec.is_regression else metric.tfma_class
+        # TFMA's own metrics are configured by class, RegressionMetrics once per name.
+        key = metric.tfma_class if metric.module is None else metric.tfma_name
         bounds.setdefault(key, []).append(t)
     # A slice with a bound must also be big enough for its metric to mean something.
     # (Not TFMA's min_slice_size option: it fails every bound on every small slice.)

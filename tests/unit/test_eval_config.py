@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import tensorflow_model_analysis as tfma
 
 import eval_config
-from pipeline.spec import load_spec
+from pipeline.spec import Threshold, load_spec
 from tests.conftest import DATA
 
 
@@ -178,3 +179,14 @@ def test_a_baseline_model_is_evaluated_on_what_the_comparison_and_the_bounds_nee
         eval_config.create_eval_config(spec), has_baseline=False, rubber_stamp=True
     )
     assert all(list(s.model_names) == [""] for s in one.metrics_specs)
+
+
+def test_a_bound_on_mae_binds_tfmas_mean_absolute_error():
+    """`mae` is TFMA's own MeanAbsoluteError, configured by class like the example count."""
+    spec = load_spec(DATA / "diabetes")
+    mae = Threshold("mae", None, 2.0, upper_bound=60.0)
+    config = eval_config.create_eval_config(dataclasses.replace(spec, thresholds=(mae,)))
+    (bounded,) = [m for m in config.metrics_specs[0].metrics if m.class_name == "MeanAbsoluteError"]
+    (bound,) = bounded.per_slice_thresholds
+    assert bound.threshold.value_threshold.upper_bound.value == 60
+    assert bound.threshold.change_threshold.direction == tfma.MetricDirection.LOWER_IS_BETTER
