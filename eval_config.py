@@ -167,11 +167,14 @@ def compared_metric_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
         for class_name, name in SCORE_HEADLINE_METRICS.items()
     ]
     configs += ranking_configs()
-    # A bound on a thresholded metric (precision, recall) applies at 0.5 only.
+    # A bound on a thresholded metric (precision, recall) applies at one threshold only.
     for name, ts in bounds.items():
-        config = tfma.MetricConfig(
-            class_name=name, config=json.dumps({"thresholds": [0.5], "name": f"{name}_at_0.5"})
-        )
+        metric = catalogue.BOUNDED[spec.task][ts[0].metric]
+        options = {
+            "thresholds": [catalogue.BOUND_THRESHOLD],
+            "name": catalogue.bounded_name(metric),
+        }
+        config = tfma.MetricConfig(class_name=name, config=json.dumps(options))
         configs.append(_with_thresholds(config, ts))
     return configs
 

@@ -171,6 +171,18 @@ def either_task(sets: dict[str, tuple[Metric, ...]]) -> tuple[Metric, ...]:
     return tuple({m: None for task in (CLASSIFICATION, REGRESSION) for m in sets[task]})
 
 
+# The decision threshold of a bound on a rate (a spec's `precision` or `recall`).
+BOUND_THRESHOLD = 0.5
+
+
+def bounded_name(metric: Metric) -> str:
+    """The name the Evaluator writes a spec-bounded metric under: its TFMA name, or for a
+    rate its own TFMA instance at `BOUND_THRESHOLD`, e.g. `Precision_at_0.5`."""
+    if metric.rate is None:
+        return metric.tfma_name
+    return f"{metric.tfma_class}_at_{BOUND_THRESHOLD:g}"
+
+
 def lower_is_better(tfma_name: str) -> bool:
     """Whether the metric TFMA writes as `tfma_name` is better smaller (RMSE, not AUC)."""
     return any(m.lower_is_better for m in METRICS if m.tfma_name == tfma_name)

@@ -26,11 +26,11 @@ from pipeline.metrics import catalogue
 from pipeline.reports.artifacts import Artifact, RunArtifacts
 from pipeline.spec import DatasetSpec
 
-# TFMA metric name of each spec threshold metric (the snake_case of its class).
+# The name the Evaluator writes each spec threshold metric under.
 _SPEC_METRIC_NAMES = {
-    **{n: m.tfma_name for n, m in catalogue.THRESHOLD_METRICS.items() if m.rate is None},
-    **{n: f"{m.tfma_name}_at_0.5" for n, m in catalogue.THRESHOLD_METRICS.items() if m.rate},
-    **{n: m.tfma_name for n, m in catalogue.REGRESSION_THRESHOLD_METRICS.items()},
+    name: catalogue.bounded_name(metric)
+    for bounded in catalogue.BOUNDED.values()
+    for name, metric in bounded.items()
 }
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 2rem auto;
