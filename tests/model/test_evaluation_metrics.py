@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from eval_config import metric_configs
+from pipeline.metrics import catalogue
 from pipeline.metrics.ranking import ScoredExamples, ks_statistic
 from pipeline.reports.evaluation_tables import fairness_gaps, gain_table, metrics_frame, slice_table
 from pipeline.reports.summary import failed_thresholds
@@ -189,12 +190,8 @@ def test_rates_and_baseline_metrics_from_the_shared_scores_equal_tfmas_own(tmp_p
     thresholds = [0.3, 0.5, 0.7]
     ours = [score_metric_config(n, thresholds) for n in THRESHOLDED_METRICS]
     ours += [score_metric_config(n) for n in {*BASELINE_METRICS, *SCORE_HEADLINE_METRICS.values()}]
-    classes = {
-        "precision": "Precision", "recall": "Recall", "f1_score": "F1Score",
-        "specificity": "Specificity", "negative_predictive_value": "NegativePredictiveValue",
-        "fall_out": "FallOut", "miss_rate": "MissRate",
-        "false_discovery_rate": "FalseDiscoveryRate", "false_omission_rate": "FalseOmissionRate",
-    }  # fmt: skip
+    # The TFMA class of each rate, as the catalogue declares it (checked here).
+    classes = {m.tfma_name: m.tfma_class for m in catalogue.RATES}
     theirs = [
         tfma.MetricConfig(
             class_name=classes[n],
