@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast lint format benchmark benchmarks lock clean browser
+.PHONY: run test test-fast lint format notebooks benchmark benchmarks lock clean browser
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
 # set (as on these machines), and compiling ~4,000 modules from source cost every process
@@ -46,6 +46,15 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Each notebook's source is notebooks/<name>.py (jupytext's percent format: reviewed, diffed
+# and linted as code); the paired .ipynb is generated from it and committed without outputs
+# (tests/unit/test_notebooks.py checks both). --update keeps the committed cell ids, so only
+# the cells that changed change; clearing drops the outputs of a notebook saved after a run.
+NOTEBOOKS := notebooks/model_analysis notebooks/data_analysis
+notebooks: $(STAMP)
+	$(VENV)/bin/jupytext --to ipynb --update $(NOTEBOOKS:=.py)
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level WARN $(NOTEBOOKS:=.ipynb)
 
 benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census data
 	$(PY) -m benchmarks.pipeline_benchmark $(ARGS)
