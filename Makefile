@@ -49,12 +49,15 @@ format: $(STAMP)
 
 # Each notebook's source is notebooks/<name>.py (jupytext's percent format: reviewed, diffed
 # and linted as code); the paired .ipynb is generated from it and committed without outputs
-# (tests/unit/test_notebooks.py checks both). --update keeps the committed cell ids, so only
-# the cells that changed change; clearing drops the outputs of a notebook saved after a run.
-NOTEBOOKS := notebooks/model_analysis notebooks/data_analysis
+# (tests/unit/test_notebooks.py checks both). First the .ipynb loses all that a run or a
+# save in Jupyter added (outputs, timings, widget state, all metadata); then jupytext writes
+# it from the .py, keeping its cell ids (new cells get random ones), so that only the cells
+# that changed change.
 notebooks: $(STAMP)
-	$(VENV)/bin/jupytext --to ipynb --update $(NOTEBOOKS:=.py)
-	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level WARN $(NOTEBOOKS:=.ipynb)
+	$(VENV)/bin/jupyter nbconvert --log-level WARN --inplace --clear-output \
+	  --ClearMetadataPreprocessor.enabled=True \
+	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask='[]' $(wildcard notebooks/*.ipynb)
+	$(VENV)/bin/jupytext --to ipynb --update $(wildcard notebooks/*.py)
 
 benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census data
 	$(PY) -m benchmarks.pipeline_benchmark $(ARGS)
