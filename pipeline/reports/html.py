@@ -16,8 +16,9 @@ lays out: `Table`s of formatted cells, plots as base64 PNGs, and the facts its p
 
 To add a section: write a function that returns a `Section` (with `Table`s made by `table`
 and plots by `png`), write `templates/sections/<id>.html.j2` (it reads `data`; the macros
-in `templates/macros.html.j2` draw tables, plots and notes), and add the section where
-`report_sections` lists them, in reading order. The table of contents follows by itself.
+in `templates/macros.html.j2` draw tables and plots), and add the section where
+`report_sections` lists them, in reading order. The table of contents follows by itself,
+and setup.py's package data already takes any `templates/sections/*.j2`.
 """
 
 from __future__ import annotations
