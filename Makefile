@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast lint format spec-docs benchmark benchmarks lock clean browser
+.PHONY: run test test-fast lint format spec-docs notebooks benchmark benchmarks lock clean browser
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
 # set (as on these machines), and compiling ~4,000 modules from source cost every process
@@ -52,6 +52,18 @@ format: $(STAMP)
 # either is stale.
 spec-docs: $(STAMP)
 	$(PY) -m pipeline.spec.reference
+
+# Each notebook's source is notebooks/<name>.py (jupytext's percent format: reviewed, diffed
+# and linted as code); the paired .ipynb is generated from it and committed without outputs
+# (tests/unit/test_notebooks.py checks both). First the .ipynb loses all that a run or a
+# save in Jupyter added (outputs, timings, widget state, all metadata); then jupytext writes
+# it from the .py, keeping its cell ids (new cells get random ones), so that only the cells
+# that changed change.
+notebooks: $(STAMP)
+	$(VENV)/bin/jupyter nbconvert --log-level WARN --inplace --clear-output \
+	  --ClearMetadataPreprocessor.enabled=True \
+	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask='[]' $(wildcard notebooks/*.ipynb)
+	$(VENV)/bin/jupytext --to ipynb --update $(wildcard notebooks/*.py)
 
 benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census data
 	$(PY) -m benchmarks.pipeline_benchmark $(ARGS)

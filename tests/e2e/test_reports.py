@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import re
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
+from pipeline.metrics.intervals import interval_name
 from pipeline.model.outputs import PREDICTION_KEY
 from pipeline.project import ROOT
 from pipeline.reports.artifacts import find_run
@@ -85,7 +87,8 @@ def test_unknown_run_id_lists_the_runs(workspace):
 def _tfma_headline(
     evaluation_uri: str, model_name: str | None, spec=None
 ) -> dict[str, dict[str, float]]:
-    """Per-slice headline numbers read with TFMA's own loader, independently of our code."""
+    """Per-slice headline numbers read with TFMA's own loader, independently of our code:
+    each metric, and its bootstrap bounds under 'ci_lower/<metric>', 'ci_upper/<metric>'."""
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
@@ -93,15 +96,36 @@ def _tfma_headline(
     for slice_key, metrics in result.slicing_metrics:
         # Keyed by output, then sub key: the model's own output, not a baseline's.
         values = metrics[PREDICTION_KEY][""]
+        names = ["example_count"]
+        for metric in ("auc", "binary_accuracy"):
+            names += [metric, interval_name("lower", metric), interval_name("upper", metric)]
         out[slice_label(slice_key, spec)] = {
             "parts": len(slice_key),
             **{
                 name: values[name]["doubleValue"]
-                for name in ("example_count", "auc", "binary_accuracy")
+                for name in names
                 if "doubleValue" in values.get(name, {})
             },
         }
     return out
+
+
+def _cell(text: str) -> tuple[str, str | None, str | None]:
+    """(value, low, high) of a report cell 'value [low, high]'; low and high are None for a
+    cell without an interval."""
+    match = re.fullmatch(r"(\S+)(?: \[(\S+), (\S+)\])?", text)
+    assert match, text
+    return match.group(1), match.group(2), match.group(3)
+
+
+def _expected_bounds(values: dict[str, float], metric: str) -> tuple[str | None, str | None]:
+    """The (low, high) a report cell must show for TFMA's bounds of `metric`: none when the
+    bootstrap gave the slice no interval, '–' for a missing bound."""
+    bounds = [values.get(interval_name(bound, metric)) for bound in ("lower", "upper")]
+    if all(b is None or math.isnan(b) for b in bounds):
+        return None, None
+    low, high = ("–" if b is None or math.isnan(b) else f"{b:.4f}" for b in bounds)
+    return low, high
 
 
 def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
@@ -180,14 +204,20 @@ def test_report_slice_table_holds_the_numbers_tfma_wrote(workspace, baseline_pag
     uri = _run(workspace, BASELINE).evaluation.uri
     expected = _tfma_headline(uri, "candidate", workspace.spec)
     header, *rows = page.tables["slice-metrics"]
+    # One column per metric: its interval is in the same cell, 'value [low, high]'.
     assert header[:4] == ["slice", "n", "AUC", "accuracy"]
+    assert not any(name.endswith((" low", " high")) for name in header)
     shown = {row[0]: row for row in rows}
     assert set(shown) == {name for name, values in expected.items() if values["parts"] <= 1}
     for name, row in shown.items():
         values = expected[name]
         assert row[1] == f"{values['example_count']:.0f}", name
-        assert row[2] == f"{values['auc']:.4f}", name
-        assert row[3] == f"{values['binary_accuracy']:.4f}", name
+        for text, metric in ((row[2], "auc"), (row[3], "binary_accuracy")):
+            value, *bounds = _cell(text)
+            assert value == f"{values[metric]:.4f}", (name, metric)
+            assert tuple(bounds) == _expected_bounds(values, metric), (name, metric)
+    # The bootstrap ran: the overall slice's numbers have their intervals.
+    assert all(bound is not None for bound in _cell(shown["Overall"][2])[1:])
     assert shown["Overall"][1] == "600" and "age < 25" in shown
     crosses = {row[0] for row in page.tables["cross-metrics"][1:]}
     assert crosses == {name for name, values in expected.items() if values["parts"] == 2}
@@ -208,9 +238,15 @@ def test_report_shows_decision_fairness_comparison_and_lineage(workspace, baseli
     frame = metrics_frame(_run(workspace, BASELINE).evaluation.uri, workspace.spec)
     gains = gain_table(frame)
     header, *rows = page.tables["gain-lift"]
-    assert header == ["top", "gain", "gain low", "gain high", "lift", "lift low", "lift high"]
+    assert header == ["top", "gain", "lift"]
     assert [row[0] for row in rows] == list(gains.index)
-    assert [row[4] for row in rows] == [f"{v:.4f}" for v in gains["lift"]]
+    for title, column in (("gain", 1), ("lift", 2)):
+        assert [_cell(row[column]) for row in rows] == [
+            (f"{v:.4f}", f"{low:.4f}", f"{high:.4f}")
+            for v, low, high in gains[[title, f"{title} low", f"{title} high"]].itertuples(
+                index=False
+            )
+        ], title
     ablation = page.tables["ablation"]
     assert ablation[0][:4] == ["group", "columns", "AUC with", "AUC without"]
     assert [row[0] for row in ablation[1:]] == ["relationship"]

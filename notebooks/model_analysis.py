@@ -1,0 +1,188 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Model analysis of a pipeline run
+#
+# How the run's model did on the test split, as TFMA measured it in the Evaluator:
+# the blessing decision, metrics per slice and per feature cross, the Fairness
+# Indicators rates per group with their gap to the overall rate, ROC / PR /
+# calibration curves, the confusion matrix, and the candidate against the baseline.
+#
+# Section 2 shows TFMA's interactive slicing view. It needs the TFMA widget
+# extension: in classic Jupyter it renders, in JupyterLab and in exported HTML it is
+# often blank. Sections 3 to 7 show the same numbers as static tables and plots
+# (the ones the HTML report holds), which render anywhere.
+#
+# Choose the run with environment variables before starting Jupyter (or nbclient):
+#
+# | variable | default | meaning |
+# |---|---|---|
+# | `PIPELINE_METADATA` | `outputs/census/metadata.sqlite` | ML Metadata store of a local run; relative paths are from the repo root |
+# | `PIPELINE_NAME` | `census_pipeline` | the pipeline's name in that store |
+# | `PIPELINE_RUN_ID` | the latest run | a run id, to look at an older run |
+# | `PIPELINE_SPEC` | `data/census` | the data set spec (readable bucket names, sensitive columns) |
+#
+# This notebook is paired with `model_analysis.py` (jupytext): edit either in Jupyter, or
+# edit the `.py` and run `make notebooks`. Commit both, without outputs.
+
+# %%
+import os
+import warnings
+
+# Before TensorFlow: importing `pipeline` makes TensorFlow use Keras 2, as TFMA needs.
+# ROOT: the checkout the project is installed from (editable), where outputs/ and data/ are.
+from pipeline.project import ROOT
+
+# TensorFlow's start-up logs and Google clients' Python-version notices are noise here.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", message="You are using a non-supported Python version")
+
+METADATA = ROOT / os.environ.get("PIPELINE_METADATA", "outputs/census/metadata.sqlite")
+PIPELINE_NAME = os.environ.get("PIPELINE_NAME", "census_pipeline")
+RUN_ID = os.environ.get("PIPELINE_RUN_ID") or None
+SPEC = ROOT / os.environ.get("PIPELINE_SPEC", "data/census")
+print(f"store: {METADATA}\npipeline: {PIPELINE_NAME}\nrun: {RUN_ID or 'latest'}\nspec: {SPEC}")
+
+# %%
+# %matplotlib inline
+import pandas as pd
+import tensorflow_model_analysis as tfma
+from IPython.display import Markdown, display
+
+from pipeline.reports import evaluation_tables as tables
+from pipeline.reports.artifacts import find_run
+from pipeline.reports.figures import (
+    curve_figures,
+    fairness_figure,
+    gain_figure,
+    slice_bars_figure,
+)
+from pipeline.reports.summary import failed_thresholds
+from pipeline.spec import load_spec
+
+spec = load_spec(SPEC)
+pd.set_option("display.max_columns", None)
+pd.set_option("display.float_format", "{:,.4f}".format)
+
+# %% [markdown]
+# ## 1. The run and its decision
+#
+# The Evaluator blesses the model only if every threshold of the spec holds; the
+# Pusher pushes only a blessed model. The baseline is the latest model blessed
+# before this run, found by the LatestBlessedModelResolver.
+
+# %%
+run = find_run(METADATA, PIPELINE_NAME, RUN_ID)
+if run.evaluation is None:
+    raise SystemExit(f"run {run.run_id} has no evaluation: the pipeline stopped earlier")
+verdict = {True: "BLESSED", False: "NOT blessed", None: "no blessing"}[run.blessed]
+display(Markdown(f"Run `{run.run_id}`: **{verdict}**, pushed to `{run.pushed_to}`"))
+baseline = run.baseline_model.uri if run.baseline_model else "none (first blessed model)"
+display(Markdown(f"Model `{run.model.uri}`; baseline `{baseline}`"))
+for line in failed_thresholds(run.evaluation.uri, spec) if run.blessed is False else []:
+    print("failed:", line)
+frame = tables.metrics_frame(run.evaluation.uri, spec)
+
+# %% [markdown]
+# ## 2. TFMA's slicing view (interactive)
+#
+# Pick a slicing column in the view to browse every metric per slice.
+
+# %%
+result = tfma.load_eval_result(
+    run.evaluation.uri, model_name="candidate" if run.baseline_model else None
+)
+column = spec.sensitive_columns[0] if spec.sensitive_columns else None
+display(tfma.view.render_slicing_metrics(result, slicing_column=column))
+
+# %% [markdown]
+# ## 3. Metrics per slice and per feature cross
+#
+# Headline metrics on the test split. Slices with few examples are noisy: the bar
+# chart greys out those with fewer than 30.
+
+# %%
+features = tables.slice_table(frame, kinds=("overall", "feature"))
+display(slice_bars_figure(features, "AUC"))
+display(features)
+
+# %%
+display(tables.slice_table(frame, kinds=("cross",)))
+
+# %% [markdown]
+# ### Ranking: cumulative gain and lift by decile
+#
+# Examples ranked by score, highest first: the share of all positives found in
+# the top 10%, 20%, ... (gain) and that share over the share of examples (lift;
+# 1 = random). KS (in the table above) is the largest gap between the score
+# distributions of positives and negatives.
+
+# %%
+gains = tables.gain_table(frame)
+display(gain_figure(gains))
+display(gains)
+
+# %% [markdown]
+# ## 4. Fairness indicators
+#
+# Per group of each sensitive column and at each decision threshold of the spec:
+# false positive rate (FPR), false negative rate (FNR), true positive / negative
+# rates (TPR, TNR), false discovery and false omission rates (FDR, FOR), and each
+# rate's gap to the overall rate at the same threshold (group minus overall).
+
+# %%
+# The fairness gate (spec `fairness.gate`): ok = within the bound, None = group
+# too small to be gated. A model with a False here is not blessed.
+display(tables.fairness_gaps(frame, spec))
+
+# %%
+fairness = tables.fairness_table(frame, spec)
+for column in spec.sensitive_columns:
+    rows = fairness[fairness["column"] == column]
+    display(Markdown(f"### {column}"))
+    display(fairness_figure(rows, column))
+    display(rows.drop(columns="column").set_index(["group", "threshold"]))
+
+# %% [markdown]
+# ## 5. Curves and confusion matrix (overall)
+#
+# ROC and precision-recall curves from TFMA's confusion matrices at 1,000
+# thresholds; calibration from its prediction histogram (10 bins); the confusion
+# matrix at the 0.5 threshold. The baseline is dashed when there is one.
+
+# %%
+figures = curve_figures(tables.plot_data(run.evaluation.uri, spec))
+for name in ("roc", "pr", "calibration", "confusion"):
+    display(figures[name])
+display(pd.DataFrame([figures["counts"]]).set_index("threshold"))
+
+# %% [markdown]
+# ## 6. Candidate vs. baseline
+#
+# The same headline metrics for both models on the same test examples, and the
+# change. Empty on a pipeline's first blessed model.
+
+# %%
+comparison = tables.model_comparison(frame)
+if comparison.empty:
+    print("no baseline in this run")
+display(comparison.set_index(["slice", "metric"]))
+
+# %% [markdown]
+# ## 7. Every number TFMA wrote
+#
+# The long table behind everything above: one row per slice, model, metric and
+# threshold, with the bootstrap's interval bounds (`lower`, `upper`) when
+# `evaluation.bootstrap.replicates` is above 0.
+# Filter it with pandas for anything the sections above do not show.
+
+# %%
+display(frame[frame["slice"] == "Overall"].head(40))
