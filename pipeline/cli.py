@@ -9,7 +9,9 @@ python -m pipeline skew --serving-data F.csv # serving data vs. the training sta
 python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
 python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
 python -m pipeline schedule --dry-run        # create or update the Vertex AI schedule
-python -m pipeline runs                      # recent Vertex AI runs
+python -m pipeline runs                      # recent local runs, from MLflow
+python -m pipeline runs --cloud-config deploy/vertex.yaml   # recent Vertex AI runs
+python -m pipeline ui                        # MLflow's UI on the local runs
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ warnings.filterwarnings("ignore", message="Support for google-cloud-storage < 3.
 DEFAULT_CLOUD_CONFIG = DEPLOY_DIR / "vertex.yaml"
 DEFAULT_BUILD_DIR = Path("build") / "vertex"
 CLOUD_COMMANDS = ("compile", "submit", "schedule", "runs")
+TRACKING_URI_HELP = (
+    "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///<output>/<set>/mlflow.db)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                           "(TFX then finds every component cached)")  # fmt: skip
     run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                      help="extra Beam option, e.g. --beam-arg=--direct_num_workers=2")  # fmt: skip
+    run.add_argument("--tracking-uri", help=TRACKING_URI_HELP)
 
     summary = sub.add_parser("summary", help="summarise a run from ML Metadata")
     common(summary)
@@ -103,9 +109,20 @@ def _parser() -> argparse.ArgumentParser:
     schedule.add_argument("--replace", action="store_true",
                           help="delete and re-create an existing schedule (after a new image)")  # fmt: skip
     schedule.add_argument("--dry-run", action="store_true", help="print the calls, make none")
-    runs = sub.add_parser("runs", help="list recent Vertex AI runs of the pipeline")
-    cloud(runs)
+    runs = sub.add_parser(
+        "runs", help="list recent runs: local ones from MLflow, or Vertex AI's (--cloud-config)"
+    )
+    common(runs)
+    runs.add_argument("--cloud-config", type=Path,
+                      help="list this deployment's Vertex AI runs instead, e.g. deploy/vertex.yaml")  # fmt: skip
+    runs.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR,
+                      help="with --cloud-config: where the compiled files go (default: %(default)s)")  # fmt: skip
+    runs.add_argument("--tracking-uri", help=TRACKING_URI_HELP)
     runs.add_argument("--limit", type=int, default=10, help="how many (default: %(default)s)")
+    ui = sub.add_parser("ui", help="open MLflow's UI on the local runs (127.0.0.1)")
+    common(ui)
+    ui.add_argument("--tracking-uri", help=TRACKING_URI_HELP)
+    ui.add_argument("--port", type=int, default=5000, help="(default: %(default)s)")
     return parser
 
 
@@ -167,6 +184,29 @@ def _export_schema(spec: DatasetSpec, output_dir: Path) -> int:
     shutil.copy(Path(uri) / "schema.pbtxt", target)
     print(f"Wrote {target}. Review it, then add `schema_file: schema.pbtxt` to {spec.spec_path}.")
     return 0
+
+
+def _runs(spec: DatasetSpec, output_dir: Path, tracking_uri: str | None, limit: int) -> int:
+    """The newest local runs, as logged to MLflow."""
+    from pipeline.tracking import keys, list_runs, resolve_tracking_uri
+    from pipeline.tracking.store import format_runs
+
+    uri = resolve_tracking_uri(paths_for(spec, output_dir).root, tracking_uri)
+    runs = list_runs(uri, keys.experiment_name(spec), limit)
+    if not runs:
+        print(f"No run of {spec.name} is logged in {uri}: `python -m pipeline run` logs each run.")
+        return 0
+    print(f"Runs of {spec.name} in {uri}, newest first:")
+    print(format_runs(runs, keys.registered_model_name(spec)))
+    return 0
+
+
+def _ui(spec: DatasetSpec, output_dir: Path, tracking_uri: str | None, port: int) -> int:
+    from pipeline.tracking import resolve_tracking_uri
+    from pipeline.tracking.server import serve
+
+    root = paths_for(spec, output_dir).root
+    return serve(resolve_tracking_uri(root, tracking_uri), root, port)
 
 
 def _aiplatform() -> Any:
@@ -237,6 +277,10 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     except SpecError as e:
         print(f"error: invalid data set spec: {e}", file=sys.stderr)
         return 2
+    if args.command == "runs" and args.cloud_config is None:
+        return _runs(spec, args.output_dir, args.tracking_uri, args.limit)
+    if args.command == "ui":
+        return _ui(spec, args.output_dir, args.tracking_uri, args.port)
     if args.command in CLOUD_COMMANDS:
         return _cloud(args, spec, aiplatform)
     if args.command == "summary":
@@ -259,6 +303,7 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
             beam_pipeline_args=args.beam_arg,
             enable_cache=not args.no_cache,
             skip_unchanged=not args.always_run,
+            tracking_uri=args.tracking_uri,
         )
     except (InputDataError, RunInProgressError) as e:
         print(f"error: {e}", file=sys.stderr)

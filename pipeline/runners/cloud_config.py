@@ -146,6 +146,8 @@ class CloudConfig:
     schedule: Schedule | None
     service_account: str | None = None
     display_name: str | None = None
+    # MLflow tracking URI the runs log to (a team's server); None: they log nowhere.
+    tracking_uri: str | None = None
 
     def vertex_push_config(self) -> dict[str, Any] | None:
         """The Vertex Pusher's `custom_config`, or None to push to `serving_dir`."""
@@ -304,6 +306,19 @@ def _parse_runtime_parameters(raw: Any, r: _CloudReader) -> dict[str, int]:
     }
 
 
+def _parse_tracking_uri(uri: str | None, r: _CloudReader) -> str | None:
+    """A tracking server or database every step can reach; not a file in a container."""
+    if uri is None or uri == "databricks":
+        return uri
+    if uri.startswith(("sqlite:", "file:")) or "://" not in uri:
+        raise r.fail(
+            "tracking_uri",
+            f"{uri!r} is a file inside the step's container, gone when the step ends: "
+            "give an MLflow tracking server's URL, e.g. https://mlflow.example.com",
+        )
+    return uri
+
+
 def load_cloud_config(path: str | Path) -> CloudConfig:
     """Loads and validates a deployment file (see `deploy/vertex.yaml`).
 
@@ -320,7 +335,7 @@ def load_cloud_config(path: str | Path) -> CloudConfig:
     r = _CloudReader(path, CloudConfigError)
     data = r.mapping(raw, "<top level>")
     allowed = {"gcp", "pipeline_root", "data_root", "image", "beam", "serving"}
-    allowed |= {"runtime_parameters", "schedule", "display_name"}
+    allowed |= {"runtime_parameters", "schedule", "display_name", "tracking_uri"}
     r.known(data, "<top level>", allowed)
 
     gcp = r.mapping(r.required(data, "gcp"), "gcp")
@@ -362,4 +377,5 @@ def load_cloud_config(path: str | Path) -> CloudConfig:
         schedule=_parse_schedule(data.get("schedule"), r),
         service_account=service_account,
         display_name=r.optional_text(data, "display_name"),
+        tracking_uri=_parse_tracking_uri(r.optional_text(data, "tracking_uri"), r),
     )

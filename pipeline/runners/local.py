@@ -121,6 +121,7 @@ def run(
     report: bool = True,
     module_file: str | None = None,
     skip_unchanged: bool = False,
+    tracking_uri: str | None = None,
 ) -> Path | Unchanged:
     """Runs the whole pipeline for `spec`; returns the path of its full log.
 
@@ -137,6 +138,10 @@ def run(
     settled run starts nothing and returns `Unchanged` (that run's id and summary): every component
     would be cached (see `pipeline.runners.fingerprint`). Without it, TFX decides, and the
     run is recorded in ML Metadata even when every component is cached.
+
+    Each run that started is logged to MLflow (`pipeline.tracking`): to `tracking_uri`,
+    else `$MLFLOW_TRACKING_URI`, else `<output>/<set>/mlflow.db`; a run that started
+    nothing is not.
 
     Raises:
         InputDataError: A data file breaks the spec (nothing ran).
@@ -157,8 +162,16 @@ def run(
         # Bad cells stop the run here, with file and line, before any component starts.
         check_input_files(spec)
         run_fingerprint.forget_last_run(paths.root)
-        log_file = _run_locked(spec, paths, beam_pipeline_args, enable_cache, report, str(module))
-        _record(spec, paths, current)
+        try:
+            log_file = _run_locked(
+                spec, paths, beam_pipeline_args, enable_cache, report, str(module)
+            )
+            _record(spec, paths, current)
+        finally:
+            # Failed runs too (their MLflow run says where they stopped); never raises.
+            from pipeline.tracking import log_latest_run
+
+            log_latest_run(spec, paths, pipeline_name(spec), tracking_uri)
         return log_file
 
 

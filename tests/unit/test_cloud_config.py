@@ -105,6 +105,8 @@ def test_push_config_keys_are_the_ones_tfx_reads():
         ({"runtime_parameters": {"train_steps": -1}}, r"key 'runtime_parameters\.train_steps': expected a positive"),
         ({"runtime_parameters": {"learning_rate": 1}}, r"key 'runtime_parameters': unknown key\(s\) \['learning_rate'\]"),
         ({"regoin": "us-central1"}, r"key '<top level>': unknown key\(s\) \['regoin'\]"),
+        ({"tracking_uri": "sqlite:///mlflow.db"}, r"key 'tracking_uri': 'sqlite:///mlflow.db' is a file inside the step's container"),
+        ({"tracking_uri": "outputs/mlruns"}, r"key 'tracking_uri': .* give an MLflow tracking server's URL"),
     ],
 )  # fmt: skip
 def test_bad_config_names_the_key(tmp_path, changes, message):
@@ -112,6 +114,12 @@ def test_bad_config_names_the_key(tmp_path, changes, message):
     with pytest.raises(CloudConfigError, match=message) as error:
         load_cloud_config(path)
     assert str(path) in str(error.value)
+
+
+def test_a_tracking_server_is_optional(tmp_path):
+    assert load_cloud_config(EXAMPLE).tracking_uri is None
+    path = write_config(tmp_path, tracking_uri="https://mlflow.example.com")
+    assert load_cloud_config(path).tracking_uri == "https://mlflow.example.com"
 
 
 def test_missing_file_says_where_to_start(tmp_path):
