@@ -199,7 +199,9 @@ def register_pushed_model(
 ) -> str:
     """Registers the model pushed to `source` as a version of the data set's registered
     model (the same source is one version, however often it is logged) and points the
-    `serving` alias at it; returns the version number."""
+    `serving` alias at the version TF Serving serves: the highest numbered serving
+    directory (runs logged out of order do not move it back). Returns the version number
+    of `source`."""
     from mlflow.exceptions import MlflowException
 
     name = keys.registered_model_name(spec)
@@ -209,7 +211,8 @@ def register_pushed_model(
         client.create_registered_model(
             name, description=f"Models the {spec.name} pipeline pushed ({spec.description})"
         )
-    same = [v for v in client.search_model_versions(f"name = '{name}'") if v.source == source]
+    versions = client.search_model_versions(f"name = '{name}'")
+    same = [v for v in versions if v.source == source]
     if same:
         version = same[0].version
     else:
@@ -220,8 +223,17 @@ def register_pushed_model(
             tags={store.TAG_MLMD_RUN_ID: mlmd_run_id, store.TAG_PUSHED_VERSION: Path(source).name},
             description=f"Pushed by run {mlmd_run_id} to {source}",
         ).version
-    client.set_registered_model_alias(name, SERVING_ALIAS, str(version))
+    sources = {str(version): source, **{str(v.version): v.source for v in versions}}
+    serving = max(sources, key=lambda v: (_serving_number(sources[v]), int(v)))
+    client.set_registered_model_alias(name, SERVING_ALIAS, serving)
     return str(version)
+
+
+def _serving_number(source: str) -> int:
+    """TF Serving's version number of a pushed model: its directory's name (-1 if not a
+    number)."""
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    return int(name) if name.isdigit() else -1
 
 
 def log_run(

@@ -24,15 +24,6 @@ TAG_MLMD_RUN_ID = "mlmd_run_id"
 TAG_BLESSED = "blessed"
 TAG_PUSHED_VERSION = "pushed_version"
 TAG_REGISTERED_VERSION = "registered_version"
-# The metrics `python -m pipeline runs` shows, when a run has them, in this order.
-LISTED_METRICS = (
-    "auc",
-    "binary_accuracy",
-    "auc_precision_recall",
-    "root_mean_squared_error",
-    "mean_absolute_error",
-    "r_squared",
-)
 
 
 def default_tracking_uri(root: Path) -> str:
@@ -140,15 +131,22 @@ def list_runs(uri: str, experiment: str, limit: int = 10) -> list[LoggedRun]:
 def format_runs(runs: list[LoggedRun], model_name: str) -> str:
     """The listing `python -m pipeline runs` prints: one line per run, headline metrics of
     the overall slice, and the pushed model's registry version and serving directory."""
-    from pipeline.reports.evaluation_tables import HEADLINE
+    from pipeline.metrics import catalogue
 
-    metrics = [m for m in LISTED_METRICS if any(m in r.metrics for r in runs)]
+    # The run summary's columns (those the runs have), but the example count.
+    columns = catalogue.either_task(catalogue.SUMMARY_COLUMNS)
+    metrics = [
+        m
+        for m in columns
+        if m != catalogue.EXAMPLE_COUNT and any(m.tfma_name in r.metrics for r in runs)
+    ]
     header = f"{'run id':<28} {'started':<19} {'status':<8} {'blessed':<7} "
-    header += "".join(f"{HEADLINE[m]:>10}" for m in metrics) + "  pushed"
+    header += "".join(f"{m.title:>12}" for m in metrics) + "  pushed"
     lines = [header]
     for r in runs:
         cells = "".join(
-            f"{r.metrics[m]:>10.4f}" if m in r.metrics else f"{'-':>10}" for m in metrics
+            f"{r.metrics[m.tfma_name]:>12.4f}" if m.tfma_name in r.metrics else f"{'-':>12}"
+            for m in metrics
         )
         pushed = (
             f"{model_name} v{r.registered_version} ({r.pushed_version})"

@@ -228,17 +228,18 @@ def test_cli_runs_lists_local_runs_newest_first(workspace, logged):
     uri = store.default_tracking_uri(workspace.paths.root)
     assert lines[0] == f"Runs of census_sample in {uri}, newest first:"
     assert lines[1].split() == [
-        "run", "id", "started", "status", "blessed", "AUC", "accuracy", "AUC-PR", "pushed"
+        "run", "id", "started", "status", "blessed", "AUC", "accuracy", "AUC-PR",
+        "calibration", "pushed",
     ]  # fmt: skip
     newest = [s.run_id for s in workspace.summaries[::-1][:4]]
     assert [line.split()[0] for line in lines[2:]] == newest
     model = keys.registered_model_name(workspace.spec)
     for line, index in zip(lines[2:], (BIASED, SLICES, MODULE_EDIT, DRIFT), strict=True):
         summary = workspace.summaries[index]
-        cells = line.split()  # id, date, time, status, blessed, AUC, accuracy, AUC-PR, pushed
+        cells = line.split()  # id, date, time, status, blessed, 4 metrics, pushed
         assert cells[4] == {True: "true", False: "false", None: "none"}[summary.blessed]
         if summary.blessed is None:
-            assert cells[3] == "FAILED" and cells[5:] == ["-", "-", "-", "-"]
+            assert cells[3] == "FAILED" and cells[5:] == ["-"] * 5
             continue
         assert cells[3] == "FINISHED"
         assert float(cells[5]) == pytest.approx(summary.metrics["Overall"]["AUC"], abs=5e-5)
@@ -292,7 +293,8 @@ def test_mlflow_ui_serves_two_runs_and_compares_them_in_chromium(workspace, tmp_
     uri = f"sqlite:///{root / 'mlflow.db'}"
     root.mkdir()
     two = {}
-    for index in (FIRST, BASELINE):
+    # The newer run first: the `serving` alias follows the pushed version, not the order.
+    for index in (BASELINE, FIRST):
         run = find_run(
             workspace.paths.metadata_path, workspace.pipeline_name,
             workspace.summaries[index].run_id,
@@ -320,11 +322,12 @@ def test_mlflow_ui_serves_two_runs_and_compares_them_in_chromium(workspace, tmp_
             auc = workspace.summaries[index].metrics["Overall"]["AUC"]
             assert metrics["auc"] == pytest.approx(auc)
             assert params["training.train_steps"] == str(workspace.spec.training.train_steps)
-        # The registry: the newer pushed model serves.
+        # The registry: the newer pushed model serves, although it was registered first.
         query = urllib.parse.urlencode({"name": keys.registered_model_name(workspace.spec),
                                         "alias": SERVING_ALIAS})  # fmt: skip
         version = _rest(url, f"registered-models/alias?{query}")["model_version"]
         assert version["source"] == workspace.summaries[BASELINE].pushed_to
+        assert version["version"] == "1"
         # The UI's compare page (a hash route of its single-page app) in headless Chromium.
         ids = list(two.values())
         page = (
