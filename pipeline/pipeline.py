@@ -4,8 +4,9 @@
     TestExampleGen ─► TestStatisticsGen ─► TestExampleValidator ──┴► DataGate
     DataGate, StatisticsGen, LastApprovedStatisticsResolver ─► DriftCheck ─► Transform
                                                        (with a `drift` section in the spec)
-    DataGate ─► Transform ─► Trainer ─┐
-    LatestBlessedModelResolver ───────┴► Evaluator (on the test split) ─► Pusher
+    DataGate ─► Transform ─► Trainer ─┬──────────────────────────────┐
+                                      └► LatestBlessedModelResolver ─┴► Evaluator ─► Pusher
+                                         (the latest blessed model that is not the candidate)
 
 The Test* components exist when the spec names a separate test file (census); otherwise
 ExampleGen hash-splits the one file into train/eval/test (COMPAS).
@@ -25,14 +26,12 @@ from typing import Any
 from tfx.components import (
     Evaluator,
     ExampleValidator,
-    Pusher,
     SchemaGen,
     StatisticsGen,
     Trainer,
     Transform,
 )
 from tfx.components.schema_gen.import_schema_gen.component import ImportSchemaGen
-from tfx.dsl.components.base import executor_spec
 from tfx.dsl.components.common.resolver import Resolver
 from tfx.dsl.input_resolution.strategies.latest_artifact_strategy import LatestArtifactStrategy
 from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
@@ -46,9 +45,10 @@ from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
 import eval_config
-from components import atomic_pusher
 from components.ablation import Ablation, ablation_config
 from components.arrow_csv_example_gen import ArrowCsvExampleGen
+from components.atomic_pusher import AtomicPusher
+from components.baseline_model import PreviousBlessedModelStrategy
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck, LatestIfAnyStrategy, drift_config
 from pipeline.project import MODULE_FILE
@@ -273,11 +273,23 @@ def create_pipeline(
         eval_args=eval_args or training_args(spec)[1],
         custom_config={"dataset": spec.for_trainer().to_config(), **code_config},
     )
-    model_resolver = Resolver(
-        strategy_class=LatestBlessedModelStrategy,
-        model=Channel(type=standard_artifacts.Model),
-        model_blessing=Channel(type=standard_artifacts.ModelBlessing),
-    ).with_id("LatestBlessedModelResolver")
+    # The baseline: the latest blessed model other than this run's (a re-run with nothing
+    # changed then finds the Evaluator's and the Pusher's inputs unchanged, and both
+    # cached, instead of comparing the model with itself and pushing it again). Kubeflow
+    # V2's compiler knows TFX's own strategy only, which may resolve the candidate itself.
+    if kubeflow:
+        model_resolver = Resolver(
+            strategy_class=LatestBlessedModelStrategy,
+            model=Channel(type=standard_artifacts.Model),
+            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+        ).with_id("LatestBlessedModelResolver")
+    else:
+        model_resolver = Resolver(
+            strategy_class=PreviousBlessedModelStrategy,
+            model=Channel(type=standard_artifacts.Model),
+            model_blessing=Channel(type=standard_artifacts.ModelBlessing),
+            candidate=trainer.outputs["model"],
+        ).with_id("LatestBlessedModelResolver")
     evaluator = Evaluator(
         examples=evaluation_examples,
         example_splits=["test"],
@@ -296,15 +308,15 @@ def create_pipeline(
             custom_config=vertex_push_config,
         ).with_id("Pusher")
     else:
-        pusher = Pusher(
+        # Write, then rename: a model server never sees half a model; and a model that
+        # is already the latest version is not pushed again.
+        pusher = AtomicPusher(
             model=trainer.outputs["model"],
             model_blessing=evaluator.outputs["blessing"],
             push_destination=pusher_pb2.PushDestination(
                 filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=serving_model_dir)
             ),
-            # Write, then rename: a model server never sees half a model.
-            custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
-        )
+        ).with_id("Pusher")
     components += [data_gate, transform, trainer, model_resolver, evaluator, pusher]
     if spec.ablation is not None:
         # Analysis only: it reads what Transform wrote and gates nothing.
