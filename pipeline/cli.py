@@ -24,9 +24,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-# Before TensorFlow is imported anywhere: no C++ info or warning chatter on the console
-# (errors still show; the full log keeps Python's).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pipeline.project import DEFAULT_DATA, DEPLOY_DIR
 from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
 from pipeline.spec import DatasetSpec, SpecError, load_spec
@@ -127,11 +124,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> int:
-    from pipeline.reports.summary import format_summary, summarize_run
+    from pipeline.reports.html import report_path
+    from pipeline.reports.summary import format_summary, next_steps, summarize_run
 
     paths = paths_for(spec, output_dir)
     summary = summarize_run(paths.metadata_path, pipeline_name(spec), run_id, spec)
-    print(format_summary(summary))
+    report = report_path(paths.reports_dir, summary.run_id)
+    steps = next_steps(
+        summary,
+        report=report if report.exists() else None,
+        log=None,
+        metadata_path=paths.metadata_path,
+        pipeline_name=pipeline_name(spec),
+        spec_path=spec.spec_path,
+    )
+    print(format_summary(summary, next_lines=steps))
     return 0
 
 
@@ -269,6 +276,10 @@ def _cloud(args: argparse.Namespace, spec: DatasetSpec, aiplatform: Any = None) 
 
 def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "run":
+        # Before TensorFlow is first imported: no C++ info or warning chatter on the
+        # console. A run sends all of it to its log file instead (pipeline.runners.console).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     overrides = None
     if args.command == "run" and args.train_steps:
         overrides = {"train_steps": args.train_steps}
@@ -312,19 +323,25 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         print(f"\nerror: the pipeline stopped: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     if isinstance(log_file, local_runner.Unchanged):
-        print(
-            f"Nothing changed since run {log_file.run_id} (same data files, spec, module file, "
-            "eval_config, pipeline code and options), and that run left nothing to do: every "
-            "component would be cached, so none was started (--always-run starts them).\n"
+        unchanged = log_file
+        serving = (
+            f" Its model is already serving: {unchanged.serving}." if unchanged.serving else ""
         )
-        print(log_file.summary)
+        print(
+            f"Nothing changed since run {unchanged.run_id} (same data files, spec, module file, "
+            "eval_config, pipeline code and options), and that run left nothing to do: every "
+            f"component would be cached, so none was started (--always-run starts them).{serving}\n"
+        )
+        head, _, rest = unchanged.summary.partition("\n")
+        print("\n".join(part for part in (head, unchanged.components, rest) if part))
         return 0
-    print(f"\nFull log: {log_file}\n")
     # The runner summarised the run from ML Metadata when it recorded it: print that
-    # rather than read every artifact and the TFMA metrics back a second time.
+    # rather than read every artifact and the TFMA metrics back a second time. The
+    # console showed the components as they ran: the summary leaves them out.
     from pipeline.runners.fingerprint import read_last_run
 
     record = read_last_run(paths_for(spec, args.output_dir).root)
+    print()
     if record is None:
         return _summary(spec, args.output_dir)
     print(record.summary)
