@@ -305,8 +305,10 @@ def test_ablation_reports_what_removing_each_group_costs(workspace):
     assert row["columns"] == "relationship, marital_status"
     assert row["AUC change low"] <= row["AUC change"] <= row["AUC change high"]
     assert row["AUC without"] == pytest.approx(row["AUC with"] + row["AUC change"])
-    # A run that changes neither Transform's output nor the training settings re-uses it.
-    assert workspace.summaries[NOT_BLESSED].state_of("Ablation") == "cached"
+    # It reads Transform's output and the training settings: the run with neither changed
+    # re-uses it, the run that trained with more steps re-ran it.
+    assert workspace.summaries[CACHED].state_of("Ablation") == "cached"
+    assert workspace.summaries[BASELINE].state_of("Ablation") == "ran"
 
 
 def test_cli_summary_reads_the_latest_run(workspace, capsys):

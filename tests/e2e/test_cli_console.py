@@ -6,7 +6,9 @@ and the serving directory.
 (1) the same command: nothing changed, nothing starts, and the model is already serving;
 (2) the same with `--always-run`: TFX starts, finds the Evaluator and the Pusher cached (no
     comparison of the model with itself, no new version), and says it is already serving;
-(3) the same command again: nothing changed.
+(3) the same command again: nothing changed;
+(4) data whose workclass shares drifted beyond the spec's bound: the DriftCheck fails, and
+    the console says so in one line, with the log's path, and nothing else.
 
 The console of a run shows only the runner's own lines (defined below); everything else
 TensorFlow, Keras, Beam and TFX write goes to the run's log file.
@@ -14,8 +16,10 @@ TensorFlow, Keras, Beam and TFX write goes to the run's log file.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +33,7 @@ from pipeline.runners import local as local_runner
 from pipeline.spec import load_spec
 from tests.conftest import make_census_sample
 
-FIRST, UNCHANGED, ALWAYS_RUN, AGAIN = range(4)
+FIRST, UNCHANGED, ALWAYS_RUN, AGAIN, DRIFTED = range(5)
 # What a noise line looks like: warnings (Python's, absl's W/E lines, TF's), XLA's GPU
 # factory lines, Keras epochs, protobuf dumps.
 NOISE = re.compile(r'warn|\b[WE]\d{4}\b|cuDNN|cuBLAS|cuFFT|Epoch|FutureWarning|value: "', re.I)
@@ -63,11 +67,26 @@ class Runs:
         self.versions: list[list[str]] = []
         self.records: list[run_fingerprint.LastRun | None] = []
 
-    def run(self, *options: str) -> None:
+    def drifted(self) -> Path:
+        """The sample with 40% of the training rows moved to one (known) workclass."""
+        data = self.spec_path.parent.parent / "drifted"
+        data.mkdir()
+        shutil.copy(self.spec_path.parent / "test.csv", data / "test.csv")
+        with (self.spec_path.parent / "train.csv").open() as f:
+            rows = list(csv.reader(f))
+        column = rows[0].index("workclass")
+        for row in rows[1 : 1 + len(rows) * 2 // 5]:
+            row[column] = "Self-emp-inc"
+        with (data / "train.csv").open("w", newline="") as f:
+            csv.writer(f, lineterminator="\n").writerows(rows)
+        # The same spec (its files are named relative to its folder).
+        return Path(shutil.copy(self.spec_path, data / "dataset.yaml"))
+
+    def run(self, *options: str, spec_path: Path | None = None) -> None:
         # A user's shell: no TF_CPP_MIN_LOG_LEVEL (the tests' conftest sets one).
         env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
         done = subprocess.run(
-            [sys.executable, "-m", "pipeline", "run", "--data", str(self.spec_path),
+            [sys.executable, "-m", "pipeline", "run", "--data", str(spec_path or self.spec_path),
              "--output-dir", str(self.output_dir), *options],
             cwd=ROOT, capture_output=True, text=True, env=env, timeout=900,
         )  # fmt: skip
@@ -85,6 +104,7 @@ def runs(tmp_path_factory) -> Runs:
     runs.run()
     runs.run("--always-run")
     runs.run()
+    runs.run(spec_path=runs.drifted())
     return runs
 
 
@@ -159,3 +179,21 @@ def test_then_nothing_changed_again(runs):
     assert done.returncode == 0
     assert done.stdout.startswith(f"Nothing changed since run {runs.run_ids[ALWAYS_RUN]} ")
     assert runs.versions[AGAIN] == runs.versions[FIRST]
+
+
+def test_a_failed_component_gets_one_line_the_log_and_its_error(runs):
+    done = runs.outputs[DRIFTED]
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    header = [pattern.fullmatch(line) for pattern, line in zip(HEADER, lines, strict=False)]
+    assert all(header), lines[:3]
+    progress = [PROGRESS.fullmatch(line) for line in lines[len(HEADER) : -1]]
+    assert all(progress), lines
+    assert (progress[-1]["mark"], progress[-1]["node"]) == ("✗", "DriftCheck")
+    assert lines[-1] == f"  full log: {header[2]['log']}"
+    # The error itself, on stderr: the CLI's one line naming the column and the distance.
+    error = done.stderr.strip()
+    assert error.startswith("error: the pipeline stopped: ")
+    assert "column 'workclass'" in error and "drifted from the last validated data" in error
+    assert not NOISE.search(done.stdout) and "Traceback" not in done.stderr
+    assert runs.versions[DRIFTED] == runs.versions[FIRST]
