@@ -301,7 +301,7 @@ def _metric_lines(summary: RunSummary) -> list[str]:
     pair = tuple(t for t in pair if t in titles)
     name_width = max(len(name) for name in [*slices, "slice"])
     lines.append("Per slice:")
-    header = "  ".join(f"{t:>7}  {'':<16}" for t in pair)
+    header = "  ".join(f"{t:>8}  {'':<16}" for t in pair)
     lines.append(f"  {'slice':<{name_width}}  {'n':>6}  {header}".rstrip())
     for name, row in slices.items():
         n = f"{row[COUNT]:>6.0f}" if COUNT in row else f"{'-':>6}"
@@ -314,7 +314,7 @@ def _with_interval(row: dict[str, float], title: str) -> str:
     """'0.9118  [0.9065, 0.9170]' at a fixed width; '-' for what is missing."""
     value, low, high = (_number(row.get(k)) for k in (title, f"{title} low", f"{title} high"))
     interval = f"[{low}, {high}]" if (low, high) != ("-", "-") else ""
-    return f"{value:>7}  {interval:<16}"
+    return f"{value:>8}  {interval:<16}"
 
 
 def _number(value: float | None) -> str:

@@ -251,7 +251,11 @@ def _run_locked(
         beam_pipeline_args=beam_pipeline_args,
         enable_cache=enable_cache,
     )
-    console.line(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
+    from pipeline.reports.summary import display_path
+
+    console.line(
+        f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {display_path(spec.spec_path)}"
+    )
     mode = next(
         (
             a.split("=", 1)[1]
@@ -264,13 +268,16 @@ def _run_locked(
         f"  Beam DirectRunner {mode} ({data_bytes(spec) / 1024**2:.0f} MB of data; "
         f"multi_processing by default from {MULTI_PROCESSING_BYTES // 1024**2} MB)"
     )
-    console.line(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
+    console.line(
+        f"  artifacts and ML Metadata under {display_path(paths.root)}; "
+        f"full log in {display_path(log_file)}"
+    )
     report_file = None
     try:
         with component_progress(console, (c.id for c in pipeline.components)):
             LocalDagRunner().run(pipeline)
     except BaseException:
-        console.line(f"  full log: {log_file}")
+        console.line(f"  full log: {display_path(log_file)}")
         raise
     finally:
         # Failed runs get a report too: it shows the anomalies that stopped them.

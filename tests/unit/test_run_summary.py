@@ -55,13 +55,13 @@ def test_the_table_is_left_out_when_the_console_showed_it():
 def test_headline_metrics_come_with_their_intervals():
     lines = format_summary(_summary()).splitlines()
     assert "Metrics on the test split (16281 examples, 95% bootstrap intervals):" in lines
-    assert "  AUC        0.9118  [0.9065, 0.9170]" in lines
-    assert "  accuracy   0.8579  [0.8525, 0.8632]" in lines
+    assert "  AUC         0.9118  [0.9065, 0.9170]" in lines
+    assert "  accuracy    0.8579  [0.8525, 0.8632]" in lines
     slices = lines[lines.index("Per slice:") + 1 :]
     assert re.match(r"  slice +n +AUC +accuracy$", slices[0])
     cross = next(line for line in slices if line.startswith("  race=Amer-Indian-Eskimo"))
     male = next(line for line in slices if line.startswith("  sex=Male"))
-    assert male.endswith("0.8895  [0.8810, 0.8980]   0.8215  [0.8140, 0.8290]")
+    assert male.endswith("0.8895  [0.8810, 0.8980]    0.8215  [0.8140, 0.8290]")
     # A slice without intervals keeps its values in the same columns.
     assert cross.index("0.9471") == male.index("0.8895")
     assert cross.index("0.9242") == male.index("0.8215")
