@@ -323,14 +323,17 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         print(f"\nerror: the pipeline stopped: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
     if isinstance(log_file, local_runner.Unchanged):
+        from pipeline.reports.summary import display_path
+
         unchanged = log_file
         serving = (
-            f" Its model is already serving: {unchanged.serving}." if unchanged.serving else ""
+            unchanged.serving
+            and f" Its model is already serving: {display_path(unchanged.serving)}."
         )
         print(
             f"Nothing changed since run {unchanged.run_id} (same data files, spec, module file, "
             "eval_config, pipeline code and options), and that run left nothing to do: every "
-            f"component would be cached, so none was started (--always-run starts them).{serving}\n"
+            f"component would be cached, so none was started (--always-run starts them).{serving or ''}\n"
         )
         head, _, rest = unchanged.summary.partition("\n")
         print("\n".join(part for part in (head, unchanged.components, rest) if part))

@@ -323,6 +323,8 @@ def _number(value: float | None) -> str:
 
 def display_path(path: str | Path) -> str:
     """`path` relative to the working directory when it is below it (shorter to read)."""
+    if "://" in str(path):
+        return str(path)
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:

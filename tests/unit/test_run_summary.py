@@ -110,3 +110,12 @@ def test_next_steps_name_the_report_the_commands_and_the_model(tmp_path):
     assert steps["serving"] == "/srv/serving/1796306642"
     text = format_summary(summary, next_lines=list(steps.items()))
     assert text.splitlines()[-6:-4] == ["Next:", f"  report       {steps['report']}"]
+
+
+def test_paths_below_the_working_directory_are_shown_relative(tmp_path, monkeypatch):
+    from pipeline.reports.summary import display_path
+
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "outputs" / "census") == "outputs/census"
+    assert display_path("/elsewhere/serving/1") == "/elsewhere/serving/1"
+    assert display_path("gs://bucket/serving/1") == "gs://bucket/serving/1"
