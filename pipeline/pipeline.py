@@ -14,6 +14,7 @@ ExampleGen hash-splits the one file into train/eval/test (COMPAS).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -52,7 +53,7 @@ from components.baseline_model import PreviousBlessedModelStrategy
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck, LatestIfAnyStrategy, drift_config
 from pipeline.project import MODULE_FILE
-from pipeline.spec import DatasetSpec
+from pipeline.spec import DatasetSpec, Training
 
 # The model code every module file calls (`module_file.py` is only its TFX entry points).
 MODEL_PACKAGE = "pipeline.model"
@@ -81,6 +82,21 @@ def _csv_example_gen(
             )
         ),
     )
+
+
+def ablation_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """The part of the spec the ablation reads: the Trainer's, without the Trainer's own
+    step counts and stopping rule (the ablation trains `ablation.train_steps`), so that a
+    new number of training steps re-trains the model but re-uses the ablation."""
+    default = Training()
+    training = dataclasses.replace(
+        spec.training,
+        train_steps=default.train_steps,
+        steps_per_evaluation=default.steps_per_evaluation,
+        eval_steps=default.eval_steps,
+        early_stopping_patience=default.early_stopping_patience,
+    )
+    return dataclasses.replace(spec.for_trainer(), training=training)
 
 
 def training_args(
@@ -325,7 +341,7 @@ def create_pipeline(
             Ablation(
                 examples=transform.outputs["transformed_examples"],
                 transform_graph=transform.outputs["transform_graph"],
-                dataset=json.dumps(spec.for_trainer().to_config()),
+                dataset=json.dumps(ablation_dataset(spec).to_config()),
                 ablation=ablation_config(
                     ablation.groups, ablation.train_steps, ablation.replicates
                 ),
