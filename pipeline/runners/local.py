@@ -7,6 +7,7 @@ a header and one line per component (`pipeline.runners.console`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -182,9 +183,11 @@ def run(
                 _record(spec, paths, current, report_file, log_file)
             finally:
                 # Failed runs too (their MLflow run says where they stopped); never raises.
+                # The line it prints is the runner's: on the console, not in the log.
                 from pipeline.tracking import log_latest_run
 
-                log_latest_run(spec, paths, pipeline_name(spec), tracking_uri)
+                with contextlib.redirect_stdout(console.stream):
+                    log_latest_run(spec, paths, pipeline_name(spec), tracking_uri)
         return log_file
 
 

@@ -46,6 +46,8 @@ HEADER = (
 PROGRESS = re.compile(
     r"  (?P<mark>[✓…✗]) (?P<node>\w+) +(?P<how>ran|cached|running|failed) +[\d.]+ s"
 )
+# After the components: where the run was logged to MLflow (pipeline.tracking).
+MLFLOW = re.compile(r"  MLflow: run logged to sqlite:///\S+ \(python -m pipeline runs \| ui\)")
 
 
 class Runs:
@@ -109,16 +111,16 @@ def runs(tmp_path_factory) -> Runs:
 
 
 def _run_lines(output: str, record: run_fingerprint.LastRun) -> tuple[Path, list[re.Match]]:
-    """Checks that `output` is header, progress lines, a blank line and the recorded
-    summary, and nothing else; returns the log file and the progress lines."""
+    """Checks that `output` is header, progress lines, the MLflow line, a blank line and
+    the recorded summary, and nothing else; returns the log file and the progress lines."""
     lines = output.splitlines()
     header = [pattern.fullmatch(line) for pattern, line in zip(HEADER, lines, strict=False)]
     assert all(header), lines[:3]
     summary = record.summary.splitlines()
     assert lines[-len(summary) :] == summary
     middle = lines[len(HEADER) : -len(summary)]
-    assert middle[-1] == ""
-    progress = [PROGRESS.fullmatch(line) for line in middle[:-1]]
+    assert middle[-1] == "" and MLFLOW.fullmatch(middle[-2]), middle[-2:]
+    progress = [PROGRESS.fullmatch(line) for line in middle[:-2]]
     assert all(progress), middle
     return Path(header[2]["log"]), progress
 
@@ -187,10 +189,11 @@ def test_a_failed_component_gets_one_line_the_log_and_its_error(runs):
     lines = done.stdout.splitlines()
     header = [pattern.fullmatch(line) for pattern, line in zip(HEADER, lines, strict=False)]
     assert all(header), lines[:3]
-    progress = [PROGRESS.fullmatch(line) for line in lines[len(HEADER) : -1]]
+    progress = [PROGRESS.fullmatch(line) for line in lines[len(HEADER) : -2]]
     assert all(progress), lines
     assert (progress[-1]["mark"], progress[-1]["node"]) == ("✗", "DriftCheck")
-    assert lines[-1] == f"  full log: {header[2]['log']}"
+    assert lines[-2] == f"  full log: {header[2]['log']}"
+    assert MLFLOW.fullmatch(lines[-1]), lines[-1]  # a failed run is logged too
     # The error itself, on stderr: the CLI's one line naming the column and the distance.
     error = done.stderr.strip()
     assert error.startswith("error: the pipeline stopped: ")
