@@ -10,8 +10,10 @@ metadata store:
 1. good data: every step runs, the model is blessed and pushed, the report written;
 2. the same data with 40% of `workclass` moved: the DriftCheck, comparing it with the
    statistics run 1 approved, stops the run before Transform;
-3. the good data again: the DriftCheck's reference is still run 1's approved statistics
-   (not run 2's drifted ones), and the Evaluator's baseline is run 1's blessed model.
+3. the good data again, submitted with one training step (`submit --train-steps 1`): the
+   DriftCheck's reference is still run 1's approved statistics (not run 2's drifted
+   ones), the Evaluator compares the new model with run 1's blessed model, which it
+   does not match, so nothing is pushed, and the report says why.
 
 VERTEX_EMULATOR_FRESH=1 starts a new interpreter for every step instead of forking one
 that imported TFX (slower: about 20 s of imports per step).
@@ -33,6 +35,8 @@ import yaml
 
 from pipeline import cli
 from pipeline.project import ROOT
+from pipeline.runners.kubeflow_v2 import parameter_values
+from pipeline.spec import load_spec
 from tests.conftest import SAMPLE_ABLATION, make_census_sample
 from tests.e2e import vertex_emulator as emulator
 from tests.e2e.gcs_gateway import GcsGateway, start_gateway
@@ -112,10 +116,13 @@ def emulation(tmp_path_factory) -> Emulation:
         launcher = emulator.ForkLauncher(env, preload, work / "zygote.log")
     vertex = emulator.VertexEmulator(job, gateway, launcher, work / "runs")
     runs = []
+    one_step = parameter_values(load_spec(spec_path), {"train_steps": 1})
     # A scheduled pipeline reads whatever data_root holds when it starts.
-    for index, train in enumerate((good, _drifted(good), good)):
+    for index, (train, parameters) in enumerate(
+        ((good, None), (_drifted(good), None), (good, one_step))
+    ):
         gateway.write(f"{DATA_URI}/train.csv", train)
-        runs.append(vertex.run(f"census-pipeline-run{index + 1}"))
+        runs.append(vertex.run(f"census-pipeline-run{index + 1}", parameters))
     yield Emulation(work, spec_path, config_path, job, gateway, launcher, runs)
     launcher.close()
     gateway.stop()
@@ -160,7 +167,7 @@ def test_first_run_is_blessed_pushed_and_leaves_its_artifacts_on_gs(emulation):
     assert [g["name"] for g in ablation["groups"]] == ["relationship"]
     report = gcs.read(f"{run.output('Report', 'report').uri}/report.html").decode()
     assert "BLESSED: every threshold passed" in report
-    assert "Without relationship" in report or "relationship" in report
+    assert 'id="ablation"' in report and "relationship, marital_status" in report
     # The first run has no reference statistics and no baseline model: nothing resolved.
     assert run.tasks["LastApprovedStatisticsResolver"].outputs == {"statistics": []}
     assert run.tasks["LatestBlessedModelResolver-model-resolver"].outputs == {"model": []}
@@ -199,16 +206,25 @@ def test_third_run_compares_with_the_first_runs_approved_data_and_blessed_model(
         first.output("Evaluator", "blessing").name
     ]
     baseline = first.output("Trainer", "model")
-    assert [a.name for a in run.tasks["LatestBlessedModelResolver-model-resolver"].outputs[
-        "model"]] == [baseline.name]  # fmt: skip
+    resolved = run.tasks["LatestBlessedModelResolver-model-resolver"].outputs["model"]
+    assert [a.name for a in resolved] == [baseline.name]
     given = emulation.executor_input(AGAIN, "Evaluator")["inputs"]["artifacts"]["baseline_model"]
     assert [a["uri"] for a in given["artifacts"]] == [baseline.uri]
-    # TFMA evaluated both: the blessing names them by their Vertex artifact names.
+    # This run's parameter reached the Trainer.
+    parameters = emulation.executor_input(AGAIN, "Trainer")["inputs"]["parameterValues"]
+    assert json.loads(parameters["train_args"])["numSteps"] == 1
+    # TFMA evaluated both; the blessing names them by their Vertex artifact names.
     blessing = run.output("Evaluator", "blessing").metadata
     assert blessing["baseline_model_id"] == baseline.name
     assert blessing["current_model_id"] == run.output("Trainer", "model").name
-    report = emulation.gateway.read(f"{run.output('Report', 'report').uri}/report.html")
-    assert baseline.uri in report.decode()
+    assert blessing["blessed"] == 0
+    assert run.output("Pusher", "pushed_model").metadata["pushed"] == 0
+    pushed_before = first.output("Pusher", "pushed_model").metadata["pushed_destination"]
+    models = [u for u in emulation.gateway.list(f"{SERVING_URI}/") if u.endswith("/saved_model.pb")]
+    assert models == [f"{pushed_before}/saved_model.pb"]
+    # The report is written all the same, and says why nothing was pushed.
+    report = emulation.gateway.read(f"{run.output('Report', 'report').uri}/report.html").decode()
+    assert "NOT blessed, so not pushed" in report and baseline.uri in report
     assert run.local_writes(emulation.work / "runs") == []
 
 

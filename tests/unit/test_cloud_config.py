@@ -209,3 +209,23 @@ def test_valid_crons(cron):
 )
 def test_invalid_crons(cron, problem):
     assert problem in check_cron(cron)
+
+
+def test_the_examples_commented_options_are_valid(tmp_path):
+    """deploy/vertex.yaml documents its optional keys as comments: uncommented, they load."""
+    import re
+
+    lines = [
+        re.sub(r"^(\s*)# ?(\s*[a-z_]+:)", r"\1\2", line)
+        for line in EXAMPLE.read_text().splitlines()
+    ]
+    config = yaml.safe_load("\n".join(lines))
+    del config["serving"]["directory"]  # the endpoint replaces it
+    path = tmp_path / "vertex.yaml"
+    path.write_text(yaml.safe_dump(config))
+    loaded = load_cloud_config(path)
+    assert loaded.training.machine_type == "n1-standard-8"
+    assert loaded.training.accelerator_type == "NVIDIA_TESLA_T4"
+    assert loaded.beam.network == "tfx-vpc" and loaded.beam.use_public_ips is False
+    assert loaded.vertex_endpoint.keep_deployed == 1
+    assert loaded.vertex_push_config()["model_name"] == "census-income"

@@ -216,6 +216,9 @@ def test_resolvers_compile_to_queries_that_find_only_what_they_mean(compiled):
     # What TFX's query alone returns: the newest statistics of any producer.
     unnarrowed = 'schema_title="tfx.ExampleStatistics" AND state=LIVE'
     assert [a.name for a in store.query(unnarrowed, 1, "census-pipeline")] == ["TestStatisticsGen"]
+    # A clause the emulation does not know is an error, not a silent match.
+    with pytest.raises(ValueError, match="not emulated"):
+        store.query('create_time>"2026-01-01"', 1, "census-pipeline")
 
 
 def test_no_executor_path_is_left_to_the_image_to_guess(compiled):
