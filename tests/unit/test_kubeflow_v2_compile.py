@@ -294,44 +294,38 @@ def test_training_machine_runs_trainer_and_ablation_as_vertex_custom_jobs(tmp_pa
     assert json.loads(custom) == expected
 
 
-def test_compiled_files_do_not_depend_on_the_checkouts_path(tmp_path):
-    """Two copies of the project at different paths compile byte-identical files: the
-    data set's folder travels as `data/census` (messages only; data comes from data_root)."""
+def test_compiled_files_do_not_depend_on_the_checkouts_path(compiled, tmp_path):
+    """A copy of the project at another path compiles byte-identical files: the data set's
+    folder travels as `data/census` (messages only; the data comes from data_root)."""
     import shutil
     import subprocess
     import sys
 
     from pipeline.project import ROOT
 
-    copied = ["pipeline", "components", "data/census", "deploy", "module_file.py",
-              "eval_config.py", "modeling.py"]  # fmt: skip
-    processes = {}
-    for name in ("laptop", "ci/checkout"):
-        checkout = tmp_path / name / "repo"
-        for part in copied:
-            source, target = ROOT / part, checkout / part
-            if source.is_dir():
-                shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(source, target)
-        # `python -m` in the copy imports the copy's code (the working directory is first).
-        processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "compile", "--build-dir", "out"],
-            cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-    for process in processes.values():
-        output = process.communicate(timeout=600)[0]
-        assert process.returncode == 0, output[-2000:]
-    first, second = (tmp_path / n / "repo" / "out" for n in processes)
+    checkout = tmp_path / "elsewhere" / "repo"
+    for part in ("pipeline", "components", "data/census", "deploy", "module_file.py",
+                 "eval_config.py", "modeling.py"):  # fmt: skip
+        source, target = ROOT / part, checkout / part
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, target)
+    # `python -m` in the copy imports the copy's code (the working directory is first).
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "compile", "--build-dir", "out"],
+        cwd=checkout, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    here = compiled["first"].parent
     for name in (PIPELINE_FILE, KFP_PACKAGE_FILE, SCHEDULE_FILE):
-        text = (first / name).read_text()
-        assert text == (second / name).read_text(), name
-        assert str(tmp_path) not in text and str(ROOT) not in text, name
-    trainer = json.loads((first / PIPELINE_FILE).read_text())["pipelineSpec"]["root"]["dag"][
-        "tasks"
-    ]["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"]
-    dataset = json.loads(trainer)["dataset"]
+        text = (checkout / "out" / name).read_text()
+        assert text == (here / name).read_text(), name
+        assert str(checkout) not in text and str(ROOT) not in text, name
+    trainer = compiled["job"]["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]
+    dataset = json.loads(trainer["inputs"]["parameters"]["custom_config"]["runtimeValue"]
+                         ["constant"])["dataset"]  # fmt: skip
     assert dataset["directory"] == "data/census"
     assert dataset["spec_path"] == "data/census/dataset.yaml"
 
@@ -401,21 +395,21 @@ def test_runtime_lock_has_what_the_steps_import_and_no_dev_tools():
     assert missing == {}
 
 
-def test_image_import_check_imports_every_custom_executor():
-    """The Dockerfile's last RUN imports every component package's executor: run it here."""
+def test_image_import_check_imports_every_custom_executor(monkeypatch):
+    """The Dockerfile's last RUN imports every component package's executor."""
+    import importlib
     import re
-    import subprocess
-    import sys
 
     from pipeline.project import ROOT
 
     dockerfile = (ROOT / "Dockerfile").read_text()
     check = re.search(r'cd / && python -c "([^"]+)"', dockerfile)[1]
-    packages = sorted(p.parent.name for p in (ROOT / "components").glob("*/executor.py"))
-    probe = check + "; import sys; print(sorted(m for m in sys.modules if m.endswith('.executor')))"
-    done = subprocess.run([sys.executable, "-c", probe], cwd="/", capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    loaded = done.stdout.strip().splitlines()[-1]
-    for package in packages:
-        assert f"'components.{package}.executor'" in loaded, package
+    imported = []
+    real_import = importlib.import_module
+    monkeypatch.setattr(
+        importlib, "import_module", lambda name: imported.append(name) or real_import(name)
+    )
+    exec(check, {})
+    expected = [f"components.{p.parent.name}.executor"
+                for p in sorted((ROOT / "components").glob("*/executor.py"))]  # fmt: skip
+    assert sorted(n for n in imported if n.startswith("components.")) == expected
