@@ -21,7 +21,7 @@ class AblationReport(artifact.Artifact):
 
     # Kubeflow V2 needs `<namespace>.<Title>` for a custom artifact type, and its container
     # entry point imports the class from that path: the top-level `modeling` module
-    # re-exports it (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_entrypoint_utils.py,
+    # re-exports it (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_entrypoint_utils.py:252,
     # `_retrieve_class_path`).
     TYPE_NAME = "modeling.AblationReport"
 

@@ -74,7 +74,7 @@ def run_id_of(output_uri: str) -> str:
     """The Vertex AI run an output belongs to.
 
     Vertex AI lays out <pipeline root>/<project number>/<run id>/<task>_<id>/<output key>
-    (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_run_executor.py, the comment on
+    (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_run_executor.py:83, the comment on
     `task_root`).
     """
     parts = PurePosixPath(output_uri.removeprefix("gs://")).parts

@@ -1,8 +1,8 @@
 """VertexPusher executor: a new version of one registry model, deployed; old ones undeployed.
 
 TFX's own Vertex AI Pusher uploads every blessed model as a new registry model named
-`v<timestamp>`, deploys it with 100% of the traffic, and leaves every earlier model
-deployed: each keeps its replicas (`min_replicas` machines, billed by the hour) for good.
+`v<timestamp>` (tfx/extensions/google_cloud_ai_platform/pusher/executor.py:122), deploys
+it with 100% of the traffic, and leaves every earlier model deployed: each keeps its replicas (`min_replicas` machines, billed by the hour) for good.
 Here each push is a new version of one model (`model_name`), the previous deployments
 beyond `keep_deployed` are undeployed once the new one serves, and the pushed artifact
 records the version's resource name.

@@ -88,7 +88,7 @@ class BeamConfig:
                 f"--direct_num_workers={self.direct_num_workers}",
                 # The DirectRunner ignores the image, but without one of the options that
                 # name the workers' code, every Beam step first builds an sdist of TFX to
-                # ship to them (tfx/utils/dependency_utils.py, make_beam_dependency_flags):
+                # ship to them (tfx/utils/dependency_utils.py:56-69):
                 # seconds per step, for workers that run in the image already.
                 f"--sdk_container_image={image}",
             ]

@@ -38,8 +38,9 @@ IMAGE_MODULE = "module_file"
 # Pipeline parameters: TFX's Trainer reads its step counts from these JSON-encoded protos.
 PARAMETER_FOR = {"train_steps": "train_args", "eval_steps": "eval_args"}
 # What TFX 1.16 compiles a LatestArtifactStrategy resolver to: the type and state only,
-# not the producer nor the output key (`_build_latest_artifact_resolver` in
-# tfx/orchestration/kubeflow/v2/step_builder.py). Any ExampleStatistics would match.
+# not the producer nor the output key (tfx/orchestration/kubeflow/v2/step_builder.py:688,
+# in `_build_latest_artifact_resolver`). Any ExampleStatistics would match. (A custom
+# artifact type would not help: it compiles to the title "tfx.Artifact", compiler_utils.py:400.)
 LATEST_STATISTICS_QUERY = 'schema_title="tfx.ExampleStatistics" AND state=LIVE'
 
 

@@ -178,7 +178,7 @@ def list_runs(
 
 # What the Report component writes, where Vertex AI puts a task's outputs:
 # <pipeline root>/<project number>/<run id>/<task>_<task id>/<output key>/
-# (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_run_executor.py, on `task_root`).
+# (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_run_executor.py:83, on `task_root`).
 REPORT_TASK = "Report"
 REPORT_OUTPUT = "report"
 REPORT_FILE = "report.html"  # components.report.REPORT_FILE (not imported: no TFX here)

@@ -142,9 +142,13 @@ def _push_inputs(model_uri: str, ram: str) -> tuple[dict, Any]:
     return {"model": [model], "model_blessing": [blessing]}, pushed
 
 
-def test_atomic_pusher_pushes_a_whole_version(ram, saved_model):
+def test_atomic_pusher_pushes_a_whole_version(ram, saved_model, monkeypatch):
     from components.atomic_pusher import Executor
 
+    copied = []  # destinations, in order: a server loads a version once saved_model.pb is in
+    copy = fileio.copy
+    monkeypatch.setattr(fileio, "copy", lambda src, dst, overwrite=False: copied.append(dst)
+                        or copy(src, dst, overwrite))  # fmt: skip
     inputs, pushed = _push_inputs(saved_model, ram)
     destination = pusher_pb2.PushDestination(
         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=f"{ram}/serving")
@@ -160,6 +164,8 @@ def test_atomic_pusher_pushes_a_whole_version(ram, saved_model):
     assert [v.rstrip("/") for v in fileio.listdir(f"{ram}/serving")] == [version]
     loaded = tf.saved_model.load(f"{ram}/serving/{version}")
     assert float(loaded.score(tf.ones([8, 8]))) == 64
+    served = [c for c in copied if c.startswith(f"{ram}/serving/")]
+    assert len(served) > 2 and served[-1] == f"{ram}/serving/{version}/saved_model.pb"
 
 
 def test_vertex_pusher_copies_the_model_where_vertex_serves_it_from(ram, saved_model, monkeypatch):

@@ -91,6 +91,8 @@ def _deployment(directory: Path) -> Path:
         "beam": {"runner": "DirectRunner",
                  "extra_args": ["--direct_running_mode=in_memory", "--direct_num_workers=1"]},
         "serving": {"directory": SERVING_URI},
+        # Pipeline parameters, as in deploy/vertex.yaml: a run may override them.
+        "runtime_parameters": {"train_steps": 60, "eval_steps": 5},
     }  # fmt: skip
     path = directory / "vertex.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))

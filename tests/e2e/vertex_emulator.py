@@ -329,6 +329,10 @@ class VertexEmulator:
         started = time.monotonic()
         tasks = self.spec["root"]["dag"]["tasks"]
         deps = _dependencies(tasks)
+        declared = self.spec["root"].get("inputDefinitions", {}).get("parameters", {})
+        unknown = sorted(set(parameter_values or {}) - set(declared))
+        if unknown:  # Vertex AI refuses a run with parameters the pipeline does not have
+            raise ValueError(f"not parameters of this pipeline: {unknown}")
         parameters = {**self.job["runtimeConfig"].get("parameterValues", {}),
                       **(parameter_values or {})}  # fmt: skip
         log_dir = self.work_dir / job_id
