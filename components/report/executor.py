@@ -53,7 +53,9 @@ def report_artifact(artifact: Any) -> Any:
     """A TFX artifact as `pipeline.reports.artifacts.Artifact`.
 
     On Vertex AI, custom properties arrive as struct values (a blessing's `blessed` is
-    1.0): `get_custom_property` decodes them.
+    1.0 or 0.0). They are decoded with `get_json_value_custom_property`:
+    `get_custom_property` returns None for a struct holding a false value (0.0), so an
+    unblessed model would read as having no blessing (tfx/types/artifact.py:753).
     """
     from pipeline.reports.artifacts import Artifact
 
@@ -63,8 +65,11 @@ def report_artifact(artifact: Any) -> Any:
         kind = value.WhichOneof("value")
         if kind in ("int_value", "double_value", "string_value"):
             properties[name] = getattr(value, kind)
-    for name in mlmd.custom_properties:
-        properties[name] = _value(artifact.get_custom_property(name))
+    for name, value in mlmd.custom_properties.items():
+        if value.HasField("struct_value"):
+            properties[name] = _value(artifact.get_json_value_custom_property(name))
+        else:
+            properties[name] = _value(artifact.get_custom_property(name))
     return Artifact(
         id=artifact.id, type=artifact.type_name, uri=artifact.uri, properties=properties
     )

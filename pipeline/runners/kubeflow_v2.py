@@ -120,9 +120,11 @@ def narrow_approved_statistics_query(job: dict[str, Any]) -> None:
     """Makes the DriftCheck's reference query match only what the DriftCheck approved.
 
     TFX compiles the resolver to a query on the artifact type alone, so it would return
-    the newest ExampleStatistics of any producer: StatisticsGen's (the drifted data's own
-    statistics) or TestStatisticsGen's (no 'train' split). Vertex AI scopes a query
-    without `in_context` to the pipeline's context (api/v2alpha1/pipeline_spec.proto,
+    the newest ExampleStatistics of any producer of an earlier run: StatisticsGen's (after
+    a run stopped by drift, the drifted data's statistics, so the same data passes the
+    next time) or TestStatisticsGen's (no 'train' split: nothing is compared). Vertex AI
+    scopes a query without `in_context` to the pipeline's context
+    (api/v2alpha1/pipeline_spec.proto in kubeflow/pipelines, the comment on
     `ResolverSpec.ArtifactQuerySpec.filter`); this adds the DriftCheck's mark.
     """
     from pipeline.pipeline import LAST_APPROVED_RESOLVER

@@ -214,3 +214,28 @@ def test_report_renders_into_its_artifact(ram, sample):
         page = f.read()
     assert "census-pipeline: run census-run-7" in page  # the run id from the Vertex layout
     assert 'id="statistics-train"' in page and "No blessing" in page
+
+
+@pytest.mark.parametrize("blessed", [0, 1])
+def test_report_reads_a_vertex_blessing_either_way(blessed):
+    """Vertex AI hands artifact metadata to a step as struct values; the entry point's own
+    parser rebuilds the artifact, and the report must read 0 as 'not blessed', not as
+    'no blessing'."""
+    from google.protobuf import json_format
+    from kfp.pipeline_spec import pipeline_spec_pb2
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils
+
+    from components.report.executor import report_artifact, run_artifacts
+
+    runtime = {"blessing": {"artifacts": [{
+        "name": "projects/1/locations/us-central1/metadataStores/default/artifacts/7",
+        "type": {"instanceSchema": "title: tfx.ModelBlessing\ntype: object\n"},
+        "uri": "gs://b/root/1/run-3/Evaluator_1/blessing",
+        "metadata": {"blessed": float(blessed), "current_model_id": "projects/1/.../9"},
+    }]}}  # fmt: skip
+    given = pipeline_spec_pb2.ExecutorInput()
+    json_format.ParseDict({"inputs": {"artifacts": runtime}}, given)
+    parsed = kubeflow_v2_entrypoint_utils.parse_raw_artifact_dict(given.inputs.artifacts)
+    assert report_artifact(parsed["blessing"][0]).int_property("blessed") == blessed
+    run = run_artifacts(parsed, "census-pipeline", "run-3")
+    assert run.blessed is bool(blessed)
