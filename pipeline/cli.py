@@ -5,6 +5,7 @@ python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
 python -m pipeline report [--run-id ID]      # static HTML report of a run
+python -m pipeline report --cloud-config deploy/vertex.yaml [--run-id JOB]  # a Vertex run's
 python -m pipeline skew --serving-data F.csv # serving data vs. the training statistics
 python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
 python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
@@ -71,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     common(report)
     report.add_argument("--run-id", help="a run id (default: the latest run)")
     report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
+    report.add_argument("--cloud-config", type=Path,
+                        help="a Vertex AI run's report, from the deployment's pipeline root")  # fmt: skip
 
     skew = sub.add_parser("skew", help="compare serving data with the training statistics")
     common(skew)
@@ -142,11 +145,35 @@ def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> 
     return 0
 
 
-def _report(spec: DatasetSpec, output_dir: Path, run_id: str | None, out: Path | None) -> int:
+def _report(
+    spec: DatasetSpec,
+    output_dir: Path,
+    run_id: str | None,
+    out: Path | None,
+    cloud_config: Path | None = None,
+) -> int:
     from pipeline.reports.artifacts import find_run
-    from pipeline.reports.html import render_report, write_report
+    from pipeline.reports.html import render_report, report_path, write_report
 
     paths = paths_for(spec, output_dir)
+    if cloud_config is not None:
+        from pipeline.runners import vertex
+        from pipeline.runners.cloud_config import CloudConfigError, load_cloud_config
+
+        try:
+            config = load_cloud_config(cloud_config)
+            run_id, page = vertex.fetch_report(config, run_id)
+        except CloudConfigError as e:
+            print(f"error: invalid cloud config: {e}", file=sys.stderr)
+            return 2
+        except (LookupError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        out = out or report_path(paths.reports_dir, run_id)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+        print(f"Report of Vertex AI run {run_id}: {out}")
+        return 0
     try:
         run = find_run(paths.metadata_path, pipeline_name(spec), run_id)
     except (FileNotFoundError, LookupError) as e:
@@ -223,7 +250,27 @@ def _aiplatform() -> Any:
 
 
 def _cloud(args: argparse.Namespace, spec: DatasetSpec, aiplatform: Any = None) -> int:
-    """compile / submit / schedule / runs; `aiplatform` replaces the SDK (tests)."""
+    """compile / submit / schedule / runs; `aiplatform` replaces the SDK (tests).
+
+    Without Google Cloud credentials the SDK raises on its first call: one line says how
+    to authenticate instead.
+    """
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        return _cloud_calls(args, spec, aiplatform)
+    except GoogleAuthError as e:
+        reason = str(e).split(". ")[0].rstrip(".")
+        print(
+            f"error: no usable Google Cloud credentials ({reason}): run "
+            "`gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
+            "to a service account key file",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _cloud_calls(args: argparse.Namespace, spec: DatasetSpec, aiplatform: Any) -> int:
     from pipeline.runners import vertex
     from pipeline.runners.cloud_config import CloudConfigError, load_cloud_config
     from pipeline.runners.kubeflow_v2 import compile_pipeline, parameter_values
@@ -297,7 +344,7 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
     if args.command == "summary":
         return _summary(spec, args.output_dir, args.run_id)
     if args.command == "report":
-        return _report(spec, args.output_dir, args.run_id, args.out)
+        return _report(spec, args.output_dir, args.run_id, args.out, args.cloud_config)
     if args.command == "skew":
         return _skew(spec, args.output_dir, args.serving_data, args.run_id)
     if args.command == "export-schema":

@@ -1,10 +1,13 @@
 """TFX's Pusher, with the copy to the serving directory made atomic and never repeated.
 
-TFX's own executor copies the model straight into `<base>/<version>/` (saved_model.pb
-last): a process killed mid-copy leaves a partial version there for good. This executor
-copies into `<base>/.incoming-<version>/` and renames it into place, so a model server
-watching `<base>` sees a version whole or not at all; leftovers of a killed push are
-removed by the next push.
+TFX's own executor copies the model straight into `<base>/<version>/`: a process killed
+mid-copy leaves a partial version there for good. On a local disk this executor copies
+into `<base>/.incoming-<version>/` and renames it into place, so a model server watching
+`<base>` sees a version whole or not at all. Object stores (gs://, s3://) have no folder
+rename (TensorFlow's renames object after object, saved_model.pb before variables/):
+there the version is written in place with its saved_model.pb last, as a server loads a
+version only once that file exists. Leftovers of a killed push (an incoming folder, a
+version without saved_model.pb) are removed by the next push.
 
 TFX's executor also writes a new version for every blessed model, even one whose files are
 those of the version already serving (a re-trained model that came out the same): a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from typing import Any
 
@@ -34,6 +38,8 @@ INCOMING_PREFIX = ".incoming-"
 # Custom property of the PushedModel: 1 when the model was already the latest version.
 ALREADY_SERVING_KEY = "already_serving"
 _CHUNK = 1 << 20
+# What a server looks for before it loads a version.
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
 def _remove_leftovers(base: str) -> None:
@@ -41,24 +47,34 @@ def _remove_leftovers(base: str) -> None:
     if not fileio.exists(base):
         return
     for name in fileio.listdir(base):
-        if name.startswith(INCOMING_PREFIX):
+        name = name.rstrip("/")  # object stores list folders with a slash
+        folder = os.path.join(base, name)
+        unfinished = name.isdigit() and not any(
+            fileio.exists(os.path.join(folder, f)) for f in SAVED_MODEL_FILES
+        )
+        if name.startswith(INCOMING_PREFIX) or unfinished:
             logging.warning("Pusher: removing %s, left by an interrupted push", name)
-            fileio.rmtree(os.path.join(base, name))
+            fileio.rmtree(folder)
 
 
 def copy_then_rename(model_path: str, base: str, version: str) -> str:
-    """Copies `model_path` to `<base>/<version>` atomically; returns the final path."""
+    """Copies `model_path` to `<base>/<version>`, whole or not at all as a model server
+    sees it; returns the final path."""
     final = os.path.join(base, version)
-    incoming = os.path.join(base, f"{INCOMING_PREFIX}{version}")
     _remove_leftovers(base)
     fileio.makedirs(base)
-    io_utils.copy_dir(model_path, incoming)
-    # A local rename is atomic; on object stores (gs://) fileio.rename copies, which TF
-    # Serving tolerates because it loads a version only once saved_model.pb is there.
-    if base.startswith(("gs://", "s3://")):
-        fileio.rename(incoming, final)
-    else:
+    if "://" not in base:  # a local folder: one atomic rename
+        incoming = os.path.join(base, f"{INCOMING_PREFIX}{version}")
+        io_utils.copy_dir(model_path, incoming)
         os.rename(incoming, final)
+        return final
+    model_path = model_path.rstrip("/")
+    last = [f for f in SAVED_MODEL_FILES if fileio.exists(os.path.join(model_path, f))]
+    io_utils.copy_dir(
+        model_path, final, deny_regex_patterns=[re.escape(f"{model_path}/{f}") + "$" for f in last]
+    )
+    for name in last:
+        fileio.copy(os.path.join(model_path, name), os.path.join(final, name), overwrite=True)
     return final
 
 
