@@ -31,7 +31,8 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from pipeline.project import DEFAULT_DATA, DEPLOY_DIR
 from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
-from pipeline.serving.predict import DEFAULT_BATCH_SIZE, DEFAULT_THRESHOLD
+from pipeline.serving.output_columns import DEFAULT_THRESHOLD
+from pipeline.serving.predict import DEFAULT_BATCH_SIZE
 from pipeline.spec import DatasetSpec, SpecError, load_spec
 
 # google-api-core warns at import, on every run, that Python 3.10 will not get its future
@@ -219,7 +220,8 @@ def _load_model(spec: DatasetSpec, args: argparse.Namespace) -> Any:
 def _predict(spec: DatasetSpec, args: argparse.Namespace) -> int:
     from pipeline.runners.input_checks import InputDataError
     from pipeline.serving.model import ModelNotFoundError
-    from pipeline.serving.predict import PredictError, class_names, predict_csv
+    from pipeline.serving.output_columns import class_names
+    from pipeline.serving.predict import PredictError, predict_csv
 
     if not 0 < args.threshold < 1:
         print(f"error: --threshold lies in (0, 1), got {args.threshold}", file=sys.stderr)

@@ -8,82 +8,28 @@ before anything is written. Then it is read again in batches of `batch_size` row
 larger than memory streams through); each row's model features become a raw tf.Example,
 typed as the model parses them, and the pushed model's `serving_default` scores the
 batch. The output holds every input column as given, in the input's order, then the
-columns of `output_columns`; it is written under a temporary name and renamed when
+columns of `pipeline.serving.output_columns`; it is written under a temporary name and renamed when
 complete, so a failed run leaves no partial file.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from pipeline.model.outputs import SCORED_COLUMNS, prediction_key
 from pipeline.runners.input_checks import check_scoring_file
 from pipeline.serving.model import ServedModel
+from pipeline.serving.output_columns import DEFAULT_THRESHOLD, output_columns
 from pipeline.serving.raw_examples import serialize_rows
 from pipeline.spec import DatasetSpec
 
-if TYPE_CHECKING:
-    import numpy as np
-
 DEFAULT_BATCH_SIZE = 1000
-# The decision threshold of `predicted_class`: positive when the probability is above it,
-# as the Evaluator's accuracy and error rates count a positive prediction.
-DEFAULT_THRESHOLD = 0.5
 
 
 class PredictError(ValueError):
     """The model, the spec and the file do not fit together; the message says how."""
-
-
-@dataclasses.dataclass(frozen=True)
-class OutputColumns:
-    """The columns appended to each row, and how a batch of model outputs fills them.
-
-    Attributes:
-        names: The column names, in order.
-        cells: Model outputs of a batch (output name -> one row of values per example)
-            -> one list of cells per example.
-    """
-
-    names: tuple[str, ...]
-    cells: Callable[[Mapping[str, np.ndarray]], list[list[str]]]
-
-
-def number(value: float) -> str:
-    """A float32 output in the fewest digits that read back as the same float32."""
-    import numpy as np
-
-    return np.format_float_positional(np.float32(value), unique=True, trim="-")
-
-
-def class_names(spec: DatasetSpec) -> tuple[str, str]:
-    """(positive, negative) class names of a binary label, as the CSV writes them."""
-    positive = str(spec.label.positive)
-    others = [str(c) for c in spec.label.classes if str(c) != positive]
-    return positive, others[0] if len(others) == 1 else f"not {positive}"
-
-
-def output_columns(spec: DatasetSpec, threshold: float = DEFAULT_THRESHOLD) -> OutputColumns:
-    """What `predict` appends for the spec's task; the one place a new task adds its columns.
-
-    binary_classification: `probability` (of the positive class) and `predicted_class`
-        (the positive class when the probability is above `threshold`, else the other);
-    regression: `prediction`, in the label's units.
-    """
-    key, names = prediction_key(spec.task), SCORED_COLUMNS[spec.task]
-    if spec.is_regression:
-        return OutputColumns(names, lambda outputs: [[number(v)] for v in outputs[key][:, 0]])
-    positive, negative = class_names(spec)
-
-    def classified(outputs: Mapping[str, np.ndarray]) -> list[list[str]]:
-        return [[number(p), positive if p > threshold else negative] for p in outputs[key][:, 0]]
-
-    return OutputColumns(names, classified)
 
 
 def _batches(rows: Iterable[list[str]], size: int) -> Iterator[list[list[str]]]:
