@@ -6,6 +6,8 @@
                                                        (with a `drift` section in the spec)
     DataGate ─► Transform ─► Trainer ─┐
     LatestBlessedModelResolver ───────┴► Evaluator (on the test split) ─► Pusher
+    ScoreExampleGen, Trainer, Evaluator ─► BulkInferrer ─► PredictionCsv
+                                                       (with a `score` file in the spec)
 
 The Test* components exist when the spec names a separate test file (census); otherwise
 ExampleGen hash-splits the one file into train/eval/test (COMPAS).
@@ -23,6 +25,7 @@ from typing import Any
 # also imports its Google Cloud extensions (google.cloud.aiplatform), about 10 s of every
 # local run's start-up. The Vertex AI Pusher is imported where it is used.
 from tfx.components import (
+    BulkInferrer,
     Evaluator,
     ExampleValidator,
     Pusher,
@@ -41,7 +44,13 @@ from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.orchestration.metadata import ConnectionConfigType
 from tfx.orchestration.pipeline import Pipeline
-from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
+from tfx.proto import (
+    bulk_inferrer_pb2,
+    example_gen_pb2,
+    pusher_pb2,
+    trainer_pb2,
+    transform_pb2,
+)
 from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
@@ -51,7 +60,10 @@ from components.ablation import Ablation, ablation_config
 from components.arrow_csv_example_gen import ArrowCsvExampleGen
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck, LatestIfAnyStrategy, drift_config
+from components.prediction_csv import PredictionCsv
+from pipeline.model.outputs import SERVING_SIGNATURE
 from pipeline.project import MODULE_FILE
+from pipeline.serving.output_columns import DEFAULT_THRESHOLD
 from pipeline.spec import DatasetSpec
 
 # The model code every module file calls (`module_file.py` is only its TFX entry points).
@@ -59,9 +71,14 @@ MODEL_PACKAGE = "pipeline.model"
 
 
 def _csv_example_gen(
-    spec: DatasetSpec, data_root: str, file_key: str, split: dict[str, int]
+    spec: DatasetSpec,
+    data_root: str,
+    file_key: str,
+    split: dict[str, int],
+    pattern: str | None = None,
 ) -> ArrowCsvExampleGen:
-    """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
+    """Reads one of the spec's files (`files.<file_key>`, or `pattern`) and hash-splits it
+    into `split` (name -> buckets).
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
@@ -70,7 +87,9 @@ def _csv_example_gen(
     return ArrowCsvExampleGen(
         input_base=data_root,
         input_config=example_gen_pb2.Input(
-            splits=[example_gen_pb2.Input.Split(name=file_key, pattern=spec.files[file_key])]
+            splits=[
+                example_gen_pb2.Input.Split(name=file_key, pattern=pattern or spec.files[file_key])
+            ]
         ),
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(
@@ -125,6 +144,36 @@ def code_digest(*modules: str) -> str:
             digest.update(f"{path.relative_to(origin.parent)}\0".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _scoring(
+    spec: DatasetSpec, data_root: str, trainer: Trainer, evaluator: Evaluator
+) -> list[Any]:
+    """The spec's `score` file scored by the run's model, if the Evaluator blessed it.
+
+    BulkInferrer writes PredictionLogs (its `inference_result`); PredictionCsv turns them
+    into `predictions.csv` with `predict`'s columns. The CSV is a component's output, not a
+    step after the run, so that a scheduled run on Vertex AI writes it too.
+    """
+    example_gen = _csv_example_gen(spec, data_root, "score", {"score": 1}, spec.score).with_id(
+        "ScoreExampleGen"
+    )
+    blessing = evaluator.outputs["blessing"]
+    bulk_inferrer = BulkInferrer(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        model_blessing=blessing,
+        data_spec=bulk_inferrer_pb2.DataSpec(example_splits=["score"]),
+        model_spec=bulk_inferrer_pb2.ModelSpec(model_signature_name=[SERVING_SIGNATURE]),
+    )
+    prediction_csv = PredictionCsv(
+        inference_result=bulk_inferrer.outputs["inference_result"],
+        model_blessing=blessing,
+        dataset=json.dumps(spec.for_transform().to_config(), sort_keys=True),
+        score_file=f"{data_root.rstrip('/')}/{spec.score}",
+        threshold=DEFAULT_THRESHOLD,
+    )
+    return [example_gen, bulk_inferrer, prediction_csv]
 
 
 def create_pipeline(
@@ -306,6 +355,8 @@ def create_pipeline(
             custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
         )
     components += [data_gate, transform, trainer, model_resolver, evaluator, pusher]
+    if spec.score:
+        components += _scoring(spec, data_root, trainer, evaluator)
     if spec.ablation is not None:
         # Analysis only: it reads what Transform wrote and gates nothing.
         ablation = spec.ablation

@@ -17,7 +17,8 @@ A file to score (`check_scoring_file`, for `python -m pipeline predict`) gets th
 checks, except that its label may be absent or empty and columns the spec does not
 describe pass (they are copied to the output); it must also suit the trained model: a
 whole number where the model reads integers, a value in every column no training row
-lacked (the model has no default for those).
+lacked (the model has no default for those). The spec's `score:` file is checked with the
+training files, the same way but by role only (no model is trained yet).
 """
 
 from __future__ import annotations
@@ -242,9 +243,57 @@ def check_input_files(spec: DatasetSpec) -> dict[str, int]:
                 f"{spec.split} (at least {MIN_ROWS_PER_BUCKET * buckets} rows needed, or a "
                 "split may be empty)"
             )
+    if spec.score:
+        # Checked by role only: the model that will score it is not trained yet.
+        paths = sorted(p for p in spec.directory.glob(spec.score) if p.is_file())
+        if not paths:
+            problems.add(f"{spec.directory / spec.score}: no file matches score ({spec.score!r})")
+        for path in paths:
+            _check_scoring(spec, path, problems)
     if problems.total:
         raise InputDataError(problems.items, problems.total)
     return counts
+
+
+def _check_scoring(
+    spec: DatasetSpec,
+    path: Path,
+    problems: _Problems,
+    model_types: Mapping[str, str] | None = None,
+    required: Collection[str] = (),
+) -> list[str]:
+    """Adds the problems of a file to score to `problems`; returns its header."""
+    try:
+        with path.open(newline="") as f:
+            header = next(csv.reader(f), [])
+    except FileNotFoundError:
+        problems.add(f"{path}: no such file")
+        return []
+    except UnicodeDecodeError as e:
+        problems.add(f"{path}: not UTF-8 text ({e.reason}); save the file as UTF-8")
+        return []
+    if not header:
+        problems.add(f"{path}: empty file, not even a header")
+        return []
+    before = problems.total
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        problems.add(f"{path}: the header repeats the column(s) {duplicates}")
+    reads = spec.raw_feature_columns
+    absent = [c for c in reads if c not in header]
+    if absent:
+        problems.add(
+            f"{path}: no column {absent} in the header; the model reads {reads} (other "
+            "columns, an id for example, are copied to the output as they are)"
+        )
+    taken = [c for c in SCORED_COLUMNS[spec.task] if c in header]
+    if taken:
+        problems.add(
+            f"{path}: column(s) {taken} have the names of the columns the scores go to; rename them"
+        )
+    if problems.total == before:
+        _check_file(path, spec, header, problems, False, model_types, required)
+    return header
 
 
 def check_scoring_file(
@@ -266,37 +315,7 @@ def check_scoring_file(
         InputDataError: Listing up to `MAX_REPORTED` problems, each with file and line.
     """
     problems = _Problems()
-    outcome = "nothing was scored"
-    header: list[str] = []
-    try:
-        with path.open(newline="") as f:
-            header = next(csv.reader(f), [])
-    except FileNotFoundError:
-        problems.add(f"{path}: no such file")
-    except UnicodeDecodeError as e:
-        problems.add(f"{path}: not UTF-8 text ({e.reason}); save the file as UTF-8")
-    else:
-        if not header:
-            problems.add(f"{path}: empty file, not even a header")
+    header = _check_scoring(spec, path, problems, model_types, required)
     if problems.total:
-        raise InputDataError(problems.items, problems.total, outcome)
-    duplicates = sorted({h for h in header if header.count(h) > 1})
-    if duplicates:
-        problems.add(f"{path}: the header repeats the column(s) {duplicates}")
-    reads = spec.raw_feature_columns
-    absent = [c for c in reads if c not in header]
-    if absent:
-        problems.add(
-            f"{path}: no column {absent} in the header; the model reads {reads} (other "
-            "columns, an id for example, are copied to the output as they are)"
-        )
-    taken = [c for c in SCORED_COLUMNS[spec.task] if c in header]
-    if taken:
-        problems.add(
-            f"{path}: column(s) {taken} have the names of the columns the scores go to; rename them"
-        )
-    if not problems.total:
-        _check_file(path, spec, header, problems, False, model_types, required)
-    if problems.total:
-        raise InputDataError(problems.items, problems.total, outcome)
+        raise InputDataError(problems.items, problems.total, "nothing was scored")
     return header

@@ -1,9 +1,10 @@
 """Batch scoring and serving requests, through the CLI, with the models the census workspace
-pushed (tests/e2e/conftest.py: no pipeline run of its own).
+pushed, and the pipeline's own scoring of a `score:` file (tests/e2e/conftest.py).
 
 `python -m pipeline predict` is checked against the SavedModel called directly; the
 request bodies of `python -m pipeline request` are decoded as TF Serving's JSON decoder
-decodes them and run through the same SavedModel. No model server runs here.
+decodes them and run through the same SavedModel; BulkInferrer's predictions.csv against
+`predict` with the same model. No model server runs here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pipeline.reports.artifacts import find_run
 from pipeline.serving.model import ServedModel, pushed_versions
 from pipeline.serving.raw_examples import schema_types, serialize_rows
 from tests.conftest import write_csv
-from tests.e2e.conftest import FIRST
+from tests.e2e.conftest import BIASED, CACHED, FIRST, SCORE_FILE, SCORED
 
 Rows = list[list[str]]
 
@@ -285,3 +286,48 @@ def test_a_request_for_a_bad_row_is_refused_like_predict(workspace, scoring_file
     captured = capsys.readouterr()
     assert captured.out == ""
     assert f"{bad} line 4, column 'hours_per_week': 'many' is not a number" in captured.err
+
+
+def test_a_score_file_in_the_spec_is_scored_by_the_blessed_model(workspace, tmp_path):
+    summary = workspace.summaries[SCORED]
+    assert workspace.errors[SCORED] is None and summary.blessed is True
+    # Only the scoring steps ran: the rest is the cached run's (nothing new was pushed).
+    assert {"ScoreExampleGen", "BulkInferrer", "PredictionCsv"} <= {
+        c.node_id for c in summary.components if c.state == "ran"
+    }
+    for node in ("Transform", "Trainer", "Evaluator", "Pusher", "Ablation"):
+        assert summary.state_of(node) == "cached", node
+    assert workspace.versions_after[SCORED] == workspace.versions_after[CACHED]
+    run = find_run(workspace.paths.metadata_path, workspace.pipeline_name, summary.run_id)
+    predictions = run.output("PredictionCsv", "predictions")
+    assert predictions.int_property("rows") == 600
+    assert list(Path(run.output("BulkInferrer", "inference_result").uri).glob("prediction_logs*"))
+    header, rows = _read(Path(predictions.uri) / "predictions.csv")
+    score_header, score_rows = _read(workspace.spec_path.parent / SCORE_FILE)
+    assert header == [*score_header, "probability", "predicted_class"]
+
+    # The same file and model through `predict`: the same cells (ids join the rows).
+    version = Path(summary.pushed_to).name
+    output = tmp_path / "p.csv"
+    assert (
+        _predict(workspace, workspace.spec_path.parent / SCORE_FILE, output, "--model", version)
+        == 0
+    )
+    _, predicted = _read(output)
+    by_id = {row[0]: row for row in rows}
+    assert sorted(by_id) == sorted(r[0] for r in score_rows)
+    for row in predicted:
+        scored = by_id[row[0]]
+        assert scored[:-2] == row[:-2] and scored[-1] == row[-1], row[0]
+        assert float(scored[-2]) == pytest.approx(float(row[-2]), abs=1e-6)
+
+
+def test_an_unblessed_model_scores_nothing(workspace):
+    summary = workspace.summaries[BIASED]
+    assert summary.blessed is False
+    run = find_run(workspace.paths.metadata_path, workspace.pipeline_name, summary.run_id)
+    assert summary.state_of("BulkInferrer") == "ran"  # and found the model not blessed
+    assert not list(Path(run.output("BulkInferrer", "inference_result").uri).glob("*"))
+    predictions = run.output("PredictionCsv", "predictions")
+    assert predictions.int_property("rows") == 0
+    assert not (Path(predictions.uri) / "predictions.csv").exists()
