@@ -218,10 +218,9 @@ def _load_model(spec: DatasetSpec, args: argparse.Namespace) -> Any:
 
 
 def _predict(spec: DatasetSpec, args: argparse.Namespace) -> int:
-    from pipeline.runners.input_checks import InputDataError
     from pipeline.serving.model import ModelNotFoundError
     from pipeline.serving.output_columns import class_names
-    from pipeline.serving.predict import PredictError, predict_csv
+    from pipeline.serving.predict import predict_csv
 
     if not 0 < args.threshold < 1:
         print(f"error: --threshold lies in (0, 1), got {args.threshold}", file=sys.stderr)
@@ -229,7 +228,8 @@ def _predict(spec: DatasetSpec, args: argparse.Namespace) -> int:
     try:
         model = _load_model(spec, args)
         rows = predict_csv(spec, model, args.input, args.output, args.batch_size, args.threshold)
-    except (InputDataError, ModelNotFoundError, PredictError) as e:
+    # ValueError: InputDataError, PredictError, or a model this project did not export.
+    except (ModelNotFoundError, ValueError) as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     if spec.is_regression:
@@ -246,14 +246,13 @@ def _predict(spec: DatasetSpec, args: argparse.Namespace) -> int:
 
 
 def _request(spec: DatasetSpec, args: argparse.Namespace) -> int:
-    from pipeline.runners.input_checks import InputDataError
     from pipeline.serving.model import ModelNotFoundError
-    from pipeline.serving.predict import PredictError
     from pipeline.serving.requests import request_for_csv
 
     try:
         body = request_for_csv(spec, _load_model(spec, args), args.input, args.server)
-    except (InputDataError, ModelNotFoundError, PredictError) as e:
+    # ValueError: InputDataError, PredictError, or a model this project did not export.
+    except (ModelNotFoundError, ValueError) as e:
         print(f"error: {_one_line(e)}", file=sys.stderr)
         return 2
     print(json.dumps(body))

@@ -269,6 +269,9 @@ def _check_scoring(
     except FileNotFoundError:
         problems.add(f"{path}: no such file")
         return []
+    except IsADirectoryError:
+        problems.add(f"{path}: a folder, not a CSV file")
+        return []
     except UnicodeDecodeError as e:
         problems.add(f"{path}: not UTF-8 text ({e.reason}); save the file as UTF-8")
         return []

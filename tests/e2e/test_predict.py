@@ -189,6 +189,13 @@ def test_an_empty_file_is_one_line(workspace, scoring_file, tmp_path, capsys, co
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_a_folder_to_score_is_one_line(workspace, tmp_path, capsys):
+    # As with `run`, where --data is the data set's folder.
+    assert _predict(workspace, workspace.spec_path.parent, tmp_path / "p.csv") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a folder, not a CSV file; nothing was scored" in err
+
+
 def test_an_output_column_name_in_the_input_is_refused(workspace, scoring_file, tmp_path, capsys):
     header, rows = _read(scoring_file)
     data = write_csv(tmp_path / "x.csv", [*header, "probability"], [[*r, "1"] for r in rows])
