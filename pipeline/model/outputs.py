@@ -33,6 +33,14 @@ def prediction_key(task: str) -> str:
     return REGRESSION_PREDICTION_KEY if task == "regression" else PREDICTION_KEY
 
 
+# The columns `python -m pipeline predict` (and the pipeline's PredictionCsv) append to a
+# scored file, by task: P(positive class) and the class it decides; the predicted value.
+SCORED_COLUMNS = {
+    "binary_classification": ("probability", "predicted_class"),
+    "regression": ("prediction",),
+}
+
+
 def baselines(task: str) -> tuple[str, ...]:
     """The baseline outputs exported for a data set spec's `task`."""
     return REGRESSION_BASELINES if task == "regression" else CLASSIFICATION_BASELINES

@@ -185,6 +185,8 @@ class DatasetSpec:
     bootstrap: Bootstrap = Bootstrap()
     fairness_gate: FairnessGate | None = None
     ablation: Ablation | None = None
+    # A file (or glob pattern) each run scores, relative to `directory`.
+    score: str | None = None
 
     @property
     def is_regression(self) -> bool:
@@ -242,6 +244,7 @@ class DatasetSpec:
             bootstrap=Bootstrap(),
             fairness_gate=None,
             ablation=None,
+            score=None,
         )
 
     def for_trainer(self) -> DatasetSpec:

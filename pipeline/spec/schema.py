@@ -805,6 +805,14 @@ class SpecFile(Section):
         "inferring one; `python -m pipeline export-schema` writes one to start from.",
         examples=["schema.pbtxt"],
     )
+    score: FileName | None = Field(
+        None,
+        description="A CSV file each run scores (relative to the spec's folder; a glob pattern "
+        "reads several): every feature column, the label optional, other columns (an id) "
+        "kept. Only a blessed model scores it (BulkInferrer); the run's PredictionCsv "
+        "artifact holds `predictions.csv`, with the columns `python -m pipeline predict` adds.",
+        examples=["new_customers.csv"],
+    )
 
     @property
     def features(self) -> list[str]:

@@ -1,4 +1,4 @@
-"""Run history in MLflow, on the census workspace's nine real runs (tests/e2e/conftest.py).
+"""Run history in MLflow, on the census workspace's ten real runs (tests/e2e/conftest.py).
 
 Every run the workspace made logged itself to `<output>/census_sample/mlflow.db` through the
 local runner's hook; the tests read that store back with MLflow's client and through

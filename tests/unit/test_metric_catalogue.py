@@ -109,9 +109,10 @@ def test_tables_summary_and_ablation_use_the_catalogues_sets_and_titles():
         "n", "AUC", "accuracy", "AUC-PR", "label rate", "mean prediction", "calibration",
         "KS", "lift top 10%", "RMSE", "RMSLE", "MAE", "R2", "adjusted R2",
     ]  # fmt: skip
-    assert list(summary.HEADLINE.values()) == [
-        "n", "AUC", "accuracy", "AUC-PR", "calibration", "RMSE", "MAE", "R2",
-    ]  # fmt: skip
+    assert summary.HEADLINE == (
+        "AUC", "accuracy", "AUC-PR", "calibration", "RMSE", "MAE", "R2",
+    )  # fmt: skip
+    assert summary.SLICE_HEADLINE == (("AUC", "accuracy"), ("RMSE", "R2"))
     assert evaluation_tables.FAIRNESS_RATES == {
         "fall_out": "FPR", "miss_rate": "FNR", "recall": "TPR", "specificity": "TNR",
         "false_discovery_rate": "FDR", "false_omission_rate": "FOR",
