@@ -129,7 +129,8 @@ def run(
     copy); TFX fingerprints it, so an edit re-runs what depends on it.
 
     With `report`, the run's HTML report is written to `<output>/<set>/reports/`, also
-    when a component failed.
+    when a component failed. A run with an evaluation gets its model card there too, and a
+    pushed model gets it in its version folder (`pipeline.reports.model_card`).
 
     Beam runs in memory for small data and with one worker process per core for large
     data (`default_beam_args`), unless `beam_pipeline_args` name a running mode.
@@ -237,9 +238,11 @@ def _run_locked(
         with console_progress(log_file):
             LocalDagRunner().run(pipeline)
     finally:
+        # The card first: a pushed model should not wait for the report to get its card.
         # Failed runs get a report too: it shows the anomalies that stopped them.
+        card = _write_model_card(spec, paths)
         if report:
-            _write_report(spec, paths)
+            _write_report(spec, paths, card)
     return log_file
 
 
@@ -251,14 +254,33 @@ def _installed_module_file() -> Path | None:
     return Path(found.origin).resolve() if found and found.origin else None
 
 
-def _write_report(spec: DatasetSpec, paths: RunPaths) -> Path | None:
+def _write_model_card(spec: DatasetSpec, paths: RunPaths) -> dict | None:
+    """The latest run's model card, beside its report and in the version it pushed (None
+    without an evaluation); a card error never hides the run's outcome."""
+    from pipeline.reports.artifacts import find_run
+    from pipeline.reports.model_card import build_model_card, write_model_card
+
+    try:
+        run = find_run(paths.metadata_path, pipeline_name(spec))
+        if run.evaluation is None:
+            return None
+        card = build_model_card(run, spec)
+        written = write_model_card(run, spec, paths.reports_dir, card=card)
+    except Exception as e:
+        print(f"  (no model card: {type(e).__name__}: {e})")
+        return None
+    print(f"  Model card: {' and '.join(written)}")
+    return card
+
+
+def _write_report(spec: DatasetSpec, paths: RunPaths, card: dict | None = None) -> Path | None:
     """The HTML report of the latest run; a report error never hides the run's outcome."""
     from pipeline.reports.artifacts import find_run
     from pipeline.reports.html import write_report
 
     try:
         path = write_report(
-            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir
+            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir, card
         )
     except Exception as e:
         print(f"  (no HTML report: {type(e).__name__}: {e})")
