@@ -181,14 +181,16 @@ def _version(run: RunArtifacts, comparison: pd.DataFrame) -> dict[str, str]:
 
 
 def _diff(run: RunArtifacts, comparison: pd.DataFrame) -> str:
-    """The headline metrics against the previously blessed model, on the whole test set."""
-    overall = comparison[comparison["slice"] == "Overall"] if not comparison.empty else comparison
+    """The summary's metrics against the previously blessed model, on the whole test set."""
+    overall = comparison[comparison["slice"] == "Overall"]
     if run.baseline_model is None or overall.empty:
         return "No previously blessed model to compare with: the first of this pipeline."
+    titles = {m.title for m in catalogue.either_task(catalogue.SUMMARY_COLUMNS)}
+    titles.discard(catalogue.EXAMPLE_COUNT.title)
     changes = "; ".join(
         f"{row.metric} {_short(row.candidate)} against {_short(row.baseline)} ({row.change:+.4f})"
         for row in overall.itertuples()
-        if row.metric != catalogue.EXAMPLE_COUNT.title and _finite(row.candidate)
+        if row.metric in titles and _finite(row.candidate)
     )
     return (
         f"Against the previously blessed model ({run.baseline_model.uri}), on the same "

@@ -343,6 +343,25 @@ def test_written_beside_the_report_and_into_the_pushed_version(card, tmp_path):
     assert sorted(p.name for p in served.parent.iterdir()) == ["model_card.json"]
 
 
+def test_a_write_that_fails_midway_leaves_the_previous_card_whole(card, tmp_path, monkeypatch):
+    from tfx.dsl.io import fileio
+
+    run = make_run(tmp_path)
+    write_model_card(run, None, None, card=card)
+    served = Path(served_card_path(run.pushed_to))
+    before = served.read_bytes()
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(fileio, "rename", killed)
+    edited = copy.deepcopy(card)
+    edited["model_details"]["overview"] = "a newer card"
+    with pytest.raises(OSError, match="killed"):
+        write_model_card(run, None, None, card=edited)
+    assert served.read_bytes() == before  # a reader never sees a half-written card
+
+
 def test_nothing_goes_into_the_serving_directory_unless_a_folder_was_pushed(card, tmp_path):
     not_pushed = make_run(tmp_path / "a", blessed=False, pushed=False)
     assert write_model_card(not_pushed, None, tmp_path / "r", card=card) == [
