@@ -362,7 +362,10 @@ def test_a_write_that_fails_midway_leaves_the_previous_card_whole(card, tmp_path
     assert served.read_bytes() == before  # a reader never sees a half-written card
 
 
-def test_nothing_goes_into_the_serving_directory_unless_a_folder_was_pushed(card, tmp_path):
+def test_nothing_goes_into_the_serving_directory_unless_a_folder_was_pushed(
+    card, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # where a wrong write to a relative name would land
     not_pushed = make_run(tmp_path / "a", blessed=False, pushed=False)
     assert write_model_card(not_pushed, None, tmp_path / "r", card=card) == [
         model_card_path(tmp_path / "r", not_pushed.run_id)
@@ -378,6 +381,7 @@ def test_nothing_goes_into_the_serving_directory_unless_a_folder_was_pushed(card
     )
     assert endpoint.pushed_to.startswith("projects/")
     assert write_model_card(endpoint, None, None, card=card) == []
+    assert not (tmp_path / "projects").exists()
 
 
 # --- The report section ----------------------------------------------------------------------
