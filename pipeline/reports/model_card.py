@@ -212,7 +212,8 @@ def _decision(
         where = f" and pushed to {run.pushed_to}" if run.pushed_to else ""
         lines = [f"Blessing: {BLESSED}{where}."]
     elif run.blessed is False:
-        lines = [f"Blessing: {NOT_BLESSED}. Failed: " + "; ".join(failures) + "."]
+        why = "; ".join(failures) or "see the Evaluator's validation result"
+        lines = [f"Blessing: {NOT_BLESSED}. Failed: {why}."]
     else:
         lines = ["Blessing: none (the Evaluator wrote no blessing)."]
     if validation is None:
@@ -244,7 +245,7 @@ def _model_details(
     from pipeline.reports.evaluation_tables import model_comparison
 
     card = spec.model_card
-    task = "regression" if spec.is_regression else "binary classifier"
+    task = "regression model" if spec.is_regression else "binary classifier"
     documentation = [card.documentation] if card.documentation else []
     documentation.append(
         f"Run {run.run_id} of pipeline {run.pipeline_name} (ML Metadata); every number in "
