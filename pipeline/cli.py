@@ -4,7 +4,7 @@ python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
-python -m pipeline report [--run-id ID]      # static HTML report of a run
+python -m pipeline report [--run-id ID]      # static HTML report and model card of a run
 python -m pipeline report --cloud-config deploy/vertex.yaml [--run-id JOB]  # a Vertex run's
 python -m pipeline skew --serving-data F.csv # serving data vs. the training statistics
 python -m pipeline predict --data new.csv --output predictions.csv   # the pushed model scores
@@ -72,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     common(summary)
     summary.add_argument("--run-id", help="a run id (default: the latest run)")
 
-    report = sub.add_parser("report", help="write the static HTML report of a run")
+    report = sub.add_parser(
+        "report", help="write the static HTML report and the model card of a run"
+    )
     common(report)
     report.add_argument("--run-id", help="a run id (default: the latest run)")
     report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
@@ -185,6 +187,7 @@ def _report(
 ) -> int:
     from pipeline.reports.artifacts import find_run
     from pipeline.reports.html import render_report, report_path, write_report
+    from pipeline.reports.model_card import build_model_card, write_model_card
 
     paths = paths_for(spec, output_dir)
     if cloud_config is not None:
@@ -210,12 +213,16 @@ def _report(
     except (FileNotFoundError, LookupError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    card = build_model_card(run, spec) if run.evaluation is not None else None
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_report(run, spec), encoding="utf-8")
+        out.write_text(render_report(run, spec, card), encoding="utf-8")
     else:
-        out = write_report(run, spec, paths.reports_dir)
+        out = write_report(run, spec, paths.reports_dir, card)
     print(f"Report of run {run.run_id}: {out}")
+    # Beside the report only: a report never writes into the serving directory.
+    for path in write_model_card(run, spec, out.parent, card, serving=False):
+        print(f"Model card of run {run.run_id}: {path}")
     return 0
 
 

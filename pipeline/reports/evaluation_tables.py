@@ -191,6 +191,12 @@ def _candidate(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[(frame["model"] == model) & ~frame["is_diff"] & _model_output(frame)]
 
 
+def candidate_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the evaluated model's own output: no baseline model, no simple
+    baseline, no candidate-minus-baseline difference."""
+    return _candidate(frame)
+
+
 def slice_table(
     frame: pd.DataFrame, kinds: tuple[str, ...] = ("overall", "feature", "cross")
 ) -> pd.DataFrame:
@@ -436,6 +442,69 @@ def confusion_at(confusion: pd.DataFrame, threshold: float = 0.5) -> dict[str, f
     """TP/FP/TN/FN at the plot threshold nearest `threshold`."""
     row = confusion.iloc[(confusion["threshold"] - threshold).abs().argsort().iloc[0]]
     return {k: float(row[k]) for k in ("threshold", "tp", "fp", "tn", "fn")}
+
+
+# The name the Evaluator writes each spec threshold metric under.
+_SPEC_METRIC_NAMES = {
+    name: catalogue.bounded_name(metric)
+    for bounded in catalogue.BOUNDED.values()
+    for name, metric in bounded.items()
+}
+
+
+def threshold_results(
+    frame: pd.DataFrame, spec: DatasetSpec, validation: dict[str, Any]
+) -> pd.DataFrame:
+    """Each threshold of the spec, on its slice: the candidate's value and its verdicts.
+
+    Index: metric ('auc (AUC)': the spec's name and how TFMA knows it). Columns: slice,
+    value, lower bound, upper bound, bound ('pass', 'fail', or 'missing' when TFMA did
+    not report the slice: then it blesses nothing), change vs baseline, allowed change
+    (signed: -0.01 allows a 0.01 drop), change ('pass', 'fail' or 'no baseline').
+    `validation` is `validation(evaluation_uri)`.
+    """
+    failed = {(f["slice"], f["metric"], f["is_diff"]) for f in validation["failures"]}
+    unsliced = frame[frame["threshold"].isna()]
+    rows = []
+    for t in spec.thresholds:
+        name = _SPEC_METRIC_NAMES[t.metric]
+        on = unsliced[(unsliced["slice"] == t.where) & (unsliced["metric"] == name)]
+        value = on[~on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
+        diff = on[on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
+        found = len(value) > 0
+        rows.append(
+            {
+                "metric": f"{t.metric} ({_tfma_label(t.metric, name)})",
+                "slice": t.where,
+                "value": float(value.iloc[0]) if found else math.nan,
+                "lower bound": math.nan if t.lower_bound is None else t.lower_bound,
+                "upper bound": math.nan if t.upper_bound is None else t.upper_bound,
+                "bound": (
+                    "fail" if (t.where, name, False) in failed else ("pass" if found else "missing")
+                ),
+                "change vs baseline": float(diff.iloc[0]) if len(diff) else math.nan,
+                "allowed change": _allowed_change(t),
+                "change": (
+                    "fail"
+                    if (t.where, name, True) in failed
+                    else ("pass" if len(diff) else "no baseline")
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("metric")
+
+
+def _tfma_label(metric: str, name: str) -> str:
+    """How TFMA knows a bounded metric: its class, or for a regression model its name."""
+    classifier = catalogue.THRESHOLD_METRICS.get(metric)
+    return classifier.tfma_class if classifier else name
+
+
+def _allowed_change(t: Any) -> float:
+    """The change against the baseline a threshold allows (signed: -0.01 = a 0.01 drop)."""
+    if t.max_regression is None:
+        return math.nan
+    return t.max_regression if t.lower_is_better else -t.max_regression
 
 
 def validation(evaluation_uri: str) -> dict[str, Any]:

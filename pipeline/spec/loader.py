@@ -23,6 +23,7 @@ from pipeline.spec.dataset import (
     Drift,
     FairnessGate,
     Label,
+    ModelCard,
     SpecError,
     Threshold,
     Training,
@@ -132,6 +133,7 @@ def _build(spec: SpecFile, path: Path) -> DatasetSpec:
             if spec.ablation
             else None
         ),
+        model_card=ModelCard.from_dict(spec.model_card.model_dump(exclude_none=True)),
     )
 
 

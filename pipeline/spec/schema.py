@@ -50,6 +50,8 @@ from pipeline.spec.dataset import (
 
 # A data set name: it names the pipeline, its output folder and its runs.
 NAME_PATTERN = r"^_*[A-Za-z0-9][A-Za-z0-9_]*$"
+# An absolute URI (a scheme, then no spaces): what Model Card Toolkit's `format: uri` asks.
+URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$"
 # Hash buckets of the train file when the spec gives no `split` (or part of one).
 SPLIT_WITH_TEST_FILE = {"train": 4, "eval": 1}
 SPLIT_WITHOUT_TEST_FILE = {"train": 8, "eval": 1, "test": 1}
@@ -246,6 +248,20 @@ def _slice_cross(value: Any) -> tuple[str, ...]:
     return cross
 
 
+def _a_list(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise Invalid(f"expected a list, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _uri(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(URI_PATTERN, value):
+        raise Invalid(
+            f"expected an absolute URI such as 'https://example.org/paper', got {value!r}"
+        )
+    return value
+
+
 def _thresholds(value: Any) -> Any:
     if not isinstance(value, list) or not value:
         raise Invalid(THRESHOLDS_NEEDED)
@@ -253,6 +269,10 @@ def _thresholds(value: Any) -> Any:
 
 
 PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_positive_int)]
+Texts = names("texts")
+Uri = Annotated[
+    str, Field(pattern=URI_PATTERN, json_schema_extra={"format": "uri"}), BeforeValidator(_uri)
+]
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN), BeforeValidator(_name)]
 Text = text("text")
@@ -662,6 +682,164 @@ class AblationSpec(Section):
         return {name: (name,) for name in self.features or features}
 
 
+class OwnerSpec(Section):
+    """Who owns the model."""
+
+    name: Text = Field(
+        description="A person or team.", examples=["Data science team, Example Corp."]
+    )
+    contact: Text = Field("", description="How to reach them.", examples=["ds-team@example.org"])
+
+
+class LicenseSpec(Section):
+    """The model's licence: `identifier` or `custom_text`, one of the two."""
+
+    identifier: Text | None = Field(
+        None,
+        description="An SPDX licence identifier (https://spdx.org/licenses/), or `proprietary`.",
+        examples=["Apache-2.0"],
+    )
+    custom_text: Text | None = Field(
+        None,
+        description="The terms, when no SPDX identifier names them.",
+        examples=["For research use only; credit the data set's authors."],
+    )
+
+    @model_validator(mode="after")
+    def _one_of_the_two(self) -> LicenseSpec:
+        if (self.identifier is None) == (self.custom_text is None):
+            raise Invalid("give either 'identifier' or 'custom_text', one of the two")
+        return self
+
+
+class CitationSpec(Section):
+    """How to cite the model or the work it rests on."""
+
+    citation: Text = Field(
+        description="The citation itself.",
+        examples=["Becker, B. and Kohavi, R. (1996). Adult. UCI Machine Learning Repository."],
+    )
+    style: Text = Field("", description="Its style, e.g. APA or BibTeX.", examples=["APA"])
+
+
+class RiskSpec(Section):
+    """An ethical consideration: a risk of using the model, and how it is mitigated."""
+
+    name: Text = Field(
+        description="The risk.",
+        examples=["The label reflects historical pay gaps by sex and race."],
+    )
+    mitigation_strategy: Text = Field(
+        "",
+        description="What addresses it (or that nothing does).",
+        examples=["Error rates per group are reported and gated (fairness.gate)."],
+    )
+
+
+class CardDataSpec(Section):
+    """The data set as the model card describes it (the split sizes come from the run)."""
+
+    name: Text = Field(
+        "",
+        description="Its name. Default: the spec's `name`.",
+        examples=["UCI Adult (census income)"],
+    )
+    link: Uri | None = Field(
+        None,
+        description="Where the data set is published (an absolute URI).",
+        examples=["https://archive.ics.uci.edu/dataset/2/adult"],
+    )
+    description: Text = Field(
+        "",
+        description="Where the data come from, when and how they were collected. Default: "
+        "the spec's `description`.",
+        examples=["48,842 people from the 1994 US Current Population Survey."],
+    )
+    sensitive_data: Texts = Field(
+        (),
+        description="Sensitive data it holds, beyond the columns of "
+        "`fairness.sensitive_columns` (which the card names anyway).",
+        examples=[["sex and race as recorded by the 1994 survey"]],
+    )
+
+
+class ModelCardSpec(Section):
+    """What the model card says that no run can measure (Model Card Toolkit's fields)."""
+
+    name: Text = Field(
+        "",
+        description="The model's name. Default: the data set's name and task.",
+        examples=["Census income classifier"],
+    )
+    overview: Text = Field(
+        "",
+        description="One or two sentences on what the model does. Default: the spec's "
+        "`description`.",
+        examples=["Predicts whether a person's income exceeds $50K a year."],
+    )
+    documentation: Text = Field(
+        "",
+        description="A longer description of the model and its use; the card adds the "
+        "blessing decision and its thresholds after it.",
+        examples=["Trained and evaluated by the TFX pipeline of this repository."],
+    )
+    owners: Annotated[tuple[OwnerSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="Who owns the model.",
+        examples=[[{"name": "Data science team", "contact": "ds-team@example.org"}]],
+    )
+    licenses: Annotated[tuple[LicenseSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="The model's licence(s).",
+        examples=[[{"identifier": "Apache-2.0"}]],
+    )
+    references: Annotated[tuple[Uri, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="Links to more about the model or its data (absolute URIs).",
+        examples=[["https://doi.org/10.24432/C5XW20"]],
+    )
+    citations: Annotated[tuple[CitationSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="How to cite the model or the work it rests on.",
+        examples=[[{"citation": "Kohavi, R. (1996). Scaling up the accuracy of naive-Bayes "
+                    "classifiers. KDD-96.", "style": "text"}]],
+    )  # fmt: skip
+    dataset: CardDataSpec = Field(
+        CardDataSpec(),
+        description="The data set as the card describes it.",
+        examples=[{"name": "UCI Adult", "link": "https://archive.ics.uci.edu/dataset/2/adult"}],
+    )
+    users: Texts = Field(
+        (),
+        description="Who the model is for.",
+        examples=[["Data scientists evaluating the pipeline on public data"]],
+    )
+    use_cases: Texts = Field(
+        (),
+        description="What it is meant to be used for (and, said as a limitation, what not).",
+        examples=[["Teaching slice and fairness analysis"]],
+    )
+    limitations: Texts = Field(
+        (),
+        description="Known limitations: data it should not be trusted on, what degrades it. "
+        "The card adds the ones the run measured (small slices, slices a baseline beats).",
+        examples=[["Incomes are 1994 dollars: the $50K line is not today's."]],
+    )
+    tradeoffs: Texts = Field(
+        (),
+        description="Known trade-offs. The card adds the error rates at each decision "
+        "threshold of `fairness.thresholds`.",
+        examples=[["A lower decision threshold finds more high earners and flags more others."]],
+    )
+    ethical_considerations: Annotated[tuple[RiskSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="Risks of using the model and their mitigation. The card adds the "
+        "fairness gate's verdict.",
+        examples=[[{"name": "Not for decisions about individuals",
+                    "mitigation_strategy": "Stated as out of scope here."}]],
+    )  # fmt: skip
+
+
 class TrainingSpec(Section):
     """Model and optimisation settings (`--train-steps` overrides `train_steps`)."""
 
@@ -812,6 +990,14 @@ class SpecFile(Section):
         "kept. Only a blessed model scores it (BulkInferrer); the run's PredictionCsv "
         "artifact holds `predictions.csv`, with the columns `python -m pipeline predict` adds.",
         examples=["new_customers.csv"],
+    )
+    model_card: ModelCardSpec = Field(
+        ModelCardSpec(),
+        description="What the model card (`model_card.json`, in Model Card Toolkit's schema, "
+        "and the report's Model card section) says that no run can measure: intended use, "
+        "limitations, owners, licence, references. No component reads it: editing it "
+        "changes only the card.",
+        examples=[{"overview": "Predicts income > $50K.", "limitations": ["1994 data"]}],
     )
 
     @property

@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from pipeline.reports.artifacts import RunArtifacts
 
 SERVING_ALIAS = "serving"
-# The model card of a pushed model: written beside it, in its serving directory.
-MODEL_CARD_FILE = "model_card.json"
 _EXAMPLE_GENS = ("ExampleGen", "TestExampleGen")
 _BATCH = 1000  # MLflow's most metrics in one log_batch call
 _PARAMS_BATCH = 100  # and params
@@ -325,12 +323,13 @@ def _log_values(
 
 
 def model_card_path(run: RunArtifacts) -> Path | None:
-    """The pushed model's model card, if the run wrote one: `model_card.json` in the
-    serving directory it pushed to. (The hook for model cards: change it here if the card
-    is written elsewhere.)"""
+    """The pushed model's model card, if the run wrote one: `assets.extra/model_card.json`
+    in the version it pushed to (`pipeline.reports.model_card.served_card_path`)."""
+    from pipeline.reports.model_card import served_card_path
+
     if not run.pushed_to:
         return None
-    card = Path(run.pushed_to) / MODEL_CARD_FILE
+    card = Path(served_card_path(run.pushed_to))
     return card if card.is_file() else None
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from eval_config import create_eval_config
 from pipeline.spec import (
     DatasetSpec,
+    ModelCard,
     SpecError,
     bucket_label,
     evaluated_features,
@@ -74,6 +77,33 @@ def test_component_views_drop_what_the_component_does_not_read():
     assert transform.thresholds == () and transform.slice_columns == ()
     assert transform.columns == spec.columns and transform.feature_crosses == spec.feature_crosses
     assert spec.for_trainer().training == spec.training
+
+
+def test_no_component_reads_the_model_card_so_editing_it_reruns_none():
+    spec = load_spec(DATA / "census")
+    assert spec.model_card.overview and spec.model_card.limitations
+    edited = dataclasses.replace(
+        spec,
+        model_card=dataclasses.replace(spec.model_card, overview="edited", limitations=()),
+    )
+    # What Transform, the Trainer, the DataGate and the ablation get is the same.
+    assert edited.for_transform().to_config() == spec.for_transform().to_config()
+    assert edited.for_trainer().to_config() == spec.for_trainer().to_config()
+    assert spec.for_trainer().model_card == ModelCard()
+    # The eval config does not read it either.
+    assert create_eval_config(edited) == create_eval_config(spec)
+
+
+@pytest.mark.parametrize("name", ["census", "compas", "diabetes"])
+def test_bundled_specs_describe_their_models_intended_use_and_limits(name):
+    card = load_spec(DATA / name).model_card
+    assert card.name and card.overview and card.owners and card.licenses
+    assert card.references and card.citations and card.dataset.link
+    assert card.users and card.use_cases and card.limitations and card.ethical_considerations
+    # Each bundled set says its model is not for decisions about people.
+    assert any("Not for" in text or "not for" in text for text in card.limitations) or any(
+        "Not a medical device" in r.name for r in card.ethical_considerations
+    )
 
 
 def test_training_overrides_are_validated():
