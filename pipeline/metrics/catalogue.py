@@ -233,10 +233,11 @@ def either_task(sets: dict[str, tuple[Metric, ...]]) -> tuple[Metric, ...]:
 BOUND_THRESHOLD = 0.5
 
 
-def bounded_name(metric: Metric) -> str:
+def bounded_name(metric: Metric, task: str = CLASSIFICATION) -> str:
     """The name the Evaluator writes a spec-bounded metric under: its TFMA name, or for a
-    rate its own TFMA instance at `BOUND_THRESHOLD`, e.g. `Precision_at_0.5`."""
-    if metric.rate is None:
+    binary model's rate its own TFMA instance at `BOUND_THRESHOLD`, e.g.
+    `Precision_at_0.5` (a multi-class model's rate is a class's, under its TFMA name)."""
+    if metric.rate is None or task != CLASSIFICATION:
         return metric.tfma_name
     return f"{metric.tfma_class}_at_{BOUND_THRESHOLD:g}"
 

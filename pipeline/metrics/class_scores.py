@@ -197,9 +197,11 @@ def _auc(ranking: Ranking, c: int, weights: np.ndarray) -> np.ndarray:
         through = np.where(rank >= 0, cum_all[:, np.maximum(rank, 0)], 0.0)
         return through - cum_pos[:, counted]
 
-    below_or_tied = total_neg[:, None] - (
-        negatives_through(before, positives_before) + negatives_through(last, positives_last)
-    ) / 2
+    below_or_tied = (
+        total_neg[:, None]
+        - (negatives_through(before, positives_before) + negatives_through(last, positives_last))
+        / 2
+    )
     return np.einsum("ij,ij->i", positive, below_or_tied) / (total_pos * total_neg)
 
 

@@ -42,19 +42,20 @@ from pipeline.reports.artifacts import Artifact, RunArtifacts
 from pipeline.reports.figures import (
     SMALL_SLICE,
     ablation_figure,
+    class_confusion_figure,
     curve_figures,
     fairness_figure,
     gain_figure,
     slice_bars_figure,
 )
-from pipeline.spec import DatasetSpec
+from pipeline.spec import DatasetSpec, Threshold
 
-# The name the Evaluator writes each spec threshold metric under.
-_SPEC_METRIC_NAMES = {
-    name: catalogue.bounded_name(metric)
-    for bounded in catalogue.BOUNDED.values()
-    for name, metric in bounded.items()
-}
+
+def _bounded_name(t: Threshold, spec: DatasetSpec) -> str:
+    """The name the Evaluator writes a spec threshold's metric under."""
+    return catalogue.bounded_name(catalogue.BOUNDED[spec.task][t.metric], spec.task)
+
+
 # What a missing value (None, NaN, pandas' NA) shows as, in every table.
 MISSING = "–"
 # Columns that hold counts: shown whole. Every other number is shown to 4 decimals.
@@ -208,7 +209,7 @@ def decision_section(
     if frame is not None and run.evaluation is not None:
         from pipeline.reports.evaluation_tables import validation
 
-        thresholds = _threshold_table(frame, spec, validation(run.evaluation.uri))
+        thresholds = _threshold_table(frame, spec, validation(run.evaluation.uri, spec))
     return Section(
         "decision",
         "Decision",
@@ -228,30 +229,34 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
     A sliced bound whose slice TFMA did not report (absent, or an example-count failure)
     shows as 'missing': TFMA blesses nothing then.
     """
-    failed = {(f["slice"], f["metric"], f["is_diff"]) for f in validation["failures"]}
+    failed = {(f["slice"], f["metric"], f["class"], f["is_diff"]) for f in validation["failures"]}
     unsliced = frame[frame["threshold"].isna()]
     rows = []
     for t in spec.thresholds:
-        name = _SPEC_METRIC_NAMES[t.metric]
+        name = _bounded_name(t, spec)
+        of = None if t.label_class is None else str(t.label_class)
         on = unsliced[(unsliced["slice"] == t.where) & (unsliced["metric"] == name)]
+        on = on[on["class"].isna() if of is None else on["class"] == of]
         value = on[~on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
         diff = on[on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
         found = len(value) > 0
         rows.append(
             {
-                "metric": f"{t.metric} ({_tfma_label(t.metric, name)})",
+                "metric": f"{t.metric}{f' of {of}' if of else ''} ({_tfma_label(t, spec)})",
                 "slice": t.where,
                 "value": float(value.iloc[0]) if found else math.nan,
                 "lower bound": math.nan if t.lower_bound is None else t.lower_bound,
                 "upper bound": math.nan if t.upper_bound is None else t.upper_bound,
                 "bound": (
-                    "fail" if (t.where, name, False) in failed else ("pass" if found else "missing")
+                    "fail"
+                    if (t.where, name, of, False) in failed
+                    else ("pass" if found else "missing")
                 ),
                 "change vs baseline": float(diff.iloc[0]) if len(diff) else math.nan,
                 "allowed change": _allowed_change(t),
                 "change": (
                     "fail"
-                    if (t.where, name, True) in failed
+                    if (t.where, name, of, True) in failed
                     else ("pass" if len(diff) else "no baseline")
                 ),
             }
@@ -261,10 +266,12 @@ def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[st
     return table(frame.drop(columns=unused), "thresholds", verdict_columns=("bound", "change"))
 
 
-def _tfma_label(metric: str, name: str) -> str:
-    """How TFMA knows a bounded metric: its class, or for a regression model its name."""
-    classifier = catalogue.THRESHOLD_METRICS.get(metric)
-    return classifier.tfma_class if classifier else name
+def _tfma_label(t: Threshold, spec: DatasetSpec) -> str:
+    """How TFMA knows a bounded metric: a binary model's by its class, another's by the
+    name it is written under (a multi-class model's class's under the class's sub key)."""
+    if spec.task == catalogue.CLASSIFICATION:
+        return catalogue.THRESHOLD_METRICS[t.metric].tfma_class
+    return _bounded_name(t, spec)
 
 
 def _allowed_change(t: Any) -> float:
@@ -348,6 +355,49 @@ def fairness_section(gaps: pd.DataFrame, fairness: pd.DataFrame, spec: DatasetSp
             "gate_table": gate_table,
             "columns": columns,
             "small_slice": SMALL_SLICE,
+            "multiclass": spec.is_multiclass,
+        },
+    )
+
+
+def classes_section(
+    frame: pd.DataFrame, spec: DatasetSpec, matrices: dict[tuple[str, str], pd.DataFrame]
+) -> Section:
+    """A multi-class model's classes: the confusion matrix and each class's metrics on the
+    whole test split, and each class's recall per slice (`class_table`,
+    `class_confusion`)."""
+    from pipeline.reports.evaluation_tables import class_table
+
+    model = "candidate" if ("Overall", "candidate") in matrices else ""
+    overall = matrices.get(("Overall", model))
+    classes = class_table(frame, spec, "Overall", overall)
+    recall = catalogue.RECALL.title
+    per_slice = []
+    for name in dict.fromkeys(frame["slice"]):
+        row = class_table(frame, spec, name, matrices.get((name, model)))
+        if row.empty:
+            continue
+        shown = {"slice": name, "n": row["n"].sum() if "n" in row else math.nan}
+        for label_class, values in row.iterrows():
+            shown[label_class] = values[recall]
+            if f"{recall} low" in row:
+                shown[f"{label_class} low"] = values[f"{recall} low"]
+                shown[f"{label_class} high"] = values[f"{recall} high"]
+        per_slice.append(shown)
+    recalls = pd.DataFrame(per_slice).set_index("slice") if per_slice else pd.DataFrame()
+    if overall is not None and (overall == overall.round()).all().all():
+        overall = overall.astype(int)  # unweighted examples: counts, shown whole
+    return Section(
+        "classes",
+        "Classes and confusion matrix",
+        {
+            "plot": None if overall is None else png(class_confusion_figure(overall)),
+            "matrix": None if overall is None else table(overall, "class-confusion"),
+            "classes": None if classes.empty else table(classes, "class-metrics"),
+            "recall": None
+            if recalls.empty
+            else table(recalls, "class-recall", small_rows=_small(recalls)),
+            "small_slice": SMALL_SLICE,
         },
     )
 
@@ -402,7 +452,7 @@ def baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> Section:
         "Against simple baselines",
         {
             "tables": tables,
-            "regression": spec.is_regression,
+            "task": spec.task,
         },
     )
 
@@ -519,12 +569,18 @@ def report_sections(run: RunArtifacts, spec: DatasetSpec) -> list[Section]:
             slices_section(tables.slice_table(frame, kinds=("overall", "feature")), key_title),
             crosses_section(tables.slice_table(frame, kinds=("cross",))),
         ]
-        if not spec.is_regression:  # rankings, error rates and curves need classes
+        fairness = None
+        if not spec.is_regression:  # error rates need classes
+            fairness = fairness_section(
+                tables.fairness_gaps(frame, spec), tables.fairness_table(frame, spec), spec
+            )
+        if spec.is_multiclass:
+            matrices = tables.class_confusion(evaluation.uri, spec)
+            sections += [classes_section(frame, spec, matrices), fairness]
+        elif not spec.is_regression:  # rankings and curves need a positive class
             sections += [
                 ranking_section(tables.gain_table(frame)),
-                fairness_section(
-                    tables.fairness_gaps(frame, spec), tables.fairness_table(frame, spec), spec
-                ),
+                fairness,
                 curves_section(tables.plot_data(evaluation.uri, spec)),
             ]
         sections += [
@@ -557,6 +613,7 @@ def render_page(title: str, spec: DatasetSpec, sections: list[Section]) -> str:
     label = {
         "column": spec.label.column,
         "regression": spec.is_regression,
+        "classes": spec.class_names if spec.is_multiclass else None,
         "positive": None if spec.is_regression else str(spec.label.positive),
     }
     bootstrap = spec.bootstrap
