@@ -239,6 +239,30 @@ def test_the_report_shows_classes_confusion_baselines_fairness_and_ablation(runs
     assert "NOT blessed" in tight and "recall of class Gentoo" in tight
 
 
+def test_mlflow_logs_each_classs_metrics_under_its_own_key(runs):
+    from pipeline.tracking.mlflow_log import run_metrics, run_params
+
+    run = find_run(runs.paths.metadata_path, runs.name, runs.summaries[FIRST].run_id)
+    metrics = run_metrics(run, runs.spec)
+    frame = runs.frame(FIRST)
+    classes = tables.class_table(frame, runs.spec)
+    rates = tables.fairness_table(frame, runs.spec).set_index(["group", "class"])
+    for name in CLASSES:
+        assert metrics[f"recall_of_{name}"] == pytest.approx(classes.loc[name, "recall"])
+        assert metrics[f"auc_of_{name}/ci_lower"] == pytest.approx(classes.loc[name, "AUC low"])
+        assert metrics[f"miss_rate_of_{name}/sex:female"] == pytest.approx(
+            rates.loc[("female", name), "FNR"]
+        )
+        assert f"fairness_gap/fnr/sex_of_{name}" in metrics
+    overall = runs.summaries[FIRST].metrics["Overall"]
+    assert metrics["sparse_categorical_accuracy"] == pytest.approx(overall["accuracy"])
+    assert metrics["macro_f1/island:Dream"] == pytest.approx(
+        runs.summaries[FIRST].metrics["island=Dream"]["macro F1"]
+    )
+    assert not {"auc", "recall", "fairness_gap/fnr/sex"} & set(metrics)  # no class unnamed
+    assert "recall of Chinstrap >= 0.7" in run_params(run, runs.spec)["evaluation.thresholds"]
+
+
 def test_the_model_notebook_shows_the_classes_and_the_confusion_matrix(runs):
     env = {"PIPELINE_METADATA": str(runs.paths.metadata_path), "PIPELINE_NAME": runs.name,
            "PIPELINE_SPEC": str(runs.spec.spec_path),
