@@ -479,7 +479,8 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
 
     The model's `evaluation` signature scores raw examples with the model and its simple
     baselines (`pipeline.model.outputs`); `transform_features` supplies the label (0/1
-    for a classifier) and the bucket features that slices use. Every metric and threshold
+    for a binary classifier, a class id for a multi-class one) and the bucket features
+    that slices use. Every metric and threshold
     is on the model's output; the simple baselines get `baseline_metric_configs` only, so
     they never gate. When TFX's Evaluator is given a baseline model (the last blessed one),
     TFMA names the two models "candidate" and "baseline" and evaluates the baseline on

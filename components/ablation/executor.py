@@ -3,9 +3,10 @@
 Every model is `pipeline.model.keras_model.build_model` (the Trainer's architecture), trained for the same
 `train_steps` on the same batches; an ablated model sees the group's inputs (values,
 buckets and every cross that includes a column of the group) replaced by zeros, so it
-learns without them. All are scored on the whole eval split, and the change in AUC and
-accuracy (RMSE and R-squared for a regression task) against the reference comes with a
-paired bootstrap interval.
+learns without them. All are scored on the whole eval split, and the change in what the
+catalogue compares models on (AUC and accuracy; top-1 accuracy and macro F1 for a
+multi-class task; RMSE and R-squared for a regression task) against the reference comes
+with a paired bootstrap interval.
 
 The models train side by side in one Keras model: each is an independent sub-model with
 its own loss, and the total loss is their sum, so each one's gradients (and Adam's

@@ -7,7 +7,8 @@ species' precision, recall, F1 and one-vs-rest AUC, the macro averages and the c
 matrix per slice and cross, with bootstrap intervals, against the majority, chance and
 linear baselines, with an ablation and a fairness gate per species; blessed and pushed;
 (1) the same spec with a bound on one species' recall that no model meets: only the
-Evaluator re-runs, the model is not blessed and nothing new is pushed.
+Evaluator re-runs, against the first model as its baseline (a no-regression bound on
+accuracy compares the two), the model is not blessed and nothing new is pushed.
 The run summary, the HTML report (in a real browser) and the model notebook (on a real
 kernel) show all of it.
 """
@@ -77,7 +78,7 @@ def runs(tmp_path_factory) -> MulticlassRuns:
     runs.run()
     # Edited in place, as a user would: the same data, one more bound.
     bounds = [
-        {"metric": "accuracy", "lower_bound": 0.9},
+        {"metric": "accuracy", "lower_bound": 0.9, "max_regression": 0.05},
         {"metric": "recall", "class": "Gentoo", "lower_bound": IMPOSSIBLE_RECALL},
     ]
     runs.run(write_spec(runs.data, "penguins", evaluation={"thresholds": bounds}))
@@ -235,8 +236,16 @@ def test_the_report_shows_classes_confusion_baselines_fairness_and_ablation(runs
     assert len(page.images) >= 4  # accuracy per slice, confusion matrix, fairness, ablation
     for binary_only in ("gain-lift", "confusion-matrix"):
         assert binary_only not in page.tables
-    tight = runs.report(TIGHT).read_text()
-    assert "NOT blessed" in tight and "recall of class Gentoo" in tight
+    tight = open_page(runs.report(TIGHT), tmp_path / "tight.png")
+    assert "NOT blessed" in tight.dom and "recall of class Gentoo" in tight.dom
+    header, *rows = tight.tables["thresholds"]
+    decisions = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    accuracy = decisions["accuracy (sparse_categorical_accuracy)"]
+    assert accuracy["bound"] == "pass" and accuracy["change"] == "pass"
+    assert decisions["recall of Gentoo (recall)"]["bound"] == "fail"
+    # Candidate against the baseline (the first run's model): the multi-class headline.
+    compared = {row[0] for row in tight.tables["comparison-overall"][1:]}
+    assert {"accuracy", "macro F1", "macro AUC"} <= compared
 
 
 def test_mlflow_logs_each_classs_metrics_under_its_own_key(runs):
