@@ -28,6 +28,7 @@ import dataclasses
 import functools
 import io
 import json
+import math
 import numbers
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,6 +42,7 @@ from pipeline.reports.artifacts import Artifact, RunArtifacts
 from pipeline.reports.figures import (
     SMALL_SLICE,
     ablation_figure,
+    class_confusion_figure,
     curve_figures,
     fairness_figure,
     gain_figure,
@@ -201,7 +203,7 @@ def decision_section(
     if frame is not None and run.evaluation is not None:
         from pipeline.reports.evaluation_tables import validation
 
-        thresholds = _threshold_table(frame, spec, validation(run.evaluation.uri))
+        thresholds = _threshold_table(frame, spec, validation(run.evaluation.uri, spec))
     return Section(
         "decision",
         "Decision",
@@ -389,6 +391,49 @@ def fairness_section(gaps: pd.DataFrame, fairness: pd.DataFrame, spec: DatasetSp
             "gate_table": gate_table,
             "columns": columns,
             "small_slice": SMALL_SLICE,
+            "multiclass": spec.is_multiclass,
+        },
+    )
+
+
+def classes_section(
+    frame: pd.DataFrame, spec: DatasetSpec, matrices: dict[tuple[str, str], pd.DataFrame]
+) -> Section:
+    """A multi-class model's classes: the confusion matrix and each class's metrics on the
+    whole test split, and each class's recall per slice (`class_table`,
+    `class_confusion`)."""
+    from pipeline.reports.evaluation_tables import class_table
+
+    model = "candidate" if ("Overall", "candidate") in matrices else ""
+    overall = matrices.get(("Overall", model))
+    classes = class_table(frame, spec, "Overall", overall)
+    recall = catalogue.RECALL.title
+    per_slice = []
+    for name in dict.fromkeys(frame["slice"]):
+        row = class_table(frame, spec, name, matrices.get((name, model)))
+        if row.empty:
+            continue
+        shown = {"slice": name, "n": row["n"].sum() if "n" in row else math.nan}
+        for label_class, values in row.iterrows():
+            shown[label_class] = values[recall]
+            if f"{recall} low" in row:
+                shown[f"{label_class} low"] = values[f"{recall} low"]
+                shown[f"{label_class} high"] = values[f"{recall} high"]
+        per_slice.append(shown)
+    recalls = pd.DataFrame(per_slice).set_index("slice") if per_slice else pd.DataFrame()
+    if overall is not None and (overall == overall.round()).all().all():
+        overall = overall.astype(int)  # unweighted examples: counts, shown whole
+    return Section(
+        "classes",
+        "Classes and confusion matrix",
+        {
+            "plot": None if overall is None else png(class_confusion_figure(overall)),
+            "matrix": None if overall is None else table(overall, "class-confusion"),
+            "classes": None if classes.empty else table(classes, "class-metrics"),
+            "recall": None
+            if recalls.empty
+            else table(recalls, "class-recall", small_rows=_small(recalls)),
+            "small_slice": SMALL_SLICE,
         },
     )
 
@@ -443,7 +488,7 @@ def baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> Section:
         "Against simple baselines",
         {
             "tables": tables,
-            "regression": spec.is_regression,
+            "task": spec.task,
         },
     )
 
@@ -568,12 +613,18 @@ def report_sections(
             slices_section(tables.slice_table(frame, kinds=("overall", "feature")), key_title),
             crosses_section(tables.slice_table(frame, kinds=("cross",))),
         ]
-        if not spec.is_regression:  # rankings, error rates and curves need classes
+        fairness = None
+        if not spec.is_regression:  # error rates need classes
+            fairness = fairness_section(
+                tables.fairness_gaps(frame, spec), tables.fairness_table(frame, spec), spec
+            )
+        if spec.is_multiclass:
+            matrices = tables.class_confusion(evaluation.uri, spec)
+            sections += [classes_section(frame, spec, matrices), fairness]
+        elif not spec.is_regression:  # rankings and curves need a positive class
             sections += [
                 ranking_section(tables.gain_table(frame)),
-                fairness_section(
-                    tables.fairness_gaps(frame, spec), tables.fairness_table(frame, spec), spec
-                ),
+                fairness,
                 curves_section(tables.plot_data(evaluation.uri, spec)),
             ]
         sections += [
@@ -606,6 +657,7 @@ def render_page(title: str, spec: DatasetSpec, sections: list[Section]) -> str:
     label = {
         "column": spec.label.column,
         "regression": spec.is_regression,
+        "classes": spec.class_names if spec.is_multiclass else None,
         "positive": None if spec.is_regression else str(spec.label.positive),
     }
     bootstrap = spec.bootstrap

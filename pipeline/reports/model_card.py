@@ -245,7 +245,11 @@ def _model_details(
     from pipeline.reports.evaluation_tables import model_comparison
 
     card = spec.model_card
-    task = "regression model" if spec.is_regression else "binary classifier"
+    task = {
+        catalogue.CLASSIFICATION: "binary classifier",
+        catalogue.MULTICLASS: f"{len(spec.label.classes or ())}-class classifier",
+        catalogue.REGRESSION: "regression model",
+    }[spec.task]
     documentation = [card.documentation] if card.documentation else []
     documentation.append(
         f"Run {run.run_id} of pipeline {run.pipeline_name} (ML Metadata); every number in "
@@ -637,7 +641,7 @@ def card_from_evaluation(
     from pipeline.reports.evaluation_tables import validation as load_validation
 
     if validation is None and run.evaluation is not None:
-        validation = load_validation(run.evaluation.uri)
+        validation = load_validation(run.evaluation.uri, spec)
     quantitative: dict[str, Any] = {
         "performance_metrics": [
             *_headline(frame, spec),

@@ -23,7 +23,7 @@ from typing import Any
 from pipeline.metrics.catalogue import LOWER_IS_BETTER
 
 ROLES = ("numeric", "categorical", "ignored", "label")
-TASKS = ("binary_classification", "regression")
+TASKS = ("binary_classification", "multiclass_classification", "regression")
 SPLIT_NAMES = ("train", "eval", "test")
 
 
@@ -50,7 +50,9 @@ class Column:
 
 @dataclasses.dataclass(frozen=True)
 class Label:
-    """The label column; for classification also its positive class (None in regression)."""
+    """The label column; for binary classification also its positive class (None
+    otherwise); for multi-class classification its classes, in the order of the model's
+    outputs (class id i is `classes[i]`)."""
 
     column: str
     positive: str | int | None = None
@@ -68,6 +70,8 @@ class Threshold:
             (below it, or above it for a metric in `LOWER_IS_BETTER`).
         slice: (column, value) of a slice column the bound applies to; None = overall.
         upper_bound: The candidate must stay at or below this value (absolute).
+        label_class: For a multi-class metric of one class (`PER_CLASS_METRICS`), the
+            class (a value of `label.classes`); None otherwise.
     """
 
     metric: str
@@ -75,6 +79,7 @@ class Threshold:
     max_regression: float | None = None
     slice: tuple[str, str] | None = None
     upper_bound: float | None = None
+    label_class: str | int | None = None
 
     @property
     def lower_is_better(self) -> bool:
@@ -274,6 +279,15 @@ class DatasetSpec:
     @property
     def is_regression(self) -> bool:
         return self.task == "regression"
+
+    @property
+    def is_multiclass(self) -> bool:
+        return self.task == "multiclass_classification"
+
+    @property
+    def class_names(self) -> list[str]:
+        """A multi-class label's classes as text, by class id (as the label is read)."""
+        return [str(c) for c in self.label.classes]
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""

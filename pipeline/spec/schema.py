@@ -36,6 +36,8 @@ from pydantic import (
 from pipeline.metrics.catalogue import (  # the metric names a spec may use
     GATE_RATES,
     LOWER_IS_BETTER,
+    MULTICLASS_THRESHOLD_METRICS,
+    PER_CLASS_METRICS,
     REGRESSION_THRESHOLD_METRICS,
     THRESHOLD_METRICS,
 )
@@ -56,6 +58,8 @@ URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$"
 SPLIT_WITH_TEST_FILE = {"train": 4, "eval": 1}
 SPLIT_WITHOUT_TEST_FILE = {"train": 8, "eval": 1, "test": 1}
 DEFAULT_DECISION_THRESHOLDS = (0.5,)
+# A multi-class label has at least this many classes (two are a binary label).
+MIN_CLASSES = 3
 THRESHOLDS_NEEDED = (
     "needs at least one threshold with a lower_bound or upper_bound: without one the "
     "Evaluator never blesses a model, so nothing would ever be pushed"
@@ -392,15 +396,17 @@ class LabelSpec(Section):
     )
     positive: ClassValue | None = Field(
         None,
-        description="Binary classification (required there, refused for a regression): the "
-        "label value of the positive class, text or a whole number (a 0/1 column).",
+        description="Binary classification (required there, refused otherwise): the label "
+        "value of the positive class, text or a whole number (a 0/1 column).",
         examples=[">50K", 1],
     )
     classes: tuple[ClassValue, ...] = Field(
         (),
-        description="Binary classification: every label value. The input checks refuse any "
-        "other value in the label column; `positive` must be one of them.",
-        examples=[["<=50K", ">50K"], [0, 1]],
+        description="Every label value; the input checks refuse any other value in the label "
+        "column. Binary classification: optional, and `positive` must be one of them. "
+        f"Multi-class classification: required, at least {MIN_CLASSES}, in the order of the "
+        "model's outputs (the probabilities `serving_default` returns).",
+        examples=[["<=50K", ">50K"], [0, 1], ["Adelie", "Chinstrap", "Gentoo"]],
     )
 
     @model_validator(mode="after")
@@ -496,7 +502,8 @@ class GateSpec(Section):
     )
     threshold: DecisionThreshold = Field(
         FairnessGate.threshold,
-        description="The decision threshold the rates are measured at.",
+        description="The decision threshold the rates are measured at (binary "
+        "classification; a multi-class model's decision is its top class).",
         examples=[0.5],
     )
     min_group_size: PositiveInt = Field(
@@ -507,7 +514,8 @@ class GateSpec(Section):
 
 
 class FairnessSpec(Section):
-    """Fairness Indicators' rates by group (binary classification only)."""
+    """Fairness Indicators' rates by group (classification only; for a multi-class model,
+    each class's rates against the others)."""
 
     sensitive_columns: ColumnNames = Field(
         (),
@@ -516,7 +524,8 @@ class FairnessSpec(Section):
     )
     thresholds: DecisionThresholds = Field(
         DEFAULT_DECISION_THRESHOLDS,
-        description="Decision thresholds the rates (FPR, FNR, ...) are reported at, in (0, 1).",
+        description="Decision thresholds the rates (FPR, FNR, ...) are reported at, in (0, 1) "
+        "(binary classification; a multi-class model's decision is its top class).",
         examples=[[0.3, 0.5, 0.7]],
     )
     gate: GateSpec | None = Field(
@@ -551,9 +560,26 @@ class ThresholdSpec(Section):
         + ", ".join(THRESHOLD_METRICS)
         + ". Regression: "
         + ", ".join(REGRESSION_THRESHOLD_METRICS)
-        + ".",
-        json_schema_extra={"enum": sorted({*THRESHOLD_METRICS, *REGRESSION_THRESHOLD_METRICS})},
-        examples=["auc", "rmse"],
+        + ". Multi-class classification: "
+        + ", ".join(MULTICLASS_THRESHOLD_METRICS)
+        + " (`accuracy` is top-1; `macro_*` average the classes' one-vs-rest metrics; "
+        + ", ".join(sorted(PER_CLASS_METRICS))
+        + " are one class's, named by `class`).",
+        json_schema_extra={
+            "enum": sorted(
+                {*THRESHOLD_METRICS, *REGRESSION_THRESHOLD_METRICS, *MULTICLASS_THRESHOLD_METRICS}
+            )
+        },
+        examples=["auc", "rmse", "macro_f1"],
+    )
+    label_class: ClassValue | None = Field(
+        None,
+        alias="class",
+        description="Multi-class classification: the class (a value of `label.classes`) whose "
+        f"{', '.join(sorted(PER_CLASS_METRICS))} the bound applies to (one-vs-rest: the class "
+        "against all others, a prediction being the top class); required for those metrics, "
+        "refused for the others.",
+        examples=["Chinstrap"],
     )
     lower_bound: Bound | None = Field(
         None,
@@ -875,7 +901,7 @@ class TrainingSpec(Section):
     early_stopping_patience: PositiveInt = Field(
         Training.early_stopping_patience,
         description="Evaluations without improvement (of the eval AUC; of the eval loss for a "
-        "regression) before training stops, keeping the best weights.",
+        "multi-class or regression model) before training stops, keeping the best weights.",
         examples=[3],
     )
     cross_hash_buckets: PositiveInt = Field(
@@ -903,9 +929,10 @@ class SpecFile(Section):
     )
     task: Task = Field(
         TASKS[0],
-        description="`binary_classification` (the label has a positive class) or `regression` "
-        "(the label is a number).",
-        examples=["regression"],
+        description="`binary_classification` (the label has a positive class), "
+        "`multiclass_classification` (the label is one of three or more classes) or "
+        "`regression` (the label is a number).",
+        examples=["regression", "multiclass_classification"],
     )
     files: FilesSpec = Field(
         description="The CSV files, relative to the spec's folder.",
@@ -923,8 +950,12 @@ class SpecFile(Section):
         examples=[["?"]],
     )
     label: LabelSpec = Field(
-        description="The label column and, for a classification, its positive class.",
-        examples=[{"column": "income", "positive": ">50K", "classes": ["<=50K", ">50K"]}],
+        description="The label column and, for a classification, its positive class or its "
+        "classes.",
+        examples=[
+            {"column": "income", "positive": ">50K", "classes": ["<=50K", ">50K"]},
+            {"column": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"]},
+        ],
     )
     columns: Annotated[dict[str, Column], BeforeValidator(_mapping)] = Field(
         description="Every column of the CSV header, and only those, with its role: a role "
@@ -951,8 +982,9 @@ class SpecFile(Section):
     )
     fairness: FairnessSpec | None = Field(
         None,
-        description="Fairness rates by group, and an optional gate (binary classification; for "
-        "a regression, slice by the sensitive columns and bound their errors).",
+        description="Fairness rates by group, and an optional gate (classification: for a "
+        "multi-class model each class's rates against the others; for a regression, slice by "
+        "the sensitive columns and bound their errors).",
         examples=[{"sensitive_columns": ["sex", "race"], "thresholds": [0.5]}],
     )
     drift: DriftSpec | None = Field(
@@ -1048,9 +1080,36 @@ class SpecFile(Section):
                         "set task: binary_classification",
                         key=f"label.{key}",
                     )
+        elif self.task == "multiclass_classification":
+            self._multiclass_label()
         elif self.label.positive is None:
             raise Invalid("is required but missing", key="label.positive")
         return self
+
+    def _multiclass_label(self) -> None:
+        if self.label.positive is not None:
+            raise Invalid(
+                "a multi-class label has no positive class: remove the key (every class of "
+                "label.classes is scored), or set task: binary_classification",
+                key="label.positive",
+            )
+        classes = self.label.classes
+        if "classes" not in self.label.model_fields_set:
+            raise Invalid(
+                "is required for a multi-class label: list every class, in the order of the "
+                "model's outputs",
+                key="label.classes",
+            )
+        texts = [str(c) for c in classes]
+        repeated = sorted({t for t in texts if texts.count(t) > 1})
+        if repeated:
+            raise Invalid(f"lists {repeated} more than once", key="label.classes")
+        if len(classes) < MIN_CLASSES:
+            raise Invalid(
+                f"a multi-class label needs at least {MIN_CLASSES} classes, got {list(classes)}; "
+                "for two, set task: binary_classification and label.positive",
+                key="label.classes",
+            )
 
     @model_validator(mode="after")
     def _something_to_learn_from(self) -> SpecFile:
@@ -1084,6 +1143,22 @@ class SpecFile(Section):
                     f"{name!r} is {self.columns[name].role}: slice on categorical or "
                     "bucketized columns",
                     key="slicing",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _multiclass_decisions_are_the_top_class(self) -> SpecFile:
+        if self.task != "multiclass_classification" or not self.fairness:
+            return self
+        refused = [("fairness.thresholds", self.fairness, "thresholds")]
+        if self.fairness.gate:
+            refused.append(("fairness.gate.threshold", self.fairness.gate, "threshold"))
+        for key, section, field in refused:
+            if field in section.model_fields_set:
+                raise Invalid(
+                    "a multi-class model predicts its top class, with no decision threshold: "
+                    "remove the key (the rates are each class's against the others)",
+                    key=key,
                 )
         return self
 
@@ -1122,14 +1197,45 @@ class SpecFile(Section):
 
     @model_validator(mode="after")
     def _threshold_metrics_fit_the_task(self) -> SpecFile:
-        allowed = REGRESSION_THRESHOLD_METRICS if self.task == "regression" else THRESHOLD_METRICS
+        allowed = {
+            "regression": REGRESSION_THRESHOLD_METRICS,
+            "multiclass_classification": MULTICLASS_THRESHOLD_METRICS,
+        }.get(self.task, THRESHOLD_METRICS)
         for i, threshold in enumerate(self.evaluation.thresholds):
             if threshold.metric not in allowed:
                 raise Invalid(
                     f"{threshold.metric!r} is not one of {sorted(allowed)} (task: {self.task})",
                     key=f"evaluation.thresholds[{i}].metric",
                 )
+            self._threshold_class(i, threshold)
         return self
+
+    def _threshold_class(self, i: int, threshold: ThresholdSpec) -> None:
+        """A multi-class bound on one class's metric names a declared class; no other has one."""
+        key = f"evaluation.thresholds[{i}].class"
+        per_class = self.task == "multiclass_classification" and threshold.metric in (
+            PER_CLASS_METRICS
+        )
+        if threshold.label_class is None:
+            if per_class:
+                raise Invalid(
+                    f"a multi-class {threshold.metric} is one class's: name the class, one of "
+                    f"{list(self.label.classes)} (or bound macro_{threshold.metric})",
+                    key=key,
+                )
+            return
+        if not per_class:
+            what = (
+                f"multi-class {sorted(PER_CLASS_METRICS)}"
+                if self.task == "multiclass_classification"
+                else "a multi-class task"
+            )
+            raise Invalid(f"only bounds on {what} name a class: remove the key", key=key)
+        if str(threshold.label_class) not in [str(c) for c in self.label.classes]:
+            raise Invalid(
+                f"{threshold.label_class!r} is not one of label.classes {list(self.label.classes)}",
+                key=key,
+            )
 
     @model_validator(mode="after")
     def _threshold_slices_are_sliced(self) -> SpecFile:

@@ -8,7 +8,6 @@ import base64
 import io
 import json
 import math
-import os
 import re
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 from pipeline import cli
 from pipeline.metrics.intervals import interval_name
 from pipeline.model.outputs import PREDICTION_KEY
-from pipeline.project import ROOT
 from pipeline.reports.artifacts import find_run
 from pipeline.reports.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
 from pipeline.reports.html import report_path
@@ -33,6 +31,7 @@ from tests.e2e.conftest import (
     NOT_BLESSED,
     SLICES,
 )
+from tests.e2e.notebook import execute_notebook
 from tests.unit.test_model_card import schema_errors
 
 
@@ -491,34 +490,11 @@ def test_report_shows_the_model_card(workspace, baseline_page):
 
 def _execute(notebook: str, workspace) -> tuple[str, set[str]]:
     """Runs a notebook top to bottom on a real kernel; returns its text and output types."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
     env = {"PIPELINE_METADATA": str(workspace.paths.metadata_path),
            "PIPELINE_NAME": workspace.pipeline_name,
            "PIPELINE_SPEC": str(workspace.spec_path),
            "PIPELINE_RUN_ID": workspace.summaries[BASELINE].run_id}  # fmt: skip
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()  # fmt: skip
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    texts, types = [], set()
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            assert output.get("output_type") != "error", output
-            texts.append(output.get("text", ""))
-            data = output.get("data", {})
-            texts += [data.get("text/plain", ""), data.get("text/html", "")]
-            types |= set(data)
-    return "\n".join(texts), types
+    return execute_notebook(notebook, env)
 
 
 def test_model_analysis_notebook_runs_and_shows_the_slices(workspace):

@@ -269,7 +269,10 @@ def test_the_blessing_and_each_threshold_in_the_summarys_words(spec, tmp_path):
     )
     assert documentation[3].startswith("Threshold binary_accuracy (BinaryAccuracy) on Overall")
     failure = "auc = 0.9000 is below the lower bound 0.95 (Overall)"
-    failed = {"ok": False, "failures": [{"slice": "Overall", "metric": "auc", "is_diff": False}]}
+    failed = {
+        "ok": False,
+        "failures": [{"slice": "Overall", "metric": "auc", "class": None, "is_diff": False}],
+    }
     rejected = card_from_evaluation(
         make_run(tmp_path / "b", blessed=False, pushed=False), spec, frame, [failure], failed
     )
