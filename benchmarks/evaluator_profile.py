@@ -17,12 +17,12 @@ first), builds the eval config from the data set spec as the pipeline does, and 
 
 Usage:
 
-    python benchmarks/evaluator_profile.py [--data data/census] [--output-dir outputs]
+    python -m benchmarks.evaluator_profile [--data data/census] [--output-dir outputs]
 
 `--memory` also prints each variant's peak PSS (this process and Beam's workers);
 `--beam-arg` passes Beam options, e.g. multi-processing as the CLI picks it for large data:
 
-    python benchmarks/evaluator_profile.py --data <10x data> --output-dir <its run> --memory \
+    python -m benchmarks.evaluator_profile --data <10x data> --output-dir <its run> --memory \
         --beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2
 """
 
@@ -42,6 +42,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 from benchmarks.process_memory import MemorySampler
+from benchmarks.provenance import print_header
 from pipeline.model.outputs import prediction_key
 from pipeline.project import DEFAULT_DATA
 from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
@@ -165,6 +166,7 @@ def main() -> None:
         "each variant's peak, per process",
     )
     args = parser.parse_args()
+    print_header()
 
     import tensorflow_model_analysis as tfma
     from apache_beam.options.pipeline_options import PipelineOptions

@@ -5,12 +5,12 @@ the same examples in the same splits.
 Both run in this process with Beam in memory, on the spec's train file and split (census:
 32,561 rows cut 4:1), with the imports done before the first timing. Usage:
 
-    python benchmarks/example_gen_benchmark.py [--data data/census] [--repeats 3]
+    python -m benchmarks.example_gen_benchmark [--data data/census] [--repeats 3]
 
 `--beam-arg` passes Beam options (e.g. the two worker processes the CLI picks for 100x
 data) and `--memory` prints each `Do`'s peak PSS (this process and Beam's workers):
 
-    python benchmarks/example_gen_benchmark.py --data <100x data> --repeats 1 --memory \
+    python -m benchmarks.example_gen_benchmark --data <100x data> --repeats 1 --memory \
         --beam-arg=--direct_running_mode=multi_processing --beam-arg=--direct_num_workers=2
 """
 
@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 from benchmarks.process_memory import MemorySampler
+from benchmarks.provenance import print_header
 from pipeline.project import DEFAULT_DATA
 from pipeline.spec import DatasetSpec, load_spec
 
@@ -101,6 +102,7 @@ def main() -> None:
         "--memory", action="store_true", help="also print each Do's peak PSS, per process"
     )
     args = parser.parse_args()
+    print_header()
     beam_args = args.beam_arg or ["--direct_running_mode=in_memory"]
     spec = load_spec(args.data)
 

@@ -22,7 +22,7 @@ printed; on a shared machine the CPU time is the steadier of the two.
 
 Usage (a census copy with `education` as a 16-class label makes a 16,281-row test split):
 
-    python benchmarks/multiclass_evaluator.py --data data/penguins --output-dir outputs
+    python -m benchmarks.multiclass_evaluator --data data/penguins --output-dir outputs
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from benchmarks.evaluator_profile import print_profile, timed
+from benchmarks.provenance import print_header
 from pipeline.model.outputs import baselines, prediction_key
 from pipeline.project import DEFAULT_DATA
 from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--cprofile", type=int, metavar="N", default=0,
                         help="also profile each variant and print its N costliest functions")  # fmt: skip
     args = parser.parse_args()
+    print_header()
 
     import tensorflow_model_analysis as tfma
 

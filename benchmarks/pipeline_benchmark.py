@@ -15,7 +15,7 @@ Seconds per component come from ML Metadata; peak memory is the largest sum of t
 resident set sizes of the CLI process and its children (Beam workers), sampled every
 0.2 s. Usage:
 
-    python benchmarks/pipeline_benchmark.py [--repeats 3] [--train-steps N] [--data DIR]
+    python -m benchmarks.pipeline_benchmark [--repeats 3] [--train-steps N] [--data DIR]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.provenance import print_header
 from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.summary import summarize_run
 from pipeline.runners.local import paths_for, pipeline_name
@@ -123,6 +124,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="fresh repetitions (median shown)")
     parser.add_argument("--train-steps", type=int, help="override the spec's train_steps")
     args = parser.parse_args()
+    print_header()
     source = load_spec(args.data)
     steps = ["--train-steps", str(args.train_steps)] if args.train_steps else []
 

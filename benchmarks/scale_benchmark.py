@@ -20,7 +20,7 @@ with Beam's worker processes it overstates), and the largest single process (`ru
 of the run, from `os.wait4`). A small
 `--train-steps` keeps the data-processing components dominant. Usage:
 
-    python benchmarks/scale_benchmark.py [--factors 1 10 100] [--modes in_memory multi_processing]
+    python -m benchmarks.scale_benchmark [--factors 1 10 100] [--modes in_memory multi_processing]
         [--train-steps 200] [--workers 0]
 """
 
@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from benchmarks.process_memory import tree_memory
+from benchmarks.provenance import print_header
 from benchmarks.scratch import scratch_dir
 from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.summary import RunSummary, summarize_run
@@ -306,6 +307,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the replicated data, outputs and logs")  # fmt: skip
     args = parser.parse_args()
+    print_header()
     spec = load_spec(args.data)
 
     runs: list[ScaleRun] = []

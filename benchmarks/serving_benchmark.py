@@ -21,7 +21,7 @@ Figures, each timed from a Python list of serialized examples to a numpy array o
 Targets: p50 under 2 ms for one example; over 50,000 examples/s in batches of 1,000.
 Usage:
 
-    python benchmarks/serving_benchmark.py [--model DIR] [--data data/census]
+    python -m benchmarks.serving_benchmark [--model DIR] [--data data/census]
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 
+from benchmarks.provenance import print_header
 from pipeline.model.outputs import PREDICTION_KEY, SERVING_SIGNATURE
 from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for
@@ -276,6 +277,7 @@ def main() -> None:
     parser.add_argument("--pass-examples", type=int, default=2000,
                         help="examples per throughput pass (default: %(default)s)")  # fmt: skip
     args = parser.parse_args()
+    print_header()
     spec = load_spec(args.data)
     model_dir = find_model(args.model, spec)
 

@@ -20,7 +20,7 @@ component and the Overall accuracy and AUC come from each run's ML Metadata and 
 output. The two Evaluators score different rows: ours the 10% test split of the CSV, the
 example its eval split (a third). Usage:
 
-    python benchmarks/taxi_comparison.py [--repeats 3] [--train-steps 1000] [--example-in-memory]
+    python -m benchmarks.taxi_comparison [--repeats 3] [--train-steps 1000] [--example-in-memory]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.provenance import print_header
 from benchmarks.scratch import scratch_dir
 from pipeline.project import ROOT
 from pipeline.reports.summary import RunSummary, summarize_run
@@ -253,6 +254,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary folder (outputs and logs) for inspection")  # fmt: skip
     args = parser.parse_args()
+    print_header()
 
     with scratch_dir("bench-taxi-", args.keep) as root:
         workspace = prepare_workspace(root)
