@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 # The classes `tfx.v1` exports, from the modules it takes them from: importing `tfx.v1`
-# also imports its Google Cloud extensions (google.cloud.aiplatform), about 10 s of every
+# also imports its Google Cloud extensions (google.cloud.aiplatform), a large part of every
 # local run's start-up. The Vertex AI Pusher is imported where it is used.
 from tfx.components import (
     BulkInferrer,
@@ -341,7 +341,7 @@ def create_pipeline(
         # StatisticsGen already computed statistics of the raw data.
         disable_statistics=True,
         # TF1 graph mode: tracing preprocessing_fn for TF2 costs more than the analysis
-        # on data of this size (Transform on 442 rows: 23 s in TF2, 15 s here).
+        # on data of this size (tables of thousands to a few million rows).
         force_tf_compat_v1=True,
     )
     if spec.drift and resolvers:

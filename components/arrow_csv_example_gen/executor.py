@@ -2,7 +2,7 @@
 
 TFX's executor parses each line with Python's `csv` module, infers each column's type in a
 Beam combine that the conversion reads as a side input, and builds a `tf.train.Example`
-proto in Python for each row: about 75 us a row on census.
+proto in Python for each row, so Python's per-row cost bounds its speed.
 
 Here each file is read twice by Arrow's C++ CSV reader, block by block: once for the
 column types, once to encode whole blocks with tfx_bsl's C++ encoder. The types follow
@@ -12,7 +12,7 @@ writes them. Each example is serialized deterministically, as TFX serializes the
 its hash split: the output is the same examples in the same splits as TFX's executor
 (test on census and on a file of edge cases). Splitting and ML Metadata are TFX's own
 (`BaseExampleGenExecutor`); so is writing, except that on the DirectRunner no example is
-shuffled one by one (`Executor.Do`): at 100x census that shuffle held 4.6 GiB.
+shuffled one by one (`Executor.Do`): that shuffle holds every example in memory.
 """
 
 from __future__ import annotations
@@ -288,8 +288,8 @@ class Executor(BaseExampleGenExecutor):
         One difference, on the DirectRunner only: no `Reshuffle` of every example
         before writing. On that runner TFX's Reshuffle does not reorder (it deals the
         examples out to the workers in the order they were read), but the runner's
-        process holds all of them first and hands each worker its share at once: 7.3
-        GiB for ExampleGen at 100x census. Here each split goes straight to
+        process holds all of them first and hands each worker its share at once, so
+        ExampleGen's memory grows with the data. Here each split goes straight to
         `local_shards` files, each example to the file its hash picks, in the order
         read. With one process that is the file TFX writes, example for example. On
         other runners (Dataflow) TFX's WriteSplit is kept: there it does shuffle.

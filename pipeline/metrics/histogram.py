@@ -2,10 +2,10 @@
 built on the shared score collection instead of TFMA's own histogram combiner.
 
 TFMA derives these four from one calibration histogram (10,000 score buckets) that its
-combiner fills one example at a time, in Python, for every slice and model: in the
-census evaluation (24 slices) that combiner was the costliest one, a fifth of the
-Evaluator's CPU under cProfile, and it ran again for the baseline model. The histogram is a function of
-the (score, label, weight) that `ranking_metrics.scored_examples` already collects per
+combiner fills one example at a time, in Python, for every slice and model: with the
+census spec's 24 slices it is the costliest combiner, and it runs again for the baseline
+model (`benchmarks/evaluator_profile.py --cprofile` shows it). The histogram is a function
+of the (score, label, weight) that `ranking_metrics.scored_examples` already collects per
 slice, so `HistogramMetric` wraps a TFMA metric and replaces its histogram combiner by a
 derived computation that bins that collection with numpy, under the key TFMA's combiner
 writes. TFMA's own derived computations (confusion matrices, AUC, plots) then run on it

@@ -5,7 +5,7 @@ this one collection per slice and model output (`ranking_metrics.scored_examples
 a Beam accumulator: each worker fills one per slice, Beam pickles them through the
 runner to the worker that merges a slice's collections, so its size is paid three times
 (the worker's table, the runner's buffer, the merge). At 100x census (1.6 million test
-rows, 5 slices each, the model and 3 baselines) float64 columns were 0.8 GB per copy.
+rows, 5 slices each, the model and 3 baselines) float64 columns would take 0.8 GB per copy.
 
 Values are appended to float64 arrays and packed every `PENDING_LIMIT` examples, and
 before pickling, into the narrowest form that gives back every value bit for bit

@@ -162,8 +162,8 @@ def build_for_fit(model: keras.Model, dataset: tf.data.Dataset) -> None:
 
     Keras creates them inside the first traced training step, and tf.function then traces
     the whole step a second time, one that creates no variables. Tracing is a large part
-    of a short fit (the ablation's five models side by side; the Trainer's first epoch
-    took 11 s against 1 s for each later one). Here one eager evaluation step on a batch
+    of a short fit (the ablation's five models side by side; the Trainer's first epoch,
+    which would otherwise trace twice). Here one eager evaluation step on a batch
     builds the metrics (the weights do not change). It also keeps AutoGraph away from
     Keras's own code for the traces that follow (`pipeline.model.tracing`).
     """

@@ -6,8 +6,8 @@ TensorFlow's do-not-convert list. That list names `keras`, the package Keras 2 s
 as, but not `tf_keras`: the same Keras 2 code under the name that TFX 1.16 needs on
 TensorFlow 2.16 (Keras 3 cannot save the models TFX expects). So each first trace of a
 model (a training step, an evaluation, a serving signature, `model.save`) rewrote hundreds
-of Keras's own functions. Measured on the census ablation (five models side by side,
-200 steps, the same report to the last digit): 85 s -> 56 s on a loaded machine.
+of Keras's own functions, the largest part of tracing a model (the ablation, five models
+side by side, gives the same report to the last digit either way).
 
 Listing `tf_keras` restores what Keras 2 was written for: its code runs as written (it
 never depended on AutoGraph). Code of the project's or a user's own (a subclassed layer's

@@ -10,8 +10,8 @@ plots show TFDV's numbers, never a recomputation.
     numeric_histograms(run.statistics.uri, "train")         # feature -> [(low, high, count)]
     top_values(run.statistics.uri, "train", k=10)           # feature -> [(value, frequency)]
 
-TFDV and TensorFlow are imported inside the functions: importing them takes ~15 s, which
-callers that only need the module's names (e.g. a CLI's --help) should not pay.
+TFDV and TensorFlow are imported inside the functions: importing them takes seconds,
+which callers that only need the module's names (e.g. a CLI's --help) should not pay.
 """
 
 from __future__ import annotations

@@ -106,8 +106,8 @@ def card_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Any:
-    # fastjsonschema, not jsonschema: importing jsonschema costs a run 6 s (its format
-    # checkers build a URI grammar at import); the tests check cards with jsonschema too.
+    # fastjsonschema, not jsonschema: importing jsonschema costs every run seconds (its
+    # format checkers build a URI grammar at import); the tests check cards with jsonschema too.
     import fastjsonschema
 
     return fastjsonschema.compile(card_schema())

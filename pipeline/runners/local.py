@@ -23,8 +23,9 @@ from pipeline.spec import DatasetSpec
 
 DEFAULT_OUTPUT_DIR = Path("outputs")
 # Data files from this size on run Beam with one worker process per core. Below it, the
-# worker processes cost more than they save (COMPAS, 0.26 MB: ExampleGen 2.7 s in memory,
-# 29.7 s with two workers; Transform 33 s and 72 s).
+# worker processes cost more than they save: each starts its own TensorFlow and TFX, and
+# every bundle is pickled to it and back (`benchmarks/scale_benchmark.py` compares both
+# modes at 1x to 100x census; benchmarks/results/scale.txt).
 MULTI_PROCESSING_BYTES = 256 * 1024**2
 
 
@@ -240,7 +241,7 @@ def _run_locked(
     from pipeline.pipeline import create_pipeline
 
     # The repository's module file is installed: import it, rather than have TFX build a
-    # wheel of it and pip-install that in each component (about 10 s per run). Another
+    # wheel of it and pip-install that in each component, on every run. Another
     # module file (a fork's, an edited copy) is packaged alone, as TFX does.
     if Path(module_file or MODULE_FILE).resolve() == MODULE_FILE == _installed_module_file():
         code: dict[str, str] = {"user_module": "module_file"}

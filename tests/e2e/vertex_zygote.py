@@ -1,8 +1,8 @@
 """Starts each emulated container step as a fork of one process that imported TFX once.
 
 Run as a script by `vertex_emulator.ForkLauncher`. It imports the modules named in its
-first argument (TensorFlow, TFX's entry point and executors: about 20 s of imports that
-every step would otherwise repeat), then reads one JSON request per line on stdin:
+first argument (TensorFlow, TFX's entry point and executors: imports that every step
+would otherwise repeat, most of a short step's time), then reads one JSON request per line on stdin:
     {"id": ..., "module": "tfx....kubeflow_v2_run_executor", "args": [...], "cwd": ..., "log": ...}
 forks, and in the child runs `module` as `__main__` with `args` (what `python -m module
 args...` runs), its stdout and stderr in `log`. It answers {"id": ..., "rc": ...} on stdout
