@@ -73,7 +73,7 @@ benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census
 
 # Every benchmark, one after the other (about an hour on 2 cores; not the 100x scale, which
 # takes hours: run python -m benchmarks.scale_benchmark --factors 100 for it). Each table goes to
-# benchmarks/results/<name>.txt; benchmarks/README.md quotes them.
+# benchmarks/results/<name>.txt; benchmarks/README.md cites them.
 BENCH_OUT := build/benchmarks
 benchmarks: $(STAMP)
 	@mkdir -p benchmarks/results $(BENCH_OUT)
