@@ -79,6 +79,7 @@ benchmarks: $(STAMP)
 	@mkdir -p benchmarks/results $(BENCH_OUT)
 	$(PY) -m benchmarks.pipeline_benchmark | tee benchmarks/results/pipeline.txt
 	$(PY) -m benchmarks.taxi_comparison | tee benchmarks/results/taxi.txt
+	$(PY) -m benchmarks.taxi_comparison --example-in-memory | tee -a benchmarks/results/taxi.txt
 	$(PY) -m pipeline run --output-dir $(BENCH_OUT) > $(BENCH_OUT)/run.log
 	$(PY) -m benchmarks.serving_benchmark --model $(BENCH_OUT)/census/serving_model | tee benchmarks/results/serving.txt
 	$(PY) -m benchmarks.evaluator_profile --output-dir $(BENCH_OUT) | tee benchmarks/results/evaluator.txt
