@@ -552,6 +552,11 @@ def _environment() -> jinja2.Environment:
     )
 
 
+def render_fragment(template: str, **data: Any) -> str:
+    """A template of `templates/` on its own, e.g. a table for a notebook's output."""
+    return _environment().get_template(template).render(**data)
+
+
 def render_page(title: str, spec: DatasetSpec, sections: list[Section]) -> str:
     """The page: a header about the data set, a table of contents, then `sections`."""
     label = {
