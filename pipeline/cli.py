@@ -5,6 +5,7 @@ python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
 python -m pipeline report [--run-id ID]      # static HTML report of a run
+python -m pipeline notebook [--run-id ID]    # the model notebook on a run (make notebook)
 python -m pipeline skew --serving-data F.csv # serving data vs. the training statistics
 python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
 python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     common(report)
     report.add_argument("--run-id", help="a run id (default: the latest run)")
     report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
+
+    notebook = sub.add_parser(
+        "notebook", help="serve the model notebook on a run, where TFMA's views render"
+    )
+    common(notebook)
+    notebook.add_argument("--run-id", help="a run id (default: the latest run)")
+    notebook.add_argument("--port", type=int, default=8888,
+                          help="port on 127.0.0.1 (default: %(default)s, else a free one)")  # fmt: skip
 
     skew = sub.add_parser("skew", help="compare serving data with the training statistics")
     common(skew)
@@ -135,6 +144,32 @@ def _report(spec: DatasetSpec, output_dir: Path, run_id: str | None, out: Path |
         out = write_report(run, spec, paths.reports_dir)
     print(f"Report of run {run.run_id}: {out}")
     return 0
+
+
+def _notebook(spec: DatasetSpec, output_dir: Path, run_id: str | None, port: int) -> int:
+    from pipeline.reports import notebook
+    from pipeline.reports.artifacts import find_run
+
+    paths = paths_for(spec, output_dir)
+    try:
+        run = find_run(paths.metadata_path, pipeline_name(spec), run_id)
+    except (FileNotFoundError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if run.evaluation is None:
+        print(f"error: run {run.run_id} has no evaluation (it stopped before the Evaluator): "
+              "pass --run-id of another run", file=sys.stderr)  # fmt: skip
+        return 1
+    env = notebook.run_environment(
+        paths.metadata_path, pipeline_name(spec), spec.spec_path, run.run_id
+    )
+    return notebook.serve(
+        paths.root / "notebooks",
+        env,
+        paths.log_dir / "notebook.log",
+        port,
+        announce=f"Model notebook on run {run.run_id} of {pipeline_name(spec)}",
+    )
 
 
 def _skew(spec: DatasetSpec, output_dir: Path, serving: Path, run_id: str | None) -> int:
@@ -243,6 +278,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         return _summary(spec, args.output_dir, args.run_id)
     if args.command == "report":
         return _report(spec, args.output_dir, args.run_id, args.out)
+    if args.command == "notebook":
+        return _notebook(spec, args.output_dir, args.run_id, args.port)
     if args.command == "skew":
         return _skew(spec, args.output_dir, args.serving_data, args.run_id)
     if args.command == "export-schema":
