@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from pipeline.metrics import catalogue
@@ -199,6 +200,46 @@ class Executor(base_executor.BaseExecutor):
         transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
         report = run_ablation(spec, examples, transform_graph.uri, config)
         out = artifact_utils.get_single_instance(output_dict["report"])
-        os.makedirs(out.uri, exist_ok=True)
-        with open(os.path.join(out.uri, RESULT_FILE), "w") as f:
-            json.dump(report, f, indent=2)
+        # fileio, not open(): on Vertex AI the URI is gs://, where open() would write
+        # into the container's own disk and the report would be lost with it.
+        fileio.makedirs(out.uri)
+        with fileio.open(os.path.join(out.uri, RESULT_FILE), "w") as f:
+            f.write(json.dumps(report, indent=2))
+
+
+class VertexTrainingExecutor(base_executor.BaseExecutor):
+    """Runs `Executor` as a Vertex AI custom training job, on the configured machine.
+
+    The job runs this image's `tfx.scripts.run_executor` with the same inputs, outputs
+    and properties (TFX's `google_cloud_ai_platform` Trainer does the same for the
+    Trainer); `exec_properties["custom_config"]` holds the job (`ai_platform_training_args`,
+    `ai_platform_enable_vertex`, `ai_platform_vertex_region`).
+    """
+
+    def Do(
+        self,
+        input_dict: dict[str, list[Any]],
+        output_dict: dict[str, list[Any]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        from tfx.extensions.google_cloud_ai_platform import runner
+        from tfx.extensions.google_cloud_ai_platform.constants import (
+            ENABLE_VERTEX_KEY,
+            VERTEX_REGION_KEY,
+        )
+        from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
+        from tfx.utils import name_utils
+
+        custom_config = json.loads(exec_properties.get("custom_config") or "{}")
+        if TRAINING_ARGS_KEY not in custom_config:
+            raise ValueError(f"custom_config has no '{TRAINING_ARGS_KEY}': no job to start")
+        runner.start_cloud_training(
+            input_dict,
+            output_dict,
+            exec_properties,
+            name_utils.get_full_name(Executor),
+            dict(custom_config[TRAINING_ARGS_KEY]),
+            job_id=None,
+            enable_vertex=custom_config.get(ENABLE_VERTEX_KEY, True),
+            vertex_region=custom_config.get(VERTEX_REGION_KEY),
+        )

@@ -470,11 +470,15 @@ def ablation_table(report_uri: str) -> pd.DataFrame:
     the first metric's change, the costliest first. `attrs["metric"]` is its title.
     """
     import json
-    from pathlib import Path
+    import posixpath
+
+    import tensorflow as tf
 
     from components.ablation import RESULT_FILE
 
-    report = json.loads((Path(report_uri) / RESULT_FILE).read_text())
+    # tf.io.gfile: a cloud run's report is on gs://.
+    with tf.io.gfile.GFile(posixpath.join(report_uri, RESULT_FILE)) as f:
+        report = json.loads(f.read())
     rows = []
     key = catalogue.COMPARED[catalogue.CLASSIFICATION][0].tfma_name
     metrics = list(report["groups"][0]["metrics"]) if report["groups"] else [key]

@@ -1,7 +1,8 @@
 """The census workspace: one pipeline root, nine real runs, shared by the e2e modules.
 
-Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
-so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
+Runs, in order: (0) a cold run, (1) the same data trained with more steps (a new model,
+compared with the first: the Resolver's baseline), (2) nothing changed since (fully cached:
+the baseline is still the first model, never the candidate itself), (3) an impossible threshold
 edited into the spec (not blessed), (4) data with an anomaly against a curated schema
 (stops at the DataGate), (5) valid data whose workclass shares moved beyond the spec's
 drift bound (stops at the DriftCheck), (6) the original data again with an edited copy of
@@ -32,6 +33,8 @@ from tests.conftest import (
 )
 
 FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED = range(9)
+# The training-step override of the BASELINE and CACHED runs: another model on the same data.
+MORE_STEPS = {"train_steps": 90}
 
 
 def versions(serving_dir: Path) -> list[str]:
@@ -59,11 +62,12 @@ class Workspace:
         spec_path: Path | None = None,
         module_file: Path | None = None,
         expect_failure: bool = False,
+        overrides: dict | None = None,
     ) -> RunSummary:
         """Runs the pipeline. A run meant to fail records its error in `errors`; any other
         run that fails stops the workspace with that error (the runs after it would test
         nothing)."""
-        spec = load_spec(spec_path or self.spec_path)
+        spec = load_spec(spec_path or self.spec_path, overrides)
         try:
             local_runner.run(
                 spec, self.output_dir, module_file=str(module_file) if module_file else None
@@ -173,8 +177,9 @@ class Workspace:
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Workspace:
     workspace = Workspace(tmp_path_factory.mktemp("census_e2e"))
-    for _ in range(3):
-        workspace.run()
+    workspace.run()
+    workspace.run(overrides=MORE_STEPS)
+    workspace.run(overrides=MORE_STEPS)
     strict = workspace.impossible_threshold_spec()
     assert strict == workspace.spec_path  # the same file, edited in place
     workspace.run(strict)

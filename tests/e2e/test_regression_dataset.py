@@ -204,6 +204,20 @@ def test_an_unchanged_run_starts_nothing_and_repeats_the_last_summary(runs):
     assert "NOT blessed" in output and "above the upper bound" in output
 
 
+def test_mlflow_logged_each_run_that_started_and_not_the_unchanged_one(runs):
+    from pipeline.tracking import default_tracking_uri, keys, list_runs
+
+    uri = default_tracking_uri(runs.paths.root)
+    logged = list_runs(uri, keys.experiment_name(runs.spec), limit=10)
+    always = runs.cli_outputs[1][2]
+    first, tight = (s.run_id for s in runs.summaries)
+    assert [r.mlmd_run_id for r in logged] == [always, tight, first]
+    # A regression model's metrics, under TFMA's names.
+    rmse = runs.summaries[FIRST].metrics["Overall"]["RMSE"]
+    assert logged[-1].metrics["root_mean_squared_error"] == pytest.approx(rmse)
+    assert logged[-1].blessed == "true" and logged[-2].blessed == "false"
+
+
 def test_always_run_finds_every_component_cached_as_predicted(runs):
     code, output, latest = runs.cli_outputs[1]
     assert code == 0 and UNCHANGED_MESSAGE not in output
