@@ -109,13 +109,17 @@ frame = tables.metrics_frame(run.evaluation.uri, spec)
 result = tfma.load_eval_result(
     run.evaluation.uri, model_name="candidate" if run.baseline_model else None
 )
+# The model's own output: the Evaluator also scores the simple baselines' outputs, and
+# with several outputs TFMA's slicing view shows an empty table until one is picked.
+output = prediction_key(spec.task)
+own = result._replace(
+    slicing_metrics=[(key, {output: m[output]}) for key, m in result.slicing_metrics if output in m]
+)
 for column in spec.sensitive_columns or spec.slice_columns[:1]:
     display(Markdown(f"### TFMA slicing view: {column}"))
-    display(tfma.view.render_slicing_metrics(result, slicing_column=slice_feature(spec, column)))
+    display(tfma.view.render_slicing_metrics(own, slicing_column=slice_feature(spec, column)))
 
 # %%
-# The model's own output: the Evaluator also scores the simple baselines' outputs.
-output = prediction_key(spec.task)
 display(Markdown("### TFMA plots: Overall"))
 display(tfma.view.render_plot(result, output_name=output))
 # One group of the first sensitive column; any slice of the run works the same way.
