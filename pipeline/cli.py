@@ -147,7 +147,6 @@ def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> 
         report=report if report.exists() else None,
         log=None,
         metadata_path=paths.metadata_path,
-        pipeline_name=pipeline_name(spec),
         spec_path=spec.spec_path,
     )
     print(format_summary(summary, next_lines=steps))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -31,13 +30,9 @@ HEADLINE = tuple(
 )
 # The two shown per slice, with their intervals (the others are in the report).
 SLICE_HEADLINE = tuple(tuple(m.title for m in pair) for pair in catalogue.COMPARED.values())
-NOTEBOOK = ROOT / "notebooks" / "model_analysis.ipynb"
-# The notebooks' defaults (notebooks/model_analysis.py): a command only sets what differs.
-NOTEBOOK_DEFAULTS = {
-    "PIPELINE_METADATA": ROOT / "outputs" / "census" / "metadata.sqlite",
-    "PIPELINE_NAME": "census_pipeline",
-    "PIPELINE_SPEC": DEFAULT_DATA,
-}
+# Where `make run` (from the repository root) writes: the notebook command names only
+# what differs.
+DEFAULT_OUTPUTS = ROOT / "outputs"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -337,7 +332,6 @@ def next_steps(
     report: Path | None,
     log: Path | None,
     metadata_path: Path,
-    pipeline_name: str,
     spec_path: Path,
 ) -> list[tuple[str, str]]:
     """(what, where) lines for after a run: its report and log, the TensorBoard and
@@ -355,35 +349,21 @@ def next_steps(
             display_path(summary.model_run),
         ]
         lines.append(("TensorBoard", shlex.join(command)))
-    # The notebook opens on the latest run, which this one is until the next.
-    environment = {
-        "PIPELINE_METADATA": metadata_path,
-        "PIPELINE_NAME": pipeline_name,
-        "PIPELINE_SPEC": spec_path.parent if spec_path.name == "dataset.yaml" else spec_path,
-    }
-    settings = [
-        f"{key}={shlex.quote(_from_root(value))}"
-        for key, value in environment.items()
-        if not _same(value, NOTEBOOK_DEFAULTS[key])
-    ]
-    jupyter = [display_path(bin_dir / "jupyter"), "lab", display_path(NOTEBOOK)]
-    lines.append(("notebook", " ".join([*settings, shlex.join(jupyter)])))
+    # The model notebook served by nbclassic, where TFMA's views render (`make notebook`);
+    # it opens on the latest run, which this one is until the next. The store sits in
+    # <output dir>/<set>/.
+    notebook = [display_path(bin_dir / "python"), "-m", "pipeline", "notebook"]
+    spec_dir = spec_path.parent if spec_path.name == "dataset.yaml" else spec_path
+    if not _same(spec_dir, DEFAULT_DATA):
+        notebook += ["--data", display_path(spec_dir)]
+    output_dir = Path(metadata_path).parent.parent
+    if not _same(output_dir, DEFAULT_OUTPUTS):
+        notebook += ["--output-dir", display_path(output_dir)]
+    lines.append(("notebook", shlex.join(notebook)))
     if summary.pushed_to:
         lines.append(("serving", display_path(summary.pushed_to)))
     return lines
 
 
-def _same(value: str | Path, default: str | Path) -> bool:
-    if isinstance(default, Path):
-        return Path(value).resolve() == default.resolve()
-    return value == default
-
-
-def _from_root(value: str | Path) -> str:
-    """How the notebooks read a path setting: relative to the repository root, or absolute."""
-    if isinstance(value, str):
-        return value
-    try:
-        return str(Path(value).resolve().relative_to(ROOT))
-    except ValueError:
-        return os.path.abspath(value)
+def _same(path: str | Path, default: Path) -> bool:
+    return Path(path).resolve() == default.resolve()
