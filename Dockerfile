@@ -31,4 +31,4 @@ COPY components/ components/
 # From / (not this folder), so that the installed copy is what imports: every module a
 # step names, and every custom component's executor.
 RUN uv pip install --system --no-cache --no-deps . \
-    && cd / && python -c "import module_file, eval_config, modeling, pipeline.reports.html, pkgutil, importlib, components; [importlib.import_module(f'components.{m.name}.executor') for m in pkgutil.iter_modules(components.__path__)]"
+    && cd / && python -c "import module_file, eval_config, modeling, pipeline.reports.html, pkgutil, importlib, importlib.util, components; [importlib.import_module(f'components.{m.name}.executor') for m in pkgutil.iter_modules(components.__path__) if importlib.util.find_spec(f'components.{m.name}.executor')]"

@@ -13,8 +13,16 @@ setup(
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*"]),
     py_modules=["module_file", "eval_config", "modeling"],
-    # The HTML report's jinja2 templates and style sheet, read with jinja2.PackageLoader.
-    package_data={"pipeline.reports": ["templates/*.j2", "templates/*.css", "templates/*/*.j2"]},
+    # The HTML report's jinja2 templates and style sheet, read with jinja2.PackageLoader;
+    # Model Card Toolkit's schema, which every model card is checked against.
+    package_data={
+        "pipeline.reports": [
+            "templates/*.j2",
+            "templates/*.css",
+            "templates/*/*.j2",
+            "model_card_schema/*",
+        ]
+    },
     install_requires=[
         "tfx[kfp]==1.16.0",
         "tensorflow-model-analysis==0.47.1",
@@ -22,6 +30,7 @@ setup(
         "tf-keras",
         "pyyaml",
         "jinja2",
+        "fastjsonschema",
     ],
     entry_points={"console_scripts": ["tfx-pipeline=pipeline.cli:main"]},
 )

@@ -1,13 +1,15 @@
-"""Command line: `python -m pipeline run|summary|export-schema|compile|submit|schedule|runs`.
+"""Command line: `python -m pipeline run|summary|predict|export-schema|compile|submit|...`.
 
 python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
-python -m pipeline report [--run-id ID]      # static HTML report of a run
+python -m pipeline report [--run-id ID]      # static HTML report and model card of a run
 python -m pipeline report --cloud-config deploy/vertex.yaml [--run-id JOB]  # a Vertex run's
 python -m pipeline notebook [--run-id ID]    # the model notebook on a run (make notebook)
 python -m pipeline skew --serving-data F.csv # serving data vs. the training statistics
+python -m pipeline predict --data new.csv --output predictions.csv   # the pushed model scores
+python -m pipeline request --data rows.csv   # a TF Serving / Vertex AI request body (JSON)
 python -m pipeline compile                   # Kubeflow V2 / Vertex JSON -> build/vertex/
 python -m pipeline submit --dry-run          # one Vertex AI run (deploy/vertex.yaml)
 python -m pipeline schedule --dry-run        # create or update the Vertex AI schedule
@@ -28,6 +30,8 @@ from typing import Any
 
 from pipeline.project import DEFAULT_DATA, DEPLOY_DIR
 from pipeline.runners.local import DEFAULT_OUTPUT_DIR, paths_for, pipeline_name
+from pipeline.serving.output_columns import DEFAULT_THRESHOLD
+from pipeline.serving.predict import DEFAULT_BATCH_SIZE
 from pipeline.spec import DatasetSpec, SpecError, load_spec
 
 # google-api-core warns at import, on every run, that Python 3.10 will not get its future
@@ -69,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     common(summary)
     summary.add_argument("--run-id", help="a run id (default: the latest run)")
 
-    report = sub.add_parser("report", help="write the static HTML report of a run")
+    report = sub.add_parser(
+        "report", help="write the static HTML report and the model card of a run"
+    )
     common(report)
     report.add_argument("--run-id", help="a run id (default: the latest run)")
     report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
@@ -89,6 +95,33 @@ def _parser() -> argparse.ArgumentParser:
     skew.add_argument("--serving-data", type=Path, required=True,
                       help="CSV of the raw features the model was asked about")  # fmt: skip
     skew.add_argument("--run-id", help="the run that trained the model (default: the latest)")
+
+    def scoring(p: argparse.ArgumentParser) -> None:
+        # --data is the file to score here; the data set (whose model scores) is --dataset.
+        p.add_argument("--data", dest="input", type=Path, required=True, metavar="CSV",
+                       help="the CSV file to score (the label column may be absent)")  # fmt: skip
+        p.add_argument("--dataset", dest="data", type=Path, default=DEFAULT_DATA,
+                       help="data set folder or spec file (default: %(default)s)")  # fmt: skip
+        p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
+                       help="where the pushed models are (default: %(default)s)")  # fmt: skip
+        p.add_argument("--model", default="latest", metavar="latest|VERSION",
+                       help="a pushed model version (default: the newest)")  # fmt: skip
+
+    predict = sub.add_parser("predict", help="score a CSV file with the pushed model")
+    scoring(predict)
+    predict.add_argument("--output", type=Path, required=True,
+                         help="the CSV to write: the input's columns plus the model's")  # fmt: skip
+    predict.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
+                         help="rows read and scored at a time (default: %(default)s)")  # fmt: skip
+    predict.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                         help="predicted_class is the positive class when its probability "
+                              "is above this (default: %(default)s)")  # fmt: skip
+    request = sub.add_parser(
+        "request", help="print the JSON request body a model server takes for CSV rows"
+    )
+    scoring(request)
+    request.add_argument("--server", choices=("tf-serving", "vertex"), default="tf-serving",
+                         help="TF Serving's REST API or a Vertex AI endpoint (default: %(default)s)")  # fmt: skip
 
     export = sub.add_parser(
         "export-schema", help="copy the latest inferred schema next to the data"
@@ -162,6 +195,7 @@ def _report(
 ) -> int:
     from pipeline.reports.artifacts import find_run
     from pipeline.reports.html import render_report, report_path, write_report
+    from pipeline.reports.model_card import build_model_card, write_model_card
 
     paths = paths_for(spec, output_dir)
     if cloud_config is not None:
@@ -187,12 +221,16 @@ def _report(
     except (FileNotFoundError, LookupError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    card = build_model_card(run, spec) if run.evaluation is not None else None
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_report(run, spec), encoding="utf-8")
+        out.write_text(render_report(run, spec, card), encoding="utf-8")
     else:
-        out = write_report(run, spec, paths.reports_dir)
+        out = write_report(run, spec, paths.reports_dir, card)
     print(f"Report of run {run.run_id}: {out}")
+    # Beside the report only: a report never writes into the serving directory.
+    for path in write_model_card(run, spec, out.parent, card, serving=False):
+        print(f"Model card of run {run.run_id}: {path}")
     return 0
 
 
@@ -239,6 +277,69 @@ def _skew(spec: DatasetSpec, output_dir: Path, serving: Path, run_id: str | None
         return 1
     print(f"No skew beyond the bounds between {serving} and the training data ({reference}).")
     return 0
+
+
+def _load_model(spec: DatasetSpec, args: argparse.Namespace) -> Any:
+    """The pushed model `args.model` of `spec`.
+
+    Raises:
+        ModelNotFoundError: There is none (the message says how to make one).
+    """
+    from pipeline.serving.model import ServedModel, find_version
+
+    run = f"python -m pipeline run --data {spec.directory} --output-dir {args.output_dir}"
+    path = find_version(paths_for(spec, args.output_dir).serving_dir, args.model, run)
+    return ServedModel.load(path)
+
+
+def _predict(spec: DatasetSpec, args: argparse.Namespace) -> int:
+    from pipeline.serving.model import ModelNotFoundError
+    from pipeline.serving.output_columns import class_names
+    from pipeline.serving.predict import predict_csv
+
+    if not 0 < args.threshold < 1:
+        print(f"error: --threshold lies in (0, 1), got {args.threshold}", file=sys.stderr)
+        return 2
+    try:
+        model = _load_model(spec, args)
+        rows = predict_csv(spec, model, args.input, args.output, args.batch_size, args.threshold)
+    # ValueError: InputDataError, PredictError, or a model this project did not export.
+    except (ModelNotFoundError, ValueError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    if spec.is_regression:
+        added = "prediction"
+    else:
+        positive, negative = class_names(spec)
+        added = (
+            f"probability (of {positive!r}), predicted_class ({positive!r} when the "
+            f"probability > {args.threshold:g}, else {negative!r})"
+        )
+    print(f"Scored {rows} rows of {args.input} with model version {model.version} ({model.path})")
+    print(f"Wrote {args.output}: the input's columns, then {added}")
+    return 0
+
+
+def _request(spec: DatasetSpec, args: argparse.Namespace) -> int:
+    from pipeline.serving.model import ModelNotFoundError
+    from pipeline.serving.requests import request_for_csv
+
+    try:
+        body = request_for_csv(spec, _load_model(spec, args), args.input, args.server)
+    # ValueError: InputDataError, PredictError, or a model this project did not export.
+    except (ModelNotFoundError, ValueError) as e:
+        print(f"error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    print(json.dumps(body))
+    return 0
+
+
+def _one_line(error: Exception) -> str:
+    """An input error with a single problem as one line; otherwise its list of problems."""
+    problems = getattr(error, "problems", None)
+    if problems and error.total == 1:
+        return f"{problems[0]}; {error.outcome}"
+    return str(error)
 
 
 def _export_schema(spec: DatasetSpec, output_dir: Path) -> int:
@@ -385,6 +486,10 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         return _skew(spec, args.output_dir, args.serving_data, args.run_id)
     if args.command == "export-schema":
         return _export_schema(spec, args.output_dir)
+    if args.command == "predict":
+        return _predict(spec, args)
+    if args.command == "request":
+        return _request(spec, args)
 
     from pipeline.runners import local as local_runner
     from pipeline.runners.input_checks import InputDataError

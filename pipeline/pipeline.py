@@ -8,6 +8,8 @@
                                       └► LatestBlessedModelResolver ─┴► Evaluator ─► Pusher
                                          (the latest blessed model that is not the candidate;
                                           the evaluation runs on the test split)
+    ScoreExampleGen, Trainer, Evaluator ─► BulkInferrer ─► PredictionCsv
+                                                       (with a `score` file in the spec)
     Transform ─► Ablation                               (with an `ablation` section)
     every artifact above ─► Report                      (Kubeflow / Vertex AI builds)
 
@@ -28,6 +30,7 @@ from typing import Any
 # also imports its Google Cloud extensions (google.cloud.aiplatform), about 10 s of every
 # local run's start-up. The Vertex AI Pusher is imported where it is used.
 from tfx.components import (
+    BulkInferrer,
     Evaluator,
     ExampleValidator,
     SchemaGen,
@@ -44,7 +47,13 @@ from tfx.dsl.input_resolution.strategies.latest_blessed_model_strategy import (
 from tfx.orchestration.data_types import RuntimeParameter
 from tfx.orchestration.metadata import ConnectionConfigType
 from tfx.orchestration.pipeline import Pipeline
-from tfx.proto import example_gen_pb2, pusher_pb2, trainer_pb2, transform_pb2
+from tfx.proto import (
+    bulk_inferrer_pb2,
+    example_gen_pb2,
+    pusher_pb2,
+    trainer_pb2,
+    transform_pb2,
+)
 from tfx.types import standard_artifacts
 from tfx.types.channel import Channel
 
@@ -55,8 +64,11 @@ from components.atomic_pusher import AtomicPusher
 from components.baseline_model import PreviousBlessedModelStrategy
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck, LatestIfAnyStrategy, drift_config
+from components.prediction_csv import PredictionCsv
 from components.report import Report
+from pipeline.model.outputs import SERVING_SIGNATURE
 from pipeline.project import MODULE_FILE, ROOT
+from pipeline.serving.output_columns import DEFAULT_THRESHOLD
 from pipeline.spec import DatasetSpec, Training
 
 # The model code every module file calls (`module_file.py` is only its TFX entry points).
@@ -89,9 +101,14 @@ def portable_config(spec: DatasetSpec, config: dict[str, Any]) -> dict[str, Any]
 
 
 def _csv_example_gen(
-    spec: DatasetSpec, data_root: str, file_key: str, split: dict[str, int]
+    spec: DatasetSpec,
+    data_root: str,
+    file_key: str,
+    split: dict[str, int],
+    pattern: str | None = None,
 ) -> ArrowCsvExampleGen:
-    """Reads one of the spec's files and hash-splits it into `split` (name -> buckets).
+    """Reads one of the spec's files (`files.<file_key>`, or `pattern`) and hash-splits it
+    into `split` (name -> buckets).
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
@@ -100,7 +117,9 @@ def _csv_example_gen(
     return ArrowCsvExampleGen(
         input_base=data_root,
         input_config=example_gen_pb2.Input(
-            splits=[example_gen_pb2.Input.Split(name=file_key, pattern=spec.files[file_key])]
+            splits=[
+                example_gen_pb2.Input.Split(name=file_key, pattern=pattern or spec.files[file_key])
+            ]
         ),
         output_config=example_gen_pb2.Output(
             split_config=example_gen_pb2.SplitConfig(
@@ -170,6 +189,37 @@ def code_digest(*modules: str) -> str:
             digest.update(f"{path.relative_to(origin.parent)}\0".encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _scoring(
+    spec: DatasetSpec, data_root: str, dataset: str, trainer: Trainer, evaluator: Evaluator
+) -> list[Any]:
+    """The spec's `score` file scored by the run's model, if the Evaluator blessed it.
+
+    BulkInferrer writes PredictionLogs (its `inference_result`); PredictionCsv turns them
+    into `predictions.csv` with `predict`'s columns. The CSV is a component's output, not a
+    step after the run, so that a scheduled run on Vertex AI writes it too. `dataset` is
+    the spec's Transform part as JSON.
+    """
+    example_gen = _csv_example_gen(spec, data_root, "score", {"score": 1}, spec.score).with_id(
+        "ScoreExampleGen"
+    )
+    blessing = evaluator.outputs["blessing"]
+    bulk_inferrer = BulkInferrer(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        model_blessing=blessing,
+        data_spec=bulk_inferrer_pb2.DataSpec(example_splits=["score"]),
+        model_spec=bulk_inferrer_pb2.ModelSpec(model_signature_name=[SERVING_SIGNATURE]),
+    )
+    prediction_csv = PredictionCsv(
+        inference_result=bulk_inferrer.outputs["inference_result"],
+        model_blessing=blessing,
+        dataset=dataset,
+        score_file=f"{data_root.rstrip('/')}/{spec.score}",
+        threshold=DEFAULT_THRESHOLD,
+    )
+    return [example_gen, bulk_inferrer, prediction_csv]
 
 
 def create_pipeline(
@@ -383,6 +433,9 @@ def create_pipeline(
         ).with_id("Pusher")
     resolver_nodes = [model_resolver] if resolvers else []
     components += [data_gate, transform, trainer, *resolver_nodes, evaluator, pusher]
+    if spec.score:
+        transform_part = json.dumps(spec_config(spec.for_transform()), sort_keys=True)
+        components += _scoring(spec, data_root, transform_part, trainer, evaluator)
     ablation = None
     if spec.ablation is not None:
         # Analysis only: it reads what Transform wrote and gates nothing.

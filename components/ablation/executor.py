@@ -3,9 +3,10 @@
 Every model is `pipeline.model.keras_model.build_model` (the Trainer's architecture), trained for the same
 `train_steps` on the same batches; an ablated model sees the group's inputs (values,
 buckets and every cross that includes a column of the group) replaced by zeros, so it
-learns without them. All are scored on the whole eval split, and the change in AUC and
-accuracy (RMSE and R-squared for a regression task) against the reference comes with a
-paired bootstrap interval.
+learns without them. All are scored on the whole eval split, and the change in what the
+catalogue compares models on (AUC and accuracy; top-1 accuracy and macro F1 for a
+multi-class task; RMSE and R-squared for a regression task) against the reference comes
+with a paired bootstrap interval.
 
 The models train side by side in one Keras model: each is an independent sub-model with
 its own loss, and the total loss is their sum, so each one's gradients (and Adam's
@@ -84,7 +85,8 @@ def side_by_side(members: list[Any], removed: list[set[str]]) -> Any:
 
 
 def _scores(model: Any, dataset: Any) -> tuple[list[Any], Any]:
-    """Each output's predictions, and the labels, over one pass of `dataset`."""
+    """Each output's predictions (one row per example: a multi-class model's holds its
+    class probabilities), and the labels, over one pass of `dataset`."""
     import numpy as np
     import tensorflow as tf
 
@@ -98,9 +100,13 @@ def _scores(model: Any, dataset: Any) -> tuple[list[Any], Any]:
     labels = []
     for features, label in dataset:
         for i, output in enumerate(predict(features)):
-            scores[i].append(np.asarray(output).reshape(-1))
+            output = np.asarray(output)
+            scores[i].append(output.reshape(len(output), -1))
         labels.append(np.asarray(label).reshape(-1))
-    return [np.concatenate(s) for s in scores], np.concatenate(labels).astype(np.float64)
+    # One column (a binary or regression model's score) is a vector, as the metrics take it.
+    columns = [np.concatenate(s) for s in scores]
+    columns = [c[:, 0] if c.shape[1] == 1 else c for c in columns]
+    return columns, np.concatenate(labels).astype(np.float64)
 
 
 def run_ablation(
@@ -159,7 +165,7 @@ def run_ablation(
     # The same bootstrap draws for every group: the reference is scored once per draw.
     all_changes = paired_differences_against(
         reference, ablated, labels, metrics, replicates=config["replicates"],
-        seed=config["seed"], regression=spec.is_regression,
+        seed=config["seed"], regression=spec.is_regression, multiclass=spec.is_multiclass,
     )  # fmt: skip
     groups = []
     for i, (name, changes) in enumerate(zip(names, all_changes, strict=True), start=1):

@@ -13,11 +13,18 @@ import shlex
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from pipeline.metrics import catalogue
 from pipeline.model.outputs import PREDICTION_KEY
 from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.artifacts import find_run, latest_output_uri
-from pipeline.reports.evaluation_tables import metrics_frame, slice_label, slice_table
+from pipeline.reports.evaluation_tables import (
+    class_name,
+    metrics_frame,
+    slice_label,
+    slice_table,
+)
 from pipeline.spec import DatasetSpec
 
 __all__ = ["RunSummary", "format_summary", "latest_output_uri", "next_steps", "summarize_run"]
@@ -25,8 +32,11 @@ __all__ = ["RunSummary", "format_summary", "latest_output_uri", "next_steps", "s
 # Headline metrics (`slice_table` titles), in the order shown; a run has the
 # classification ones or the regression ones.
 COUNT = catalogue.EXAMPLE_COUNT.title
+# dict.fromkeys: two tasks title their accuracy alike; a run has one task's.
 HEADLINE = tuple(
-    m.title for m in catalogue.either_task(catalogue.SUMMARY_COLUMNS) if m.title != COUNT
+    dict.fromkeys(
+        m.title for m in catalogue.either_task(catalogue.SUMMARY_COLUMNS) if m.title != COUNT
+    )
 )
 # The two shown per slice, with their intervals (the others are in the report).
 SLICE_HEADLINE = tuple(tuple(m.title for m in pair) for pair in catalogue.COMPARED.values())
@@ -87,17 +97,30 @@ def load_slice_metrics(
     }
 
 
-def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 0) -> str:
+def _class_of(key, spec: DatasetSpec | None) -> str | None:
+    """The class a failed metric is of (a multi-class model's sub key), or None."""
+    if not key.HasField("sub_key") or not key.sub_key.HasField("class_id"):
+        return None
+    return class_name(key.sub_key.class_id.value, spec)
+
+
+def describe_gap_failure(
+    failure, gaps: dict[str, float], min_group_size: int = 0, label_class: str | None = None
+) -> str:
     """One line for a broken fairness-gate bound: the groups, their gaps, the bound.
 
     Args:
         failure: TFMA's failure on `fairness_gap/<rate>/<column>`.
         gaps: Overall-slice metrics `fairness_gap/<rate>/<column>=<group>` (signed gap)
-            and `fairness_group_size/<rate>/<column>=<group>` (examples).
+            and `fairness_group_size/<rate>/<column>=<group>` (examples), of the failed
+            metric's class for a multi-class model.
         min_group_size: The gate's; smaller groups are not named.
+        label_class: A multi-class model's class whose rate broke the bound.
     """
     _, rate, column = failure.metric_key.name.split("/")
     title = catalogue.GATE_RATES[rate].title
+    if label_class is not None:
+        title = f"{title} of class {label_class}"
     value = failure.metric_value.double_value.value
     bound = failure.metric_threshold.value_threshold.upper_bound.value
     if math.isnan(value):
@@ -121,9 +144,12 @@ def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 
     )
 
 
-def describe_failure(failure, where: str) -> str:
-    """One line for a failed TFMA threshold: metric, value, bound, slice."""
+def describe_failure(failure, where: str, label_class: str | None = None) -> str:
+    """One line for a failed TFMA threshold: metric (and a multi-class model's class),
+    value, bound, slice."""
     name = failure.metric_key.name
+    if label_class is not None:
+        name = f"{name} of class {label_class}"
     value = failure.metric_value.double_value.value
     threshold = failure.metric_threshold
     if failure.metric_key.is_diff:
@@ -160,12 +186,14 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     for per_slice in result.metric_validations_per_slice:
         where = slice_label(slicer_lib.deserialize_slice_key(per_slice.slice_key), spec)
         for failure in per_slice.failures:
+            label_class = _class_of(failure.metric_key, spec)
             if failure.metric_key.name.startswith("fairness_gap/"):
-                gaps = _overall_gaps(evaluation_uri) if gaps is None else gaps
+                gaps = _overall_gaps(evaluation_uri, spec) if gaps is None else gaps
                 size = spec.fairness_gate.min_group_size if spec and spec.fairness_gate else 0
-                lines.append(describe_gap_failure(failure, gaps, size))
+                of_class = gaps.get(label_class, {})
+                lines.append(describe_gap_failure(failure, of_class, size, label_class))
             else:
-                lines.append(describe_failure(failure, where))
+                lines.append(describe_failure(failure, where, label_class))
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:
@@ -177,9 +205,12 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     return lines
 
 
-def _overall_gaps(evaluation_uri: str) -> dict[str, float]:
-    """The fairness gate's per-group gaps on the Overall slice of the evaluated model."""
-    frame = metrics_frame(evaluation_uri)
+def _overall_gaps(
+    evaluation_uri: str, spec: DatasetSpec | None = None
+) -> dict[str | None, dict[str, float]]:
+    """The fairness gate's per-group gaps on the Overall slice of the evaluated model, by
+    class (a multi-class model's; None for another model's)."""
+    frame = metrics_frame(evaluation_uri, spec)
     rows = frame[
         (frame["kind"] == "overall")
         & ~frame["is_diff"].astype(bool)
@@ -187,7 +218,12 @@ def _overall_gaps(evaluation_uri: str) -> dict[str, float]:
         & frame["model"].isin(["", "candidate"])
         & frame["output"].isin(["", PREDICTION_KEY])
     ]
-    return dict(zip(rows["metric"], rows["value"], strict=True))
+    gaps: dict[str | None, dict[str, float]] = {}
+    for label_class, metric, value in zip(
+        rows["class"], rows["metric"], rows["value"], strict=True
+    ):
+        gaps.setdefault(None if pd.isna(label_class) else label_class, {})[metric] = value
+    return gaps
 
 
 def summarize_run(

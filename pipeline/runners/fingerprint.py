@@ -59,7 +59,7 @@ class LastRun:
 
 def _files(spec: DatasetSpec) -> list[Path]:
     files = []
-    for pattern in spec.files.values():
+    for pattern in [*spec.files.values(), *([spec.score] if spec.score else [])]:
         files += sorted(p for p in spec.directory.glob(pattern) if p.is_file())
     return files
 

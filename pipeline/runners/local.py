@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import time
 from pathlib import Path
@@ -133,7 +134,8 @@ def run(
     copy); TFX fingerprints it, so an edit re-runs what depends on it.
 
     With `report`, the run's HTML report is written to `<output>/<set>/reports/`, also
-    when a component failed.
+    when a component failed. A run with an evaluation gets its model card there too, and a
+    pushed model gets it in its version folder (`pipeline.reports.model_card`).
 
     Beam runs in memory for small data and with one worker process per core for large
     data (`default_beam_args`), unless `beam_pipeline_args` name a running mode.
@@ -282,9 +284,11 @@ def _run_locked(
         console.line(f"  full log: {display_path(log_file)}")
         raise
     finally:
+        # The card first: a pushed model should not wait for the report to get its card.
         # Failed runs get a report too: it shows the anomalies that stopped them.
+        card = _write_model_card(spec, paths, console)
         if report:
-            report_file = _write_report(spec, paths, console)
+            report_file = _write_report(spec, paths, console, card)
     return report_file
 
 
@@ -296,14 +300,35 @@ def _installed_module_file() -> Path | None:
     return Path(found.origin).resolve() if found and found.origin else None
 
 
-def _write_report(spec: DatasetSpec, paths: RunPaths, console: RunConsole) -> Path | None:
+def _write_model_card(spec: DatasetSpec, paths: RunPaths, console: RunConsole) -> dict | None:
+    """The latest run's model card, beside its report and in the version it pushed (None
+    without an evaluation); a card error never hides the run's outcome."""
+    from pipeline.reports.artifacts import find_run
+    from pipeline.reports.model_card import build_model_card, write_model_card
+
+    try:
+        run = find_run(paths.metadata_path, pipeline_name(spec))
+        if run.evaluation is None:
+            return None
+        card = build_model_card(run, spec)
+        written = write_model_card(run, spec, paths.reports_dir, card=card)
+    except Exception as e:
+        console.line(f"  (no model card: {type(e).__name__}: {e})")
+        return None
+    logging.getLogger(__name__).info("Model card: %s", " and ".join(written))
+    return card
+
+
+def _write_report(
+    spec: DatasetSpec, paths: RunPaths, console: RunConsole, card: dict | None = None
+) -> Path | None:
     """The HTML report of the latest run; a report error never hides the run's outcome."""
     from pipeline.reports.artifacts import find_run
     from pipeline.reports.html import write_report
 
     try:
         path = write_report(
-            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir
+            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir, card
         )
     except Exception as e:
         console.line(f"  (no HTML report: {type(e).__name__}: {e})")

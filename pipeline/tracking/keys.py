@@ -6,8 +6,9 @@ that a file path would normalise to another. A metric key here is
     <metric>[/<slice>][/ci_lower | /ci_upper]
 
 - `<metric>`: TFMA's name, as in the spec's thresholds and the HTML report; a rate at a
-  decision threshold gets `_at_<threshold>`, and a decile's `@10%` becomes `_at_10pct`:
-  `auc`, `binary_accuracy`, `fall_out_at_0.5`, `lift_at_10pct`.
+  decision threshold gets `_at_<threshold>`, a multi-class model's metric of one class
+  `_of_<class>`, and a decile's `@10%` becomes `_at_10pct`: `auc`, `binary_accuracy`,
+  `fall_out_at_0.5`, `lift_at_10pct`, `recall_of_Chinstrap`.
 - `<slice>`: absent on the overall slice; `column:value` on a slice (`sex:Female`); a
   bucketized column's range in words (`age:under 25`, `age:25 to 35`, `age:65 and over`,
   for the buckets `< 25`, `[25, 35)`, `>= 65`); a cross joins its parts with `/`
@@ -55,12 +56,15 @@ def clean(text: str) -> str:
     return "/".join("_" if part in ("", ".", "..") else part for part in parts)
 
 
-def metric_name(metric: str, threshold: float | None = None) -> str:
+def metric_name(metric: str, threshold: float | None = None, label_class: str | None = None) -> str:
     """TFMA's metric name as an MLflow key part: `lift@10%` -> `lift_at_10pct`,
-    (`fall_out`, 0.5) -> `fall_out_at_0.5`."""
+    (`fall_out`, 0.5) -> `fall_out_at_0.5`, (`recall`, class `Gentoo`) ->
+    `recall_of_Gentoo`."""
     name = metric.replace("%", "pct").replace("@", "_at_")
     if threshold is not None and not math.isnan(threshold):
         name = f"{name}_at_{threshold:g}"
+    if label_class is not None:
+        name = f"{name}_of_{label_class.replace('/', '_')}"
     return clean(name)
 
 
@@ -84,7 +88,11 @@ def slice_name(label: str) -> str:
 
 
 def metric_key(
-    metric: str, slice_label: str = "Overall", threshold: float | None = None, bound: str = ""
+    metric: str,
+    slice_label: str = "Overall",
+    threshold: float | None = None,
+    bound: str = "",
+    label_class: str | None = None,
 ) -> str:
     """The MLflow key of one number (see the module docstring).
 
@@ -93,8 +101,9 @@ def metric_key(
         slice_label: The slice as `evaluation_tables` names it.
         threshold: The decision threshold of a thresholded rate, else None or NaN.
         bound: '' for the value, 'ci_lower' or 'ci_upper' for an interval bound.
+        label_class: A multi-class model's class the metric is of, else None.
     """
     if bound and bound not in BOUNDS:
         raise ValueError(f"bound must be one of {BOUNDS}, got {bound!r}")
-    parts = [metric_name(metric, threshold), slice_name(slice_label), bound]
+    parts = [metric_name(metric, threshold, label_class), slice_name(slice_label), bound]
     return "/".join(part for part in parts if part)

@@ -11,9 +11,11 @@ by its ML Metadata run id. What it holds:
   count, size and modification times, which is what TFX's cache compares; and each
   ExampleGen's own string as `data.<node>`), the data set's name, task and thresholds;
 - metrics: the evaluated model's headline metrics on every slice and the Fairness
-  Indicators rates at each decision threshold on the overall slice and the sensitive
-  columns' groups, each with its bootstrap interval (keys: `pipeline.tracking.keys`), the
-  fairness gate's gaps, and each component's seconds (`seconds/<component>`);
+  Indicators rates at each decision threshold (a multi-class model's: of each class) on
+  the overall slice and the sensitive columns' groups, each with its bootstrap interval
+  (keys: `pipeline.tracking.keys`), a multi-class model's precision, recall, F1 and AUC of
+  each class on every slice, the fairness gate's gaps, and each component's seconds
+  (`seconds/<component>`);
 - tags: `mlmd_run_id`, `blessed` (true / false / none), the blessing and why (the failed
   thresholds, or the component that stopped the run) as the run's description, and the
   pushed model's serving and registry versions;
@@ -46,8 +48,6 @@ if TYPE_CHECKING:
     from pipeline.reports.artifacts import RunArtifacts
 
 SERVING_ALIAS = "serving"
-# The model card of a pushed model: written beside it, in its serving directory.
-MODEL_CARD_FILE = "model_card.json"
 _EXAMPLE_GENS = ("ExampleGen", "TestExampleGen")
 _BATCH = 1000  # MLflow's most metrics in one log_batch call
 _PARAMS_BATCH = 100  # and params
@@ -55,16 +55,22 @@ _PARAMS_BATCH = 100  # and params
 
 def _is_logged(row: Any, sensitive: tuple[str, ...]) -> bool:
     """Whether a row of `metrics_frame` (the evaluated model's own) is logged: a headline
-    metric on any slice; a Fairness Indicators rate on the overall slice or a sensitive
-    column's group; the fairness gate's largest gap per column and rate."""
+    metric on any slice; a multi-class model's class columns (precision, recall, F1, AUC of
+    each class) on any slice; a Fairness Indicators rate (at a threshold, or of a class) on
+    the overall slice or a sensitive column's group; the fairness gate's largest gap per
+    column and rate (and class)."""
+    from pipeline.metrics import catalogue
     from pipeline.reports.evaluation_tables import FAIRNESS_RATES, HEADLINE
 
     thresholded = not math.isnan(row.threshold)
-    if row.metric in HEADLINE:
+    of_class = row.label_class is not None
+    if of_class and row.metric in {m.tfma_name for m in catalogue.CLASS_COLUMNS}:
+        return True
+    if row.metric in HEADLINE and not of_class:
         return not thresholded
     if row.metric in FAIRNESS_RATES:
         group = row.kind == "feature" and row.slice.startswith(sensitive)
-        return thresholded and (row.kind == "overall" or group)
+        return (thresholded or of_class) and (row.kind == "overall" or group)
     gate = row.metric.startswith("fairness_gap/") and "=" not in row.metric
     return gate and row.kind == "overall"
 
@@ -87,6 +93,9 @@ def _evaluation_metrics(run: RunArtifacts, spec: DatasetSpec) -> dict[str, float
     model = "candidate" if "candidate" in set(frame["model"]) else ""
     own = frame["output"].isin(["", *MODEL_OUTPUTS])
     rows = frame[(frame["model"] == model) & ~frame["is_diff"].astype(bool) & own]
+    # `class` is a Python keyword: itertuples would rename it.
+    rows = rows.rename(columns={"class": "label_class"}).astype({"label_class": object})
+    rows["label_class"] = rows["label_class"].where(rows["label_class"].notna(), None)
     # A group of a sensitive column: 'sex=Female', or 'age [25, 35)' if bucketized.
     sensitive = tuple(
         f"{c} " if c in spec.bucketized_features else f"{c}=" for c in spec.sensitive_columns
@@ -98,7 +107,8 @@ def _evaluation_metrics(run: RunArtifacts, spec: DatasetSpec) -> dict[str, float
         values = {"": row.value, "ci_lower": row.lower, "ci_upper": row.upper}
         for bound, value in values.items():
             if not math.isnan(value):
-                metrics[keys.metric_key(row.metric, row.slice, threshold, bound)] = float(value)
+                key = keys.metric_key(row.metric, row.slice, threshold, bound, row.label_class)
+                metrics[key] = float(value)
     return metrics
 
 
@@ -124,7 +134,8 @@ def _threshold_text(spec: DatasetSpec) -> str:
         bounds.append(f"<= {t.upper_bound:g}" if t.upper_bound is not None else "")
         if t.max_regression is not None:
             bounds.append(f"max regression {t.max_regression:g}")
-        texts.append(f"{t.metric} {', '.join(b for b in bounds if b)}{where}")
+        of = f" of {t.label_class}" if t.label_class is not None else ""
+        texts.append(f"{t.metric}{of} {', '.join(b for b in bounds if b)}{where}")
     return "; ".join(texts)
 
 
@@ -325,12 +336,13 @@ def _log_values(
 
 
 def model_card_path(run: RunArtifacts) -> Path | None:
-    """The pushed model's model card, if the run wrote one: `model_card.json` in the
-    serving directory it pushed to. (The hook for model cards: change it here if the card
-    is written elsewhere.)"""
+    """The pushed model's model card, if the run wrote one: `assets.extra/model_card.json`
+    in the version it pushed to (`pipeline.reports.model_card.served_card_path`)."""
+    from pipeline.reports.model_card import served_card_path
+
     if not run.pushed_to:
         return None
-    card = Path(run.pushed_to) / MODEL_CARD_FILE
+    card = Path(served_card_path(run.pushed_to))
     return card if card.is_file() else None
 
 

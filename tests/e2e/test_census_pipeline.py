@@ -1,6 +1,6 @@
 """The real pipeline (LocalDagRunner, Beam, SQLite ML Metadata) on a census sample.
 
-The nine runs of the shared workspace are listed in tests/e2e/conftest.py. Every
+The ten runs of the shared workspace are listed in tests/e2e/conftest.py. Every
 assertion on what ran reads ML Metadata.
 """
 

@@ -1,4 +1,4 @@
-"""Run history in MLflow, on the census workspace's nine real runs (tests/e2e/conftest.py).
+"""Run history in MLflow, on the census workspace's ten real runs (tests/e2e/conftest.py).
 
 Every run the workspace made logged itself to `<output>/census_sample/mlflow.db` through the
 local runner's hook; the tests read that store back with MLflow's client and through
@@ -27,6 +27,7 @@ from pipeline.model.outputs import MODEL_OUTPUTS
 from pipeline.reports.artifacts import find_run
 from pipeline.reports.evaluation_tables import metrics_frame
 from pipeline.reports.html import report_path
+from pipeline.reports.model_card import served_card_path
 from pipeline.tracking import keys, log_latest_run, log_run, store
 from pipeline.tracking.mlflow_log import SERVING_ALIAS
 from pipeline.tracking.server import free_port, wait_until_healthy
@@ -169,6 +170,18 @@ def test_the_report_is_an_artifact_of_the_run(workspace, logged, client, tmp_pat
     # Artifacts live under the output root, not in the working directory's ./mlruns.
     root = (workspace.paths.root / "mlflow-artifacts").as_uri()
     assert mlflow_run.info.artifact_uri.startswith(root)
+
+
+def test_the_pushed_models_card_is_an_artifact_of_the_run(workspace, logged, client, tmp_path):
+    first = workspace.summaries[FIRST]
+    mlflow_run = logged[first.run_id]
+    folder = Path(client.download_artifacts(mlflow_run.info.run_id, "model_card", str(tmp_path)))
+    (card,) = folder.iterdir()
+    served = Path(served_card_path(first.pushed_to))
+    assert card.read_bytes() == served.read_bytes()
+    # A run that pushed nothing logs no card.
+    unpushed = logged[workspace.summaries[NOT_BLESSED].run_id]
+    assert [a.path for a in client.list_artifacts(unpushed.info.run_id)] == ["report"]
 
 
 def test_pushed_models_are_registered_with_the_serving_alias(workspace, logged, client):

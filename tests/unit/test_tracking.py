@@ -43,6 +43,22 @@ def test_metric_keys_follow_the_documented_naming(metric, slice_label, threshold
     _validate_metric_name(key)  # MLflow's own check: raises on a key it would refuse
 
 
+@pytest.mark.parametrize(
+    ("metric", "slice_label", "bound", "expected"),
+    [
+        ("recall", "Overall", "", "recall_of_Chinstrap"),
+        ("recall", "island=Dream", "ci_lower", "recall_of_Chinstrap/island:Dream/ci_lower"),
+        ("fairness_gap/fnr/sex", "Overall", "", "fairness_gap/fnr/sex_of_Chinstrap"),
+    ],
+)
+def test_a_multiclass_models_metric_of_one_class_names_the_class(
+    metric, slice_label, bound, expected
+):
+    key = keys.metric_key(metric, slice_label, None, bound, label_class="Chinstrap")
+    assert key == expected
+    _validate_metric_name(key)
+
+
 def test_a_key_segment_that_a_path_would_normalise_is_replaced():
     assert keys.clean("a/./b//c/..") == "a/_/b/_/c/_"
     _validate_metric_name(keys.clean("auc/./x"))
