@@ -283,6 +283,13 @@ def fairness_view(
     """
     if not spec.sensitive_columns:
         return NoRates("No fairness view: the data set spec names no sensitive column.")
+    if spec.is_multiclass:
+        # Its rates are per class, not per decision threshold: the fairness tables below
+        # hold them.
+        return NoRates(
+            "No fairness view for a multi-class model: its rates per class and group are "
+            "in the fairness table below."
+        )
     rates = fairness_rates(frame, spec, baseline_frame)
     if rates.empty or not (rates["model"] == CANDIDATE).any():
         return NoRates(

@@ -175,3 +175,5 @@ def test_without_rates_or_sensitive_columns_the_view_says_why(frame):
     assert isinstance(shown, NoRates) and "holds no rates" in shown.reason
     without = load_spec(DATA / "diabetes")
     assert not without.sensitive_columns or isinstance(fairness_view(frame, without), NoRates)
+    multiclass = fairness_view(frame, load_spec(DATA / "penguins"))
+    assert isinstance(multiclass, NoRates) and "multi-class" in multiclass.reason
