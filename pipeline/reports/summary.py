@@ -388,7 +388,8 @@ def next_steps(
     # The model notebook served by nbclassic, where TFMA's views render (`make notebook`);
     # it opens on the latest run, which this one is until the next. The store sits in
     # <output dir>/<set>/.
-    notebook = [display_path(bin_dir / "python"), "-m", "pipeline", "notebook"]
+    # The venv's python is a symlink out of the checkout: its folder is shown, not its target.
+    notebook = [str(Path(display_path(bin_dir)) / "python"), "-m", "pipeline", "notebook"]
     spec_dir = spec_path.parent if spec_path.name == "dataset.yaml" else spec_path
     if not _same(spec_dir, DEFAULT_DATA):
         notebook += ["--data", display_path(spec_dir)]

@@ -106,7 +106,7 @@ def test_next_steps_name_the_report_the_commands_and_the_model(tmp_path):
     assert str(bin_dir.name) in steps["TensorBoard"]
     # The notebook served where TFMA's views render, on the latest run; only the options
     # that differ from the defaults (here: the output directory).
-    python = display_path(bin_dir / "python")
+    python = Path(display_path(bin_dir)) / "python"
     assert steps["notebook"] == f"{python} -m pipeline notebook --output-dir {tmp_path}"
     assert steps["serving"] == "/srv/serving/1796306642"
     text = format_summary(summary, next_lines=list(steps.items()))
