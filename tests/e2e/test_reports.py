@@ -29,6 +29,7 @@ from tests.e2e.conftest import (
     FIRST,
     MODULE_EDIT,
     NOT_BLESSED,
+    SCORED,
     SLICES,
 )
 from tests.e2e.notebook import execute_notebook
@@ -413,10 +414,11 @@ def test_a_run_that_is_not_blessed_writes_no_card_into_the_serving_directory(wor
     assert cards == [serving / v / "assets.extra" / "model_card.json" for v in versions]
     assert not [p for p in serving.rglob(".*")]  # nothing half-written left
     # Each served card was last written by a run that pushed (or re-used) that version:
-    # the first run's, and the fully cached run after the second run's push.
+    # the first run's, and, after the second run's push, the last run re-using it (the
+    # scoring run, whose model and evaluation were cached).
     writers = [_served_card(str(serving / v))["model_details"]["documentation"] for v in versions]
     assert workspace.summaries[FIRST].run_id in writers[0]
-    assert workspace.summaries[CACHED].run_id in writers[1]
+    assert workspace.summaries[SCORED].run_id in writers[1]
     for index in (NOT_BLESSED, MODULE_EDIT, SLICES, BIASED):
         assert not any(workspace.summaries[index].run_id in text for text in writers), index
     # The unblessed run's card stays beside its report, saying why.
