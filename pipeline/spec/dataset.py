@@ -185,6 +185,9 @@ class DatasetSpec:
     bootstrap: Bootstrap = Bootstrap()
     fairness_gate: FairnessGate | None = None
     ablation: Ablation | None = None
+    # How every file is read (`pipeline.spec.csv_format`): the `files` section's keys.
+    delimiter: str = ","
+    encoding: str = "utf-8"
 
     @property
     def is_regression(self) -> bool:
@@ -205,6 +208,14 @@ class DatasetSpec:
     @property
     def bucketized_features(self) -> dict[str, tuple[float, ...]]:
         return {c.name: c.buckets for c in self.columns if c.buckets}
+
+    @property
+    def float_columns(self) -> list[str]:
+        """The columns whose values are numbers by the spec, in every file: the numeric
+        features, and a regression's label. ExampleGen writes them as floats, so a column
+        of whole numbers in one file and decimals in another has one type."""
+        label = [self.label.column] if self.is_regression else []
+        return [*self.numeric_features, *label]
 
     @property
     def raw_feature_columns(self) -> list[str]:
