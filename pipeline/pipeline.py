@@ -48,7 +48,7 @@ from tfx.types.channel import Channel
 import eval_config
 from components import atomic_pusher
 from components.ablation import Ablation, ablation_config
-from components.arrow_csv_example_gen import ArrowCsvExampleGen
+from components.arrow_csv_example_gen import ArrowCsvExampleGen, CsvOptions
 from components.data_gate import DataGate
 from components.drift_check import DriftCheck, LatestIfAnyStrategy, drift_config
 from pipeline.project import MODULE_FILE
@@ -65,10 +65,18 @@ def _csv_example_gen(
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
-    and splits as TFX's executor in half its time).
+    and splits as TFX's executor in half its time), as the spec says the files are written.
     """
     return ArrowCsvExampleGen(
         input_base=data_root,
+        # How the spec says the files are read: delimiter, encoding, missing tokens, and
+        # the columns that are numbers in every file.
+        custom_config=CsvOptions(
+            delimiter=spec.delimiter,
+            encoding=spec.encoding,
+            missing_values=spec.missing_values,
+            float_columns=tuple(spec.float_columns),
+        ).to_custom_config(),
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name=file_key, pattern=spec.files[file_key])]
         ),
