@@ -14,7 +14,14 @@ from pathlib import Path
 from pipeline.metrics import catalogue
 from pipeline.model.outputs import PREDICTION_KEY
 from pipeline.reports.artifacts import find_run, latest_output_uri
-from pipeline.reports.evaluation_tables import metrics_frame, slice_label, slice_table
+from pipeline.reports.evaluation_tables import (
+    NEEDS_BOTH_CLASSES,
+    metrics_frame,
+    only_class,
+    single_class_slices,
+    slice_label,
+    slice_table,
+)
 from pipeline.spec import DatasetSpec
 
 __all__ = ["RunSummary", "format_summary", "latest_output_uri", "summarize_run"]
@@ -73,7 +80,7 @@ def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 
             and `fairness_group_size/<rate>/<column>=<group>` (examples).
         min_group_size: The gate's; smaller groups are not named.
     """
-    _, rate, column = failure.metric_key.name.split("/")
+    _, rate, column = failure.metric_key.name.split("/", 2)
     title = catalogue.GATE_RATES[rate].title
     value = failure.metric_value.double_value.value
     bound = failure.metric_threshold.value_threshold.upper_bound.value
@@ -95,6 +102,30 @@ def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 
     return (
         f"fairness gate: the {title} differs from the overall {title} for "
         f"{groups or f'a group by {value:.4f}'}; fairness.gate.max_gap.{rate} allows {bound:g}"
+    )
+
+
+def describe_single_class(failure, where: str, holds: str) -> str:
+    """One line for a bound on a metric that needs both classes, in a slice that has one.
+
+    Args:
+        failure: TFMA's failure on the metric (its value, 0, measures nothing).
+        where: The slice's readable name.
+        holds: Which class the slice holds, e.g. "only '<=50K'" (`only_class`).
+    """
+    name = failure.metric_key.name
+    title = NEEDS_BOTH_CLASSES[name]
+    subject = "the test split" if where == "Overall" else f"slice {where} of the test split"
+    if failure.metric_key.is_diff:
+        verdict = "no change against the baseline model can be measured"
+    else:
+        bounds = failure.metric_threshold.value_threshold
+        bound = "lower" if bounds.HasField("lower_bound") else "upper"
+        value = getattr(bounds, f"{bound}_bound").value
+        verdict = f"its {bound} bound {value:g} cannot be met"
+    return (
+        f"{name}: {subject} holds a single class ({holds}): {title} is undefined, so "
+        f"{verdict} (test examples of both classes are needed)"
     )
 
 
@@ -134,6 +165,7 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     result = tfma.load_validation_result(evaluation_uri)
     lines = []
     gaps = None
+    single = None
     for per_slice in result.metric_validations_per_slice:
         where = slice_label(slicer_lib.deserialize_slice_key(per_slice.slice_key), spec)
         for failure in per_slice.failures:
@@ -141,8 +173,15 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
                 gaps = _overall_gaps(evaluation_uri) if gaps is None else gaps
                 size = spec.fairness_gate.min_group_size if spec and spec.fairness_gate else 0
                 lines.append(describe_gap_failure(failure, gaps, size))
-            else:
-                lines.append(describe_failure(failure, where))
+                continue
+            if failure.metric_key.name in NEEDS_BOTH_CLASSES:
+                if single is None:
+                    single = single_class_slices(metrics_frame(evaluation_uri, spec))
+                if where in single:
+                    holds = only_class(single[where], spec)
+                    lines.append(describe_single_class(failure, where, holds))
+                    continue
+            lines.append(describe_failure(failure, where))
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:
