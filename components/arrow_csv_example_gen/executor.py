@@ -48,7 +48,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.io import fileio
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import proto_utils
+from tfx.utils import io_utils, proto_utils
 from tfx_bsl.coders import example_coder
 
 from pipeline.spec import csv_format
@@ -155,7 +155,11 @@ class CsvOptions:
 
 
 def read_header(path: str, options: CsvOptions = CsvOptions()) -> list[str]:
-    """The column names of one file (any filesystem), as the spec's loader reads them."""
+    """The column names of one file (any filesystem): with the spec's options, as its
+    loader reads them (a CSV record: quoted names lose their quotes); without, as TFX
+    does (the first line split on commas)."""
+    if options == CsvOptions():
+        return io_utils.load_csv_column_names(path)
     with fileio.open(path, "rb") as stream:
         return csv_format.parse_header(stream, path, options.encoding, options.delimiter)
 
