@@ -22,14 +22,19 @@ lose their quotes, where TFX splits the line on commas); a cell that is empty or
 token once trimmed is a missing value in every column; and the spec's numeric columns are
 floats in every file, whatever their cells look like (TFX would make a column of whole
 numbers INT in one file and FLOAT in another, and validation would then fail). Without
-options it reads as TFX's executor does.
+options it reads as TFX's executor does. Either way each row lands in the split TFX's
+executor would put it in: the hash split reads a key, the row as TFX would have written it
+(`encode_file`), so the spec's typing moves no row between train and eval.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import enum
+import hashlib
 import io
+import itertools
 import os
 import zlib
 from collections.abc import Iterable, Iterator
@@ -41,6 +46,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from google.protobuf import any_pb2, json_format, struct_pb2
+from tensorflow.core.example import example_pb2
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen import write_split
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
@@ -146,6 +152,11 @@ class CsvOptions:
             first = csv_format.decompressed(stream, path).read(len(csv_format.UTF8_BOM))
         return "utf8" if csv_format.starts_with_bom(first) else self.encoding
 
+    def tfx_rules(self) -> CsvOptions:
+        """The same files read as TFX's executor types cells: only an empty cell is
+        missing, every column's type inferred (the rules of the examples' split keys)."""
+        return dataclasses.replace(self, missing_values=None, float_columns=())
+
     def is_missing(self, cell: bytes) -> bool:
         """Whether a cell (UTF-8 bytes) is a missing value."""
         if self.missing_values is None:
@@ -224,24 +235,34 @@ def read_blocks(
         raise ValueError(f"Cannot parse CSV file {path}: {error}") from error
 
 
+# A column's type as the spec's options write it, and as TFX's rules infer it (the type
+# of its cells in the split key, see `encode_file`).
+TypePair = tuple[ColumnType, ColumnType]
+
+
 def file_column_types(
     path: str, names: list[str], options: CsvOptions = CsvOptions()
-) -> dict[str, ColumnType]:
-    """Each column's type over one file: the widest `infer_type` of its distinct cells
-    (missing values aside); FLOAT for the options' float columns."""
+) -> dict[str, TypePair]:
+    """Each column's types over one file: the widest `infer_type` of its distinct cells,
+    as the options write it (missing values aside; FLOAT for their float columns) and as
+    TFX infers it (every non-empty cell)."""
     floats = set(options.float_columns)
-    types = {name: ColumnType.FLOAT if name in floats else ColumnType.UNKNOWN for name in names}
-    inferred = [name for name in names if name not in floats]
-    if not inferred:
-        return types
+    spec = {name: ColumnType.FLOAT if name in floats else ColumnType.UNKNOWN for name in names}
+    tfx = dict.fromkeys(names, ColumnType.UNKNOWN)
     for block in read_blocks(path, names, options):
-        for name in inferred:
-            if types[name] is ColumnType.STRING:
+        for index, name in enumerate(names):
+            # Nothing can widen a column that is text by both rules (or a float column
+            # that is text by TFX's).
+            if tfx[name] is ColumnType.STRING and (
+                spec[name] is ColumnType.STRING or name in floats
+            ):
                 continue
-            for cell in block.column(names.index(name)).unique().to_pylist():
-                if not options.is_missing(cell):
-                    types[name] = max(types[name], infer_type(cell))
-    return types
+            for cell in block.column(index).unique().to_pylist():
+                cell_type = infer_type(cell)
+                tfx[name] = max(tfx[name], cell_type)
+                if name not in floats and not options.is_missing(cell):
+                    spec[name] = max(spec[name], cell_type)
+    return {name: (spec[name], tfx[name]) for name in names}
 
 
 def _parse(cell: bytes, column_type: ColumnType) -> Any:
@@ -316,22 +337,27 @@ def _after_header(message: bytes) -> bytes:
     return message[end + 1 :]
 
 
-def serialize_examples(columns: dict[str, pa.Array]) -> list[bytes]:
-    """One serialized tf.Example per row, as protobuf's deterministic serialization writes
-    it: the features sorted by name (TFX's hash split reads these bytes).
+def column_entries(columns: dict[str, pa.Array]) -> dict[str, list[bytes]]:
+    """Each column's serialized feature map entry per row (`join_entries` makes examples).
 
     tfx_bsl's encoder writes each example's features in hash-table order, which varies
     from row to row; so each column is encoded alone (`Example{Features{entry}}`) and
-    the entries are joined in name order, which is cheaper than parsing and
+    its entries are joined in name order, which is cheaper than parsing and
     re-serializing each example.
     """
     encoder = example_coder.RecordBatchToExamplesEncoder()
-    entries = []
-    for name in sorted(columns):
-        alone = encoder.encode(pa.RecordBatch.from_arrays([columns[name]], [name]))
-        entries.append([_after_header(example) for example in alone])
+    entries = {}
+    for name, column in columns.items():
+        alone = encoder.encode(pa.RecordBatch.from_arrays([column], [name]))
+        entries[name] = [_after_header(example) for example in alone]
+    return entries
+
+
+def join_entries(entries: dict[str, list[bytes]]) -> list[bytes]:
+    """One serialized tf.Example per row, as protobuf's deterministic serialization writes
+    it: the features sorted by name (TFX's hash split reads these bytes)."""
     examples = []
-    for row in zip(*entries, strict=True):
+    for row in zip(*(entries[name] for name in sorted(entries)), strict=True):
         features = b"".join(row)
         size = len(features)
         length = _SHORT_VARINTS[size] if size < len(_SHORT_VARINTS) else _varint(size)
@@ -339,39 +365,62 @@ def serialize_examples(columns: dict[str, pa.Array]) -> list[bytes]:
     return examples
 
 
+def serialize_examples(columns: dict[str, pa.Array]) -> list[bytes]:
+    """One serialized tf.Example per row of `columns`, deterministically serialized."""
+    return join_entries(column_entries(columns))
+
+
 def encode_file(
     path: str,
     names: list[str],
-    types: dict[str, ColumnType],
+    types: dict[str, TypePair],
     options: CsvOptions = CsvOptions(),
-) -> Iterator[bytes]:
-    """The rows of one CSV file as serialized tf.Examples (`serialize_examples`)."""
+) -> Iterator[tuple[bytes, bytes]]:
+    """The rows of one CSV file as (split key, serialized tf.Example) pairs.
+
+    The example is written as the options say. Its split key is the example as TFX's
+    executor would have written the row (`CsvOptions.tfx_rules`): the hash split, which
+    reads the key, puts each row in the split TFX's own ExampleGen would, so the spec's
+    typing (floats, missing tokens) changes no data set's splits. Only the columns whose
+    values differ are encoded twice; without options the key is the example.
+    """
+    tfx = options.tfx_rules()
     for block in read_blocks(path, names, options):
-        columns = {}
+        columns, differing = {}, {}
         for i, name in enumerate(names):
+            spec_type, tfx_type = types[name]
             try:
-                columns[name] = feature_column(block.column(i), types[name], options)
+                columns[name] = feature_column(block.column(i), spec_type, options)
             except ValueError as error:
                 raise ValueError(
                     f"{path}, column '{name}': {error} (the spec declares the column "
                     "numeric: a cell must be a number, empty, or a missing_values token)"
                 ) from None
-        yield from serialize_examples(columns)
+            if options != tfx or spec_type is not tfx_type:
+                as_tfx = feature_column(block.column(i), tfx_type, tfx)
+                if not as_tfx.equals(columns[name]):
+                    differing[name] = as_tfx
+        entries = column_entries(columns)
+        records = join_entries(entries)
+        keys = join_entries({**entries, **column_entries(differing)}) if differing else records
+        yield from zip(keys, records, strict=True)
 
 
-def merge_types(per_file: Iterable[dict[str, ColumnType]]) -> dict[str, ColumnType]:
-    """The widest type of each column over all files."""
-    merged: dict[str, ColumnType] = {}
+def merge_types(per_file: Iterable[dict[str, TypePair]]) -> dict[str, TypePair]:
+    """The widest types of each column over all files."""
+    unknown = (ColumnType.UNKNOWN, ColumnType.UNKNOWN)
+    merged: dict[str, TypePair] = {}
     for types in per_file:
-        for name, column_type in types.items():
-            merged[name] = max(merged.get(name, ColumnType.UNKNOWN), column_type)
+        for name, (spec, tfx) in types.items():
+            known = merged.get(name, unknown)
+            merged[name] = (max(known[0], spec), max(known[1], tfx))
     return merged
 
 
 @beam.typehints.with_input_types(beam.Pipeline)
-@beam.typehints.with_output_types(bytes)
-class _CsvToSerializedExamples(beam.PTransform):
-    """Reads the CSV files of one input split as serialized tf.Examples."""
+@beam.typehints.with_output_types(beam.typehints.Tuple[bytes, bytes])
+class _CsvToKeyedExamples(beam.PTransform):
+    """Reads the CSV files of one input split as (split key, serialized tf.Example)."""
 
     def __init__(self, exec_properties: dict[str, Any], split_pattern: str) -> None:
         self._pattern = os.path.join(
@@ -398,6 +447,50 @@ class _CsvToSerializedExamples(beam.PTransform):
         return paths | "EncodeFiles" >> beam.FlatMap(encode_file, names, types, options)
 
 
+@beam.typehints.with_input_types(beam.Pipeline)
+@beam.typehints.with_output_types(bytes)
+class _CsvToSerializedExamples(beam.PTransform):
+    """Reads the CSV files of one input split as serialized tf.Examples."""
+
+    def __init__(self, exec_properties: dict[str, Any], split_pattern: str) -> None:
+        self._keyed = _CsvToKeyedExamples(exec_properties, split_pattern)
+
+    def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
+        return pipeline | "Keyed" >> self._keyed | "Examples" >> beam.Values()
+
+
+def split_index(key: bytes, buckets: list[int]) -> int:
+    """The output split of an example by TFX's hash split: the SHA-256 of its key, as a
+    big-endian integer, modulo the total bucket count, placed among the cumulative
+    `buckets` (e.g. [2, 3]: buckets 0-1 are split 0, bucket 2 is split 1)."""
+    bucket = int.from_bytes(hashlib.sha256(key).digest(), "big") % buckets[-1]
+    return bisect.bisect(buckets, bucket)
+
+
+def partition_key(example: bytes, feature_name: str) -> bytes:
+    """The key of a split by a feature's value, as TFX makes it: the named feature of a
+    serialized tf.Example, deterministically serialized (bytes and int64 features only)."""
+    features = example_pb2.Example.FromString(example).features.feature
+    if feature_name not in features:
+        raise RuntimeError(f"Cannot split by feature '{feature_name}': no such column.")
+    feature = features[feature_name]
+    if feature.WhichOneof("kind") not in ("bytes_list", "int64_list"):
+        raise RuntimeError(
+            f"Cannot split by feature '{feature_name}': it must hold text or whole numbers "
+            "in every row (as TFX reads the file), not decimals or only empty cells."
+        )
+    return feature.SerializeToString(deterministic=True)
+
+
+def _split_of(
+    pair: tuple[bytes, bytes], num_partitions: int, buckets: list[int], feature_name: str
+) -> int:
+    """The split of a (split key, example) pair (`encode_file`): by its key, or by the
+    key's feature `feature_name` when one is named."""
+    key = pair[0]
+    return split_index(partition_key(key, feature_name) if feature_name else key, buckets)
+
+
 def local_shards(beam_pipeline_args: list[str]) -> int:
     """Files per split when Beam runs on the DirectRunner (one per worker process, so
     that the components reading them can share them out), 0 on any other runner."""
@@ -422,6 +515,43 @@ class Executor(BaseExampleGenExecutor):
     def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
         """The PTransform from one input split's CSV files to serialized tf.Examples."""
         return _CsvToSerializedExamples
+
+    def GenerateExamplesByBeam(
+        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
+    ) -> dict[str, beam.PCollection]:
+        """TFX's output splits: one per input split, or hash splits of one input split.
+        A hash split reads each example's split key (`encode_file`), or that key's
+        `partition_feature_name` feature: the spec's typing leaves every row in the split
+        TFX's executor would put it in."""
+        input_config = example_gen_pb2.Input()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config
+        )
+        output_config = example_gen_pb2.Output()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.OUTPUT_CONFIG_KEY], output_config
+        )
+        split_config = output_config.split_config
+        if not split_config.splits:
+            return super().GenerateExamplesByBeam(pipeline, exec_properties)
+        if len(input_config.splits) != 1:
+            raise ValueError(
+                "output_config names splits to hash into, so input_config must have exactly "
+                f"one split, not {len(input_config.splits)}"
+            )
+        names = example_gen_utils.generate_output_split_names(input_config, output_config)
+        buckets = list(itertools.accumulate(split.hash_buckets for split in split_config.splits))
+        parts = (
+            pipeline
+            | "InputToRecord"
+            >> _CsvToKeyedExamples(exec_properties, input_config.splits[0].pattern)
+            | "SplitData"
+            >> beam.Partition(_split_of, len(buckets), buckets, split_config.partition_feature_name)
+        )
+        return {
+            name: part | f"Examples[{name}]" >> beam.Values()
+            for name, part in zip(names, parts, strict=True)
+        }
 
     def Do(
         self,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 from google.protobuf import json_format
+from tfx.components.example_gen.base_example_gen_executor import _PartitionFn
 from tfx.components.example_gen.csv_example_gen.executor import Executor as TfxExecutor
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_artifacts
@@ -17,7 +18,8 @@ from tfx.utils import proto_utils
 
 from components.arrow_csv_example_gen import CsvOptions, Executor, executor
 from components.arrow_csv_example_gen.executor import ColumnType, infer_type
-from tests.conftest import DATA
+from pipeline.spec import load_spec
+from tests.conftest import DATA, sample_rows, write_csv
 
 SPLITS = {"train": 3, "eval": 1}
 # Every kind of cell TFX's executor distinguishes. Column `i` is int in the first file and
@@ -54,8 +56,10 @@ def _run(
     out: Path,
     beam_args: tuple[str, ...] = ("--direct_running_mode=in_memory",),
     options: CsvOptions | None = None,
+    partition_feature: str = "",
 ) -> dict[str, list]:
-    """Runs one executor; returns each split's serialized records as written."""
+    """Runs one executor (hash split by the whole example, or by `partition_feature`);
+    returns each split's serialized records as written."""
     examples = standard_artifacts.Examples()
     examples.uri = str(out)
     properties = {
@@ -69,7 +73,8 @@ def _run(
                     splits=[
                         example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets)
                         for name, buckets in SPLITS.items()
-                    ]
+                    ],
+                    **({"partition_feature_name": partition_feature} if partition_feature else {}),
                 )
             )
         ),
@@ -256,3 +261,63 @@ def test_a_non_number_in_a_float_column_names_file_and_column(tmp_path):
         Exception, match=r"bad\.csv, column 'x': .*forty.*declares the column numeric"
     ):
         _run(Executor, tmp_path / "in", "bad.csv", tmp_path / "out", options=options)
+
+
+def _values(example: tf.train.Example) -> tuple:
+    """An example's cells whatever their type: 39, 39.0 and b'39' read alike; a missing
+    token reads as no value."""
+    out = []
+    for name, feature in sorted(example.features.feature.items()):
+        kind = feature.WhichOneof("kind")
+        values = list(getattr(feature, kind).value) if kind else []
+        cells = [v.decode() if isinstance(v, bytes) else f"{v:g}" for v in values]
+        out.append((name, tuple(c for c in cells if c != "?")))
+    return tuple(out)
+
+
+def test_the_specs_typing_leaves_every_row_in_tfxs_split(tmp_path):
+    # Census as the pipeline reads it: numeric columns as floats, '?' a missing value. The
+    # examples differ from TFX's, yet each row lands in the split TFX puts it in.
+    census = load_spec(DATA / "census")
+    header, rows = sample_rows(DATA / "census" / "train.csv", 3000)
+    write_csv(tmp_path / "in" / "train.csv", header, rows)
+    options = CsvOptions(
+        missing_values=census.missing_values, float_columns=tuple(census.float_columns)
+    )
+    ours = _run(Executor, tmp_path / "in", "train.csv", tmp_path / "arrow", options=options)
+    theirs = _run(TfxExecutor, tmp_path / "in", "train.csv", tmp_path / "tfx")
+    for split in SPLITS:
+        examples = [tf.train.Example.FromString(r) for r in ours[split]]
+        assert examples[0].features.feature["age"].HasField("float_list")
+        expected = [_values(tf.train.Example.FromString(r)) for r in theirs[split]]
+        assert [_values(e) for e in examples] == expected, split
+
+
+@pytest.mark.parametrize("buckets", [[3, 4], [8, 9, 10], [1, 2, 3, 100]])
+def test_split_index_is_tfxs_hash_split(buckets):
+    # TFX's private partition function is the reference, in this test only.
+    keys = [f"row {i}".encode() for i in range(3000)] + [b"", bytes(range(256))]
+    config = example_gen_pb2.SplitConfig()
+    ours = [executor.split_index(key, buckets) for key in keys]
+    assert ours == [_PartitionFn(key, len(buckets), buckets, config) for key in keys]
+    assert set(ours) == set(range(len(buckets)))
+
+
+def test_a_split_by_a_features_value_is_tfxs(tmp_path):
+    # Split by `n`'s value as TFX's executor splits: by `n` as it types it (whole numbers:
+    # int64), though the examples hold `n` as a float (TFX refuses to split by floats).
+    (tmp_path / "in").mkdir()
+    rows = "".join(f"{i},{'abcdefg'[i % 7]}\n" for i in range(200))
+    (tmp_path / "in" / "f.csv").write_text("n,s\n" + rows)
+    options = CsvOptions(missing_values=(), float_columns=("n",))
+    ours = _run(
+        Executor, tmp_path / "in", "f.csv", tmp_path / "arrow", options=options,
+        partition_feature="n",
+    )  # fmt: skip
+    theirs = _run(TfxExecutor, tmp_path / "in", "f.csv", tmp_path / "tfx", partition_feature="n")
+    for split in SPLITS:
+        assert [_values(tf.train.Example.FromString(r)) for r in ours[split]] == [
+            _values(tf.train.Example.FromString(r)) for r in theirs[split]
+        ], split
+    assert all(ours.values())
+    assert tf.train.Example.FromString(ours["train"][0]).features.feature["n"].float_list.value

@@ -56,6 +56,9 @@ def _stops(spec_path: Path, output: Path, capsys) -> str:
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err
+    # One line: the spec's error, or the input checks' heading and their one problem.
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 or (len(lines) == 2 and lines[0].startswith("error: 1 problem")), err
     assert not list(output.rglob("metadata.sqlite")), "a component ran"
     return err
 
