@@ -15,15 +15,20 @@ WORKDIR /pipeline
 ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONDONTWRITEBYTECODE=1
 
-# The lock's versions over the image's own (install, not sync: keep the image's extras).
-COPY requirements.lock ./
+# The run-time lock's versions over the image's own (install, not sync: keep the image's
+# extras). requirements-runtime.lock has what the steps import, at requirements.lock's
+# versions, and none of the test, lint or notebook tools.
+COPY requirements-runtime.lock ./
 RUN python -m pip install --no-cache-dir uv==0.13.9 \
-    && uv pip install --system --no-cache -r requirements.lock
+    && uv pip install --system --no-cache -r requirements-runtime.lock
 
-# The project: `module_file` and `eval_config` become top-level modules, the compiled
-# pipeline refers to module_file.preprocessing_fn / module_file.run_fn.
-COPY setup.py module_file.py eval_config.py ./
+# The project: `module_file`, `eval_config` and `modeling` become top-level modules; the
+# compiled pipeline refers to module_file.preprocessing_fn / module_file.run_fn, and to the
+# custom artifact types as modeling.<Type>.
+COPY setup.py module_file.py eval_config.py modeling.py ./
 COPY pipeline/ pipeline/
 COPY components/ components/
+# From / (not this folder), so that the installed copy is what imports: every module a
+# step names, and every custom component's executor.
 RUN uv pip install --system --no-cache --no-deps . \
-    && cd / && python -c "import module_file, eval_config, components.data_gate.executor"
+    && cd / && python -c "import module_file, eval_config, modeling, pipeline.reports.html, pkgutil, importlib, importlib.util, components; [importlib.import_module(f'components.{m.name}.executor') for m in pkgutil.iter_modules(components.__path__) if importlib.util.find_spec(f'components.{m.name}.executor')]"

@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test test-fast lint format spec-docs notebooks benchmark benchmarks lock clean browser
+.PHONY: run test test-fast lint format spec-docs notebooks benchmark benchmarks lock clean browser mlflow-ui
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
 # set (as on these machines), and compiling ~4,000 modules from source cost every process
@@ -24,6 +24,9 @@ $(STAMP): requirements.lock setup.py .python-version Makefile
 
 run: $(STAMP)  ## the whole pipeline on data/census; pass options with ARGS="--train-steps 200"
 	$(PY) -m pipeline run $(ARGS)
+
+mlflow-ui: $(STAMP)  ## MLflow's UI on the local run history (outputs/<set>/mlflow.db)
+	$(PY) -m pipeline ui $(ARGS)
 
 test: $(STAMP) browser  ## the test suite: unit, data, model and end-to-end tiers
 	$(PY) -m pytest $(ARGS)

@@ -20,6 +20,12 @@ baseline model is evaluated only on what the comparison needs (`compared_metric_
 A regression spec (`task: regression`) gets RMSE, RMSLE, R-squared, adjusted R-squared
 (`pipeline.metrics.regression`), MAE and the mean label and prediction instead, with
 their intervals; its error metrics are bounded from above.
+
+A multi-class spec (`task: multiclass_classification`) gets top-1 accuracy, the macro
+averages, each class's precision, recall, F1, one-vs-rest AUC and Fairness Indicators
+rates (under TFMA's class sub keys: `binarize`), the multi-class confusion matrix plot,
+their intervals and the fairness gate per class, all from one collection of each slice's
+class probabilities (`pipeline.metrics.multiclass`); see `multiclass_metrics_specs`.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ GAP_MODULE = "pipeline.metrics.fairness_gap"
 SCORE_MODULE = "pipeline.metrics.score"
 HISTOGRAM_MODULE = "pipeline.metrics.histogram"
 REGRESSION_MODULE = catalogue.REGRESSION_MODULE
+MULTICLASS_MODULE = catalogue.MULTICLASS_MODULE
 
 # The catalogue's headline metrics (`catalogue.HEADLINE`), by how they are computed. The
 # candidate and the baseline model are both evaluated on them.
@@ -315,12 +322,165 @@ def score_metric_config(name: str, thresholds: list[float] | None = None) -> tfm
     )
 
 
+# A multi-class model's metrics of the whole slice (its headline metrics but the example
+# count), those of each class (compared with the baseline model too), the rates of each
+# class (the candidate's only), and what the simple baselines are scored on.
+_MULTICLASS_HEADLINE = catalogue.HEADLINE[catalogue.MULTICLASS]
+MULTICLASS_SLICE_METRICS = tuple(
+    m.tfma_name for m in _MULTICLASS_HEADLINE if m != catalogue.EXAMPLE_COUNT
+)
+MULTICLASS_CLASS_METRICS = tuple(m.tfma_name for m in catalogue.CLASS_COLUMNS)
+MULTICLASS_RATES = tuple(m.tfma_name for m in catalogue.CLASS_RATES)
+MULTICLASS_BASELINE_METRICS = tuple(m.tfma_name for m in catalogue.COMPARED[catalogue.MULTICLASS])
+
+
+def multiclass_metric_config(name: str, classes: int) -> tfma.MetricConfig:
+    """A metric from the slice's collection of class probabilities."""
+    return tfma.MetricConfig(
+        class_name="MultiClassMetric",
+        module=MULTICLASS_MODULE,
+        config=json.dumps({"name": name, "classes": classes}),
+    )
+
+
+def _multiclass_bounds(spec: DatasetSpec) -> dict[tuple[str, int | None], list[Threshold]]:
+    """The spec's thresholds by (TFMA metric name, class id or None)."""
+    bounds: dict[tuple[str, int | None], list[Threshold]] = {}
+    for t in spec.thresholds:
+        class_id = spec.class_names.index(str(t.label_class)) if t.label_class is not None else None
+        metric = catalogue.MULTICLASS_THRESHOLD_METRICS[t.metric].tfma_name
+        bounds.setdefault((metric, class_id), []).append(t)
+    if spec.min_slice_size:
+        bounds[catalogue.EXAMPLE_COUNT.tfma_name, None] = [
+            Threshold(catalogue.EXAMPLE_COUNT.name, spec.min_slice_size, None, where)
+            for where in sorted({t.slice for t in spec.thresholds if t.slice})
+        ]
+    return bounds
+
+
+def multiclass_metrics_specs(spec: DatasetSpec) -> list[tfma.MetricsSpec]:
+    """A multi-class model's MetricsSpecs (see `pipeline.metrics.multiclass`).
+
+    Compared (the candidate and the baseline model): the example count, accuracy, the
+    macro averages and the confusion matrix plot; and in one MetricsSpec per class,
+    binarized to that class alone so that a bound on one class's metric binds to it
+    only, the class's precision, recall, F1 and AUC. The candidate's only: each class's
+    rates, the intervals and the fairness gate (one gap per class, sensitive column and
+    bounded rate, each bounded). The simple baselines: accuracy and macro F1.
+    """
+    classes = len(spec.label.classes)
+    output = [prediction_key(spec.task)]
+    candidate = [tfma.CANDIDATE_KEY]
+    every_class = tfma.BinarizationOptions(class_ids={"values": list(range(classes))})
+    bounds = _multiclass_bounds(spec)
+    count = catalogue.EXAMPLE_COUNT
+    compared = [_with_thresholds(tfma.MetricConfig(class_name=count.tfma_class),
+                                 bounds.pop((count.tfma_name, None), []))]  # fmt: skip
+    compared += [
+        _with_thresholds(multiclass_metric_config(name, classes), bounds.pop((name, None), []))
+        for name in MULTICLASS_SLICE_METRICS
+    ]
+    compared.append(
+        tfma.MetricConfig(
+            class_name="MultiClassConfusionPlot",
+            module=MULTICLASS_MODULE,
+            config=json.dumps({"classes": classes}),
+        )
+    )
+    specs = [tfma.MetricsSpec(metrics=compared, output_names=output)]
+    for c in range(classes):
+        metrics = [
+            _with_thresholds(multiclass_metric_config(name, classes), bounds.pop((name, c), []))
+            for name in MULTICLASS_CLASS_METRICS
+        ]
+        specs.append(
+            tfma.MetricsSpec(
+                metrics=metrics,
+                output_names=output,
+                binarize=tfma.BinarizationOptions(class_ids={"values": [c]}),
+            )
+        )
+    if bounds:  # every spec metric has a home above; this guards the lists' agreement
+        raise ValueError(f"no metric config for the thresholds on {sorted(bounds)}")
+    rates = [multiclass_metric_config(name, classes) for name in MULTICLASS_RATES]
+    specs.append(
+        tfma.MetricsSpec(
+            metrics=rates, output_names=output, model_names=candidate, binarize=every_class
+        )
+    )
+    bootstrap = spec.bootstrap
+    if bootstrap.replicates:
+        options = {
+            "classes": classes,
+            "replicates": bootstrap.replicates,
+            "confidence": bootstrap.confidence,
+            "seed": bootstrap.seed,
+        }
+        intervals = tfma.MetricConfig(
+            class_name="MultiClassIntervals", module=MULTICLASS_MODULE, config=json.dumps(options)
+        )
+        specs.append(
+            tfma.MetricsSpec(metrics=[intervals], output_names=output, model_names=candidate)
+        )
+    gaps = multiclass_gate_configs(spec)
+    if gaps:
+        specs.append(
+            tfma.MetricsSpec(
+                metrics=gaps, output_names=output, model_names=candidate, binarize=every_class
+            )
+        )
+    specs.append(
+        tfma.MetricsSpec(
+            metrics=[multiclass_metric_config(n, classes) for n in MULTICLASS_BASELINE_METRICS],
+            output_names=list(baselines(spec.task)),
+            model_names=candidate,
+        )
+    )
+    return specs
+
+
+def multiclass_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
+    """One gap metric per (sensitive column, bounded rate), bounded on the Overall slice; in
+    a MetricsSpec binarized by class, TFMA bounds each class's gap."""
+    gate = spec.fairness_gate
+    if gate is None:
+        return []
+    configs = []
+    for column in spec.sensitive_columns:
+        for rate, bound in gate.max_gap.items():
+            options = {
+                "name": gap_name(rate, column),
+                "rate": rate,
+                "column": column,
+                "feature": slice_feature(spec, column),
+                "min_group_size": gate.min_group_size,
+                "classes": len(spec.label.classes),
+            }
+            threshold = tfma.MetricThreshold(
+                value_threshold=tfma.GenericValueThreshold(upper_bound={"value": bound})
+            )
+            configs.append(
+                tfma.MetricConfig(
+                    class_name="MultiClassFairnessGap",
+                    module=MULTICLASS_MODULE,
+                    config=json.dumps(options),
+                    per_slice_thresholds=[
+                        tfma.PerSliceMetricThreshold(
+                            slicing_specs=[tfma.SlicingSpec()], threshold=threshold
+                        )
+                    ],
+                )
+            )
+    return configs
+
+
 def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
     """The Evaluator's configuration for the data set `spec`.
 
     The model's `evaluation` signature scores raw examples with the model and its simple
     baselines (`pipeline.model.outputs`); `transform_features` supplies the label (0/1
-    for a classifier) and the bucket features that slices use. Every metric and threshold
+    for a binary classifier, a class id for a multi-class one) and the bucket features
+    that slices use. Every metric and threshold
     is on the model's output; the simple baselines get `baseline_metric_configs` only, so
     they never gate. When TFX's Evaluator is given a baseline model (the last blessed one),
     TFMA names the two models "candidate" and "baseline" and evaluates the baseline on
@@ -340,7 +500,9 @@ def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:
             )
         ],
         slicing_specs=slicing_specs(spec),
-        metrics_specs=[
+        metrics_specs=multiclass_metrics_specs(spec)
+        if spec.is_multiclass
+        else [
             tfma.MetricsSpec(metrics=compared_metric_configs(spec), output_names=output),
             tfma.MetricsSpec(
                 metrics=candidate_metric_configs(spec),

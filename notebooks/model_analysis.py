@@ -14,11 +14,13 @@
 # How the run's model did on the test split, as TFMA measured it in the Evaluator:
 # the blessing decision, metrics per slice and per feature cross, the Fairness
 # Indicators rates per group with their gap to the overall rate, ROC / PR /
-# calibration curves, the confusion matrix, and the candidate against the baseline.
+# calibration curves and the confusion matrix (for a multi-class model: the confusion
+# matrix and each class's metrics, per slice), the candidate against the baseline and
+# the simple baselines, and the ablation.
 #
 # Section 2 shows TFMA's interactive slicing view. It needs the TFMA widget
 # extension: in classic Jupyter it renders, in JupyterLab and in exported HTML it is
-# often blank. Sections 3 to 7 show the same numbers as static tables and plots
+# often blank. Sections 3 to 8 show the same numbers as static tables and plots
 # (the ones the HTML report holds), which render anywhere.
 #
 # Choose the run with environment variables before starting Jupyter (or nbclient):
@@ -57,9 +59,12 @@ import pandas as pd
 import tensorflow_model_analysis as tfma
 from IPython.display import Markdown, display
 
+from pipeline.metrics import catalogue
 from pipeline.reports import evaluation_tables as tables
 from pipeline.reports.artifacts import find_run
 from pipeline.reports.figures import (
+    ablation_figure,
+    class_confusion_figure,
     curve_figures,
     fairness_figure,
     gain_figure,
@@ -107,11 +112,13 @@ display(tfma.view.render_slicing_metrics(result, slicing_column=column))
 # ## 3. Metrics per slice and per feature cross
 #
 # Headline metrics on the test split. Slices with few examples are noisy: the bar
-# chart greys out those with fewer than 30.
+# chart (of the task's key metric: AUC, a multi-class model's accuracy, RMSE) greys out
+# those with fewer than 30.
 
 # %%
 features = tables.slice_table(frame, kinds=("overall", "feature"))
-display(slice_bars_figure(features, "AUC"))
+_, key_title = tables.key_metric(spec)
+display(slice_bars_figure(features, key_title))
 display(features)
 
 # %%
@@ -127,8 +134,11 @@ display(tables.slice_table(frame, kinds=("cross",)))
 
 # %%
 gains = tables.gain_table(frame)
-display(gain_figure(gains))
-display(gains)
+if "gain" in gains:
+    display(gain_figure(gains))
+    display(gains)
+else:
+    print(f"no ranking: a {spec.task} model has no positive class to rank")
 
 # %% [markdown]
 # ## 4. Fairness indicators
@@ -136,7 +146,9 @@ display(gains)
 # Per group of each sensitive column and at each decision threshold of the spec:
 # false positive rate (FPR), false negative rate (FNR), true positive / negative
 # rates (TPR, TNR), false discovery and false omission rates (FDR, FOR), and each
-# rate's gap to the overall rate at the same threshold (group minus overall).
+# rate's gap to the overall rate at the same threshold (group minus overall). For a
+# multi-class model, per class instead of per threshold: each class's rates against
+# the other classes, the prediction being the top class.
 
 # %%
 # The fairness gate (spec `fairness.gate`): ok = within the bound, None = group
@@ -145,24 +157,37 @@ display(tables.fairness_gaps(frame, spec))
 
 # %%
 fairness = tables.fairness_table(frame, spec)
+by = "class" if spec.is_multiclass else "threshold"
 for column in spec.sensitive_columns:
     rows = fairness[fairness["column"] == column]
     display(Markdown(f"### {column}"))
     display(fairness_figure(rows, column))
-    display(rows.drop(columns="column").set_index(["group", "threshold"]))
+    display(rows.drop(columns="column").set_index(["group", by]))
 
 # %% [markdown]
-# ## 5. Curves and confusion matrix (overall)
+# ## 5. Curves and confusion matrix
 #
-# ROC and precision-recall curves from TFMA's confusion matrices at 1,000
-# thresholds; calibration from its prediction histogram (10 bins); the confusion
-# matrix at the 0.5 threshold. The baseline is dashed when there is one.
+# A binary model: ROC and precision-recall curves from TFMA's confusion matrices at
+# 1,000 thresholds; calibration from its prediction histogram (10 bins); the
+# confusion matrix at the 0.5 threshold (overall; the baseline dashed when there is
+# one). A multi-class model: TFMA's multi-class confusion matrix (actual class x top
+# class) overall and per slice and cross, and each class's precision, recall, F1 and
+# one-vs-rest AUC.
 
 # %%
-figures = curve_figures(tables.plot_data(run.evaluation.uri, spec))
-for name in ("roc", "pr", "calibration", "confusion"):
-    display(figures[name])
-display(pd.DataFrame([figures["counts"]]).set_index("threshold"))
+if spec.is_multiclass:
+    matrices = tables.class_confusion(run.evaluation.uri, spec)
+    model = "candidate" if ("Overall", "candidate") in matrices else ""
+    display(class_confusion_figure(matrices[("Overall", model)]))
+    display(tables.class_table(frame, spec, "Overall", matrices[("Overall", model)]))
+    for (name, of_model), matrix in matrices.items():
+        if of_model == model and name != "Overall":
+            display(Markdown(f"**{name}**"), matrix)
+elif not spec.is_regression:
+    figures = curve_figures(tables.plot_data(run.evaluation.uri, spec))
+    for name in ("roc", "pr", "calibration", "confusion"):
+        display(figures[name])
+    display(pd.DataFrame([figures["counts"]]).set_index("threshold"))
 
 # %% [markdown]
 # ## 6. Candidate vs. baseline
@@ -177,10 +202,26 @@ if comparison.empty:
 display(comparison.set_index(["slice", "metric"]))
 
 # %% [markdown]
-# ## 7. Every number TFMA wrote
+# ## 7. Against simple baselines, and the ablation
 #
-# The long table behind everything above: one row per slice, model, metric and
-# threshold, with the bootstrap's interval bounds (`lower`, `upper`) when
+# The model against simple models on the same test examples (linear on the same
+# inputs, the majority class, chance; for a regression model linear and the mean),
+# on what the task compares models on; 'above best' = the model's margin over the
+# best of them. Then the Ablation component's report, when the spec has one: each
+# feature group's worth, as the change without it (with a paired interval).
+
+# %%
+for metric in catalogue.COMPARED[spec.task]:
+    display(Markdown(f"**{metric.title}**"), tables.baseline_table(frame, metric.tfma_name))
+if run.ablation is not None:
+    ablation = tables.ablation_table(run.ablation.uri)
+    display(ablation_figure(ablation), ablation)
+
+# %% [markdown]
+# ## 8. Every number TFMA wrote
+#
+# The long table behind everything above: one row per slice, model, metric, class (a
+# multi-class model's) and threshold, with the bootstrap's interval bounds (`lower`, `upper`) when
 # `evaluation.bootstrap.replicates` is above 0.
 # Filter it with pandas for anything the sections above do not show.
 

@@ -7,7 +7,8 @@ Packages, from the bottom up (imports only flow upwards in this list's reverse):
     metrics/   TFMA custom metrics and the one catalogue of metric names and directions
     serving/   raw tf.Examples for the exported model
     pipeline.py  `create_pipeline`, the DAG every runner shares
-    reports/   ML Metadata lookups, tables, the run summary, the HTML report
+    reports/   ML Metadata lookups, tables, the run summary, the HTML report, the model card
+    tracking/  run history in MLflow: each run logged, pushed models registered, the UI
     runners/   local runs, Kubeflow V2 / Vertex AI, the run lock, fingerprint, input checks
     cli.py     `python -m pipeline`, one function per subcommand
 """

@@ -109,6 +109,10 @@ def census_sample(tmp_path: Path) -> Path:
 
 
 TIERS = ("unit", "data", "model", "e2e")
+# Seconds an e2e test may take, its workspace's runs included (pyproject.toml's limit is
+# for the other tiers): the census workspace's nine runs, built while another worker
+# builds a second one, on 2 busy cores.
+E2E_TIMEOUT = 2400
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -117,3 +121,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         tier = next((part for part in item.path.parts if part in TIERS), None)
         if tier:
             item.add_marker(getattr(pytest.mark, tier))
+        if tier == "e2e" and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT))

@@ -19,7 +19,10 @@ from components.ablation import executor
 class AblationReport(artifact.Artifact):
     """A directory holding `ablation.json` (see `executor.RESULT_FILE`)."""
 
-    # Kubeflow V2 needs `<namespace>.<Title>` for a custom artifact type.
+    # Kubeflow V2 needs `<namespace>.<Title>` for a custom artifact type, and its container
+    # entry point imports the class from that path: the top-level `modeling` module
+    # re-exports it (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_entrypoint_utils.py:252,
+    # `_retrieve_class_path`).
     TYPE_NAME = "modeling.AblationReport"
 
 
@@ -31,6 +34,8 @@ class AblationSpec(component_spec.ComponentSpec):
         "dataset": component_spec.ExecutionParameter(type=str),
         # {"groups": {name: [columns]}, "train_steps": n, "replicates": n, "seed": n}
         "ablation": component_spec.ExecutionParameter(type=str),
+        # JSON: the Vertex AI custom training job (VertexAblation only).
+        "custom_config": component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         "examples": component_spec.ChannelParameter(type=standard_artifacts.Examples),
@@ -51,6 +56,7 @@ class Ablation(base_component.BaseComponent):
         transform_graph: channel.BaseChannel,
         dataset: str,
         ablation: str,
+        custom_config: str | None = None,
     ) -> None:
         """Builds the component.
 
@@ -59,12 +65,24 @@ class Ablation(base_component.BaseComponent):
             transform_graph: Transform's `transform_graph`.
             dataset: JSON of `DatasetSpec.for_trainer().to_config()`.
             ablation: JSON of the groups, steps, replicates and seed.
+            custom_config: JSON of the Vertex AI training job (`VertexAblation`).
         """
         spec = AblationSpec(
             examples=examples,
             transform_graph=transform_graph,
             dataset=dataset,
             ablation=ablation,
+            custom_config=custom_config,
             report=channel.Channel(type=AblationReport),
         )
         super().__init__(spec=spec)
+
+
+class VertexAblation(Ablation):
+    """The Ablation run as a Vertex AI custom training job on a chosen machine.
+
+    `custom_config` holds the job: TFX's `google_cloud_ai_platform` Trainer keys
+    (`ai_platform_training_args`, `ai_platform_enable_vertex`, `ai_platform_vertex_region`).
+    """
+
+    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.VertexTrainingExecutor)

@@ -3,9 +3,10 @@
 Every model is `pipeline.model.keras_model.build_model` (the Trainer's architecture), trained for the same
 `train_steps` on the same batches; an ablated model sees the group's inputs (values,
 buckets and every cross that includes a column of the group) replaced by zeros, so it
-learns without them. All are scored on the whole eval split, and the change in AUC and
-accuracy (RMSE and R-squared for a regression task) against the reference comes with a
-paired bootstrap interval.
+learns without them. All are scored on the whole eval split, and the change in what the
+catalogue compares models on (AUC and accuracy; top-1 accuracy and macro F1 for a
+multi-class task; RMSE and R-squared for a regression task) against the reference comes
+with a paired bootstrap interval.
 
 The models train side by side in one Keras model: each is an independent sub-model with
 its own loss, and the total loss is their sum, so each one's gradients (and Adam's
@@ -24,6 +25,7 @@ import time
 from typing import Any
 
 from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from pipeline.metrics import catalogue
@@ -83,7 +85,8 @@ def side_by_side(members: list[Any], removed: list[set[str]]) -> Any:
 
 
 def _scores(model: Any, dataset: Any) -> tuple[list[Any], Any]:
-    """Each output's predictions, and the labels, over one pass of `dataset`."""
+    """Each output's predictions (one row per example: a multi-class model's holds its
+    class probabilities), and the labels, over one pass of `dataset`."""
     import numpy as np
     import tensorflow as tf
 
@@ -97,9 +100,13 @@ def _scores(model: Any, dataset: Any) -> tuple[list[Any], Any]:
     labels = []
     for features, label in dataset:
         for i, output in enumerate(predict(features)):
-            scores[i].append(np.asarray(output).reshape(-1))
+            output = np.asarray(output)
+            scores[i].append(output.reshape(len(output), -1))
         labels.append(np.asarray(label).reshape(-1))
-    return [np.concatenate(s) for s in scores], np.concatenate(labels).astype(np.float64)
+    # One column (a binary or regression model's score) is a vector, as the metrics take it.
+    columns = [np.concatenate(s) for s in scores]
+    columns = [c[:, 0] if c.shape[1] == 1 else c for c in columns]
+    return columns, np.concatenate(labels).astype(np.float64)
 
 
 def run_ablation(
@@ -158,7 +165,7 @@ def run_ablation(
     # The same bootstrap draws for every group: the reference is scored once per draw.
     all_changes = paired_differences_against(
         reference, ablated, labels, metrics, replicates=config["replicates"],
-        seed=config["seed"], regression=spec.is_regression,
+        seed=config["seed"], regression=spec.is_regression, multiclass=spec.is_multiclass,
     )  # fmt: skip
     groups = []
     for i, (name, changes) in enumerate(zip(names, all_changes, strict=True), start=1):
@@ -199,6 +206,46 @@ class Executor(base_executor.BaseExecutor):
         transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
         report = run_ablation(spec, examples, transform_graph.uri, config)
         out = artifact_utils.get_single_instance(output_dict["report"])
-        os.makedirs(out.uri, exist_ok=True)
-        with open(os.path.join(out.uri, RESULT_FILE), "w") as f:
-            json.dump(report, f, indent=2)
+        # fileio, not open(): on Vertex AI the URI is gs://, where open() would write
+        # into the container's own disk and the report would be lost with it.
+        fileio.makedirs(out.uri)
+        with fileio.open(os.path.join(out.uri, RESULT_FILE), "w") as f:
+            f.write(json.dumps(report, indent=2))
+
+
+class VertexTrainingExecutor(base_executor.BaseExecutor):
+    """Runs `Executor` as a Vertex AI custom training job, on the configured machine.
+
+    The job runs this image's `tfx.scripts.run_executor` with the same inputs, outputs
+    and properties (TFX's `google_cloud_ai_platform` Trainer does the same for the
+    Trainer); `exec_properties["custom_config"]` holds the job (`ai_platform_training_args`,
+    `ai_platform_enable_vertex`, `ai_platform_vertex_region`).
+    """
+
+    def Do(
+        self,
+        input_dict: dict[str, list[Any]],
+        output_dict: dict[str, list[Any]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        from tfx.extensions.google_cloud_ai_platform import runner
+        from tfx.extensions.google_cloud_ai_platform.constants import (
+            ENABLE_VERTEX_KEY,
+            VERTEX_REGION_KEY,
+        )
+        from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
+        from tfx.utils import name_utils
+
+        custom_config = json.loads(exec_properties.get("custom_config") or "{}")
+        if TRAINING_ARGS_KEY not in custom_config:
+            raise ValueError(f"custom_config has no '{TRAINING_ARGS_KEY}': no job to start")
+        runner.start_cloud_training(
+            input_dict,
+            output_dict,
+            exec_properties,
+            name_utils.get_full_name(Executor),
+            dict(custom_config[TRAINING_ARGS_KEY]),
+            job_id=None,
+            enable_vertex=custom_config.get(ENABLE_VERTEX_KEY, True),
+            vertex_region=custom_config.get(VERTEX_REGION_KEY),
+        )

@@ -19,6 +19,10 @@ from pipeline.spec import DatasetSpec
 
 STATS_FILE = "FeatureStats.pb"  # what StatisticsGen writes in each split folder
 SPLIT = "train"
+# The custom property that marks statistics this check approved. On Vertex AI the
+# reference is found by a metadata query, which cannot name the producing component
+# (see pipeline.runners.kubeflow_v2.approval_filter): it filters on this property.
+APPROVED_BY = "approved_by"
 _DRIFT_REASONS = (
     anomalies_pb2.AnomalyInfo.COMPARATOR_L_INFTY_HIGH,
     anomalies_pb2.AnomalyInfo.COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH,
@@ -29,13 +33,21 @@ class DataDriftError(RuntimeError):
     """The training data moved beyond the spec's drift bounds; the message lists columns."""
 
 
-def drift_config(spec: DatasetSpec) -> str:
-    """The component's `drift` parameter for `spec` (only what the check reads)."""
+def drift_config(spec: DatasetSpec, approved_by: str = "DriftCheck") -> str:
+    """The component's `drift` parameter for `spec` (only what the check reads).
+
+    Args:
+        spec: The data set spec.
+        approved_by: The `APPROVED_BY` property value of the statistics it approves.
+    """
     drift = spec.drift
     return json.dumps(
         {
             "name": spec.name,
-            "spec_path": str(spec.spec_path),
+            "approved_by": approved_by,
+            # The file's name only: the message names it, and a machine's path would
+            # make the compiled pipeline differ between checkouts.
+            "spec_file": spec.spec_path.name,
             "categorical": spec.categorical_features,
             "numeric": spec.numeric_features,
             "categorical_max_linf": drift.categorical_max_linf if drift else None,
@@ -105,11 +117,12 @@ class Executor(base_executor.BaseExecutor):
                     f"Transform and nothing is trained or pushed. {len(problems)} column(s):\n"
                     f"{listing}\n"
                     "If the change is expected, raise the bound in the 'drift' section of "
-                    f"{os.path.basename(config['spec_path'])} for one run; the new data then "
+                    f"{config['spec_file']} for one run; the new data then "
                     "becomes the reference."
                 )
         approved = artifact_utils.get_single_instance(output_dict["approved_statistics"])
         approved.split_names = artifact_utils.encode_split_names([SPLIT])
+        approved.set_string_custom_property(APPROVED_BY, config["approved_by"])
         io_utils.copy_file(
             os.path.join(current_artifact.uri, f"Split-{SPLIT}", STATS_FILE),
             os.path.join(approved.uri, f"Split-{SPLIT}", STATS_FILE),

@@ -16,11 +16,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 CLASSIFICATION = "binary_classification"
+MULTICLASS = "multiclass_classification"
 REGRESSION = "regression"
 
 # Where TFMA imports the project's own metric classes from (TFMA lacks these metrics).
 RANKING_MODULE = "pipeline.metrics.ranking"
 REGRESSION_MODULE = "pipeline.metrics.regression"
+MULTICLASS_MODULE = "pipeline.metrics.multiclass"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +108,35 @@ FOR = _rate("for", "false_omission_rate", "FalseOmissionRate", "FOR", lambda tp,
 # The same metric as TPR, under the name a spec's threshold bounds it by.
 RECALL = dataclasses.replace(TPR, name="recall", title="recall")
 
+# A multi-class classifier's (`pipeline.metrics.multiclass`, from one collection of class
+# probabilities per slice): top-1 accuracy (the value of TFMA's SparseCategoricalAccuracy),
+# the macro averages over the classes, and each class's metrics against the others, under
+# TFMA's sub key of the class: PRECISION, RECALL, F1 and AUC (bounded by a spec's
+# `precision`, `recall`, `f1`, `auc` with a `class`), and the rates.
+TOP1_ACCURACY = Metric(
+    "accuracy", "sparse_categorical_accuracy", "SparseCategoricalAccuracy", "accuracy"
+)
+
+
+def _macro(of: Metric, title: str) -> Metric:
+    name = f"macro_{of.name.removesuffix('_score')}"
+    return Metric(name, name, "MultiClassMetric", title, module=MULTICLASS_MODULE)
+
+
+MACRO_PRECISION = _macro(PRECISION, "macro precision")
+MACRO_RECALL = _macro(RECALL, "macro recall")
+MACRO_F1 = _macro(F1, "macro F1")
+MACRO_AUC = _macro(AUC, "macro AUC")
+# What each macro average averages, by TFMA name.
+MACRO_OF = {
+    MACRO_PRECISION.tfma_name: PRECISION.tfma_name,
+    MACRO_RECALL.tfma_name: RECALL.tfma_name,
+    MACRO_F1.tfma_name: F1.tfma_name,
+    MACRO_AUC.tfma_name: AUC.tfma_name,
+}
+# One class's F1, under the name a spec's threshold bounds it by.
+CLASS_F1 = dataclasses.replace(F1, name="f1")
+
 # A regression model's.
 RMSE = Metric(
     "rmse", "root_mean_squared_error", "RegressionMetrics", "RMSE", True, REGRESSION_MODULE
@@ -135,11 +166,27 @@ GATE_RATES = by_name((FPR, FNR, TPR, TNR, FDR, FOR))
 # Metrics a spec's `evaluation.thresholds` may bound, by spec name, per task.
 THRESHOLD_METRICS = by_name((AUC, ACCURACY, PR_AUC, PRECISION, RECALL))
 REGRESSION_THRESHOLD_METRICS = by_name((RMSE, RMSLE, R2, ADJUSTED_R2, MAE))
-BOUNDED = {CLASSIFICATION: THRESHOLD_METRICS, REGRESSION: REGRESSION_THRESHOLD_METRICS}
+# A multi-class model's: one class's metrics (a bound names the class: `class`), then
+# the whole slice's.
+PER_CLASS = by_name((PRECISION, RECALL, CLASS_F1, AUC))
+PER_CLASS_METRICS = frozenset(PER_CLASS)
+MULTICLASS_THRESHOLD_METRICS = by_name(
+    (TOP1_ACCURACY, MACRO_PRECISION, MACRO_RECALL, MACRO_F1, MACRO_AUC, *PER_CLASS.values())
+)
+BOUNDED = {
+    CLASSIFICATION: THRESHOLD_METRICS,
+    MULTICLASS: MULTICLASS_THRESHOLD_METRICS,
+    REGRESSION: REGRESSION_THRESHOLD_METRICS,
+}
+# A multi-class model's metrics of each class, in the per-class tables: those compared
+# with the baseline model (and boundable), then the rates (the candidate's only).
+CLASS_COLUMNS = (PRECISION, RECALL, F1, AUC)
+CLASS_RATES = (TNR, NPV, FPR, FNR, FDR, FOR)
 # Every metric above.
 METRICS = (
     EXAMPLE_COUNT, MEAN_LABEL, MEAN_PREDICTION, AUC, ACCURACY, PR_AUC, CALIBRATION, KS,
-    LIFT_AT_10, *RATES, RECALL, RMSE, RMSLE, R2, ADJUSTED_R2, MAE,
+    LIFT_AT_10, *RATES, RECALL, TOP1_ACCURACY, MACRO_PRECISION, MACRO_RECALL, MACRO_F1,
+    MACRO_AUC, CLASS_F1, RMSE, RMSLE, R2, ADJUSTED_R2, MAE,
 )  # fmt: skip
 # Spec names of the metrics where a smaller value is the better model.
 LOWER_IS_BETTER = frozenset(m.name for m in METRICS if m.lower_is_better)
@@ -152,11 +199,15 @@ HEADLINE = {
         EXAMPLE_COUNT, AUC, ACCURACY, PR_AUC, MEAN_LABEL, MEAN_PREDICTION, CALIBRATION, KS,
         LIFT_AT_10,
     ),
+    MULTICLASS: (
+        EXAMPLE_COUNT, TOP1_ACCURACY, MACRO_AUC, MACRO_F1, MACRO_PRECISION, MACRO_RECALL,
+    ),
     REGRESSION: (EXAMPLE_COUNT, MEAN_LABEL, MEAN_PREDICTION, RMSE, RMSLE, MAE, R2, ADJUSTED_R2),
 }  # fmt: skip
 # The run summary's columns: the headline metrics that fit a terminal line.
 SUMMARY_COLUMNS = {
     CLASSIFICATION: (EXAMPLE_COUNT, AUC, ACCURACY, PR_AUC, CALIBRATION),
+    MULTICLASS: (EXAMPLE_COUNT, TOP1_ACCURACY, MACRO_F1, MACRO_AUC),
     REGRESSION: (EXAMPLE_COUNT, RMSE, MAE, R2),
 }
 # Metrics a slice's examples must hold both classes for (with one class TFMA still writes
@@ -167,23 +218,31 @@ NEEDS_POSITIVES = (CALIBRATION,)
 # What models are compared on, one against another: the simple baselines against the
 # model, the ablated models against the reference. The first is the key metric, which
 # the reports lead with.
-COMPARED = {CLASSIFICATION: (AUC, ACCURACY), REGRESSION: (RMSE, R2)}
+# A multi-class model's key metric is its top-1 accuracy; its macro F1 shows what the
+# majority class baseline's accuracy hides.
+COMPARED = {
+    CLASSIFICATION: (AUC, ACCURACY),
+    MULTICLASS: (TOP1_ACCURACY, MACRO_F1),
+    REGRESSION: (RMSE, R2),
+}
 
 
 def either_task(sets: dict[str, tuple[Metric, ...]]) -> tuple[Metric, ...]:
-    """Both tasks' metrics of `sets`, classification first, each metric once: for a
-    table that does not know its task (a frame holds one set or the other)."""
-    return tuple({m: None for task in (CLASSIFICATION, REGRESSION) for m in sets[task]})
+    """Every task's metrics of `sets`, binary classification first, each metric once: for
+    a table that does not know its task (a frame holds one task's set)."""
+    tasks = (CLASSIFICATION, MULTICLASS, REGRESSION)
+    return tuple({m: None for task in tasks for m in sets[task]})
 
 
 # The decision threshold of a bound on a rate (a spec's `precision` or `recall`).
 BOUND_THRESHOLD = 0.5
 
 
-def bounded_name(metric: Metric) -> str:
+def bounded_name(metric: Metric, task: str = CLASSIFICATION) -> str:
     """The name the Evaluator writes a spec-bounded metric under: its TFMA name, or for a
-    rate its own TFMA instance at `BOUND_THRESHOLD`, e.g. `Precision_at_0.5`."""
-    if metric.rate is None:
+    binary model's rate its own TFMA instance at `BOUND_THRESHOLD`, e.g.
+    `Precision_at_0.5` (a multi-class model's rate is a class's, under its TFMA name)."""
+    if metric.rate is None or task != CLASSIFICATION:
         return metric.tfma_name
     return f"{metric.tfma_class}_at_{BOUND_THRESHOLD:g}"
 

@@ -70,7 +70,8 @@ def rate_gaps(acc: GroupCounts, rate: str, min_group_size: int) -> tuple[float, 
     return largest, gaps
 
 
-def _group_of(features: Any, feature: str) -> str:
+def group_of(features: Any, feature: str) -> str:
+    """The group (the feature's value, as text) of one example's features."""
     value = np.asarray(features[feature]).reshape(-1)
     value = value[0] if value.size else b""
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -98,7 +99,7 @@ class _GroupCountsCombiner(beam.CombineFn):
         last, group = self._last
         if element is not last:
             features = element.get_combined_features(self._key.model_name or None)
-            group = _group_of(features, self._feature)
+            group = group_of(features, self._feature)
             self._last = (element, group)
         counts = acc.counts.setdefault(group, [0.0, 0.0, 0.0, 0.0])
         for label, prediction, weight in self._read(element):

@@ -26,7 +26,7 @@ mean absolute error, label and prediction.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -198,18 +198,39 @@ def bootstrap_intervals(
             return regression_values(scores, labels, draws * weights, num_features)
         return metric_values(scores, labels, draws * weights, thresholds)
 
+    return replicate_intervals(values, scores.size, replicates, confidence, seed)
+
+
+def replicate_intervals(
+    values: Callable[[np.ndarray], dict[Any, np.ndarray]],
+    size: int,
+    replicates: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[Any, tuple[float, float]]:
+    """Percentile intervals of every metric `values` computes from Poisson(1) draws.
+
+    Args:
+        values: Given draws (replicates x `size` examples), each metric's value per
+            replicate, by key.
+        size: Examples resampled.
+
+    Returns:
+        (low, high) by key; NaN when fewer than half of the replicates define the metric
+        (a slice too small to say anything).
+    """
     rng = np.random.default_rng(seed)
-    chunk = max(1, min(replicates, _CHUNK_CELLS // scores.size))
-    samples: dict[tuple[str, float | None], list[np.ndarray]] = {}
+    chunk = max(1, min(replicates, _CHUNK_CELLS // size))
+    samples: dict[Any, list[np.ndarray]] = {}
     for start in range(0, replicates, chunk):
-        draws = poisson_draws(rng, (min(chunk, replicates - start), scores.size))
+        draws = poisson_draws(rng, (min(chunk, replicates - start), size))
         for key, sample in values(draws).items():
             samples.setdefault(key, []).append(sample)
     tail = (1.0 - confidence) / 2
     intervals = {}
     for key, chunks in samples.items():
-        values = np.concatenate(chunks)
-        finite = values[np.isfinite(values)]
+        drawn = np.concatenate(chunks)
+        finite = drawn[np.isfinite(drawn)]
         if finite.size < replicates / 2:
             intervals[key] = (float("nan"), float("nan"))
         else:
@@ -323,16 +344,30 @@ def paired_differences_against(
     confidence: float = 0.95,
     seed: int = 0,
     regression: bool = False,
+    multiclass: bool = False,
 ) -> list[dict[str, dict[str, float]]]:
     """`paired_differences(scores_a, b, ...)` for each b in `others`, with a's metrics
-    computed once per replicate (the same draws as one call per b)."""
+    computed once per replicate (the same draws as one call per b). With `multiclass`,
+    the scores are examples x classes probabilities, the labels class ids and `metrics`
+    names of `class_scores.class_metric_values` of the whole slice."""
+    from pipeline.metrics.class_scores import Ranking, class_metric_values
+
     labels = np.asarray(labels, dtype=np.float64)
     models = [np.asarray(s, dtype=np.float64) for s in (scores_a, *others)]
-    orders = [np.argsort(-s, kind="stable") for s in models]
+    if multiclass:
+        classes = labels.astype(np.int64)
+        rankings = [Ranking(s, classes) for s in models]
+    else:
+        orders = [np.argsort(-s, kind="stable") for s in models]
 
     def values(weights: np.ndarray) -> list[dict]:
         if regression:
             return [regression_values(s, labels, weights) for s in models]
+        if multiclass:
+            return [
+                class_metric_values(s, classes, weights, ranking)
+                for s, ranking in zip(models, rankings, strict=True)
+            ]
         return [
             metric_values(s[order], labels[order], weights[:, order], thresholds=())
             for s, order in zip(models, orders, strict=True)

@@ -44,6 +44,22 @@ def label_stats(dataset: tf.data.Dataset) -> tuple[float, float]:
     return float(mean), float(max(1e-6, (max(0.0, second / total - mean * mean)) ** 0.5))
 
 
+def class_frequencies(dataset: tf.data.Dataset, classes: int) -> list[float]:
+    """Share of each class id among the labels of LABEL_STATS_BATCHES batches (a
+    multi-class label's priors: the majority baseline's probabilities)."""
+
+    def add(counts: tf.Tensor, batch: tuple[Any, tf.Tensor]) -> tf.Tensor:
+        label = tf.reshape(tf.cast(batch[1], tf.int32), [-1])
+        return counts + tf.math.bincount(
+            label, minlength=classes, maxlength=classes, dtype=tf.float64
+        )
+
+    counts = dataset.take(LABEL_STATS_BATCHES).reduce(tf.zeros([classes], tf.float64), add)
+    counts = counts.numpy()
+    total = counts.sum()
+    return [float(c / total) if total else 1.0 / classes for c in counts]
+
+
 def _files_bytes(file_pattern: list[str]) -> int:
     """Total size of the files matching the patterns (local or remote)."""
     return sum(

@@ -1,7 +1,9 @@
 """The wide-and-deep Keras model and its linear baseline, over the transformed features.
 
 The head and loss follow the spec's `task`: a sigmoid and cross-entropy for binary
-classification, a linear output in the label's units and the squared error for regression.
+classification, a softmax over the classes and sparse categorical cross-entropy (the label
+is a class id) for multi-class classification, a linear output in the label's units and
+the squared error for regression.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ def features_from(spec: DatasetSpec, columns: tuple[str, ...]) -> set[str]:
     return keys
 
 
+def logit_width(spec: DatasetSpec) -> int:
+    """Logits per example: one per class for a multi-class task, else one."""
+    return len(spec.label.classes) if spec.is_multiclass else 1
+
+
 def _head(
     spec: DatasetSpec, logit: tf.Tensor, label_stats: tuple[float, float], name: str
 ) -> tuple[tf.Tensor, keras.losses.Loss]:
@@ -53,7 +60,19 @@ def _head(
         mean, std = label_stats
         output = keras.layers.Rescaling(scale=std, offset=mean, name=name)(logit)
         return output, keras.losses.MeanSquaredError()
+    if spec.is_multiclass:
+        output = keras.layers.Activation("softmax", name=name)(logit)
+        return output, keras.losses.SparseCategoricalCrossentropy()
     return keras.layers.Activation("sigmoid", name=name)(logit), keras.losses.BinaryCrossentropy()
+
+
+def _metrics(spec: DatasetSpec) -> list[keras.metrics.Metric]:
+    """What `fit` logs (and early stopping may watch): see `training.early_stopping`."""
+    if spec.is_regression:
+        return [keras.metrics.RootMeanSquaredError(name="rmse")]
+    if spec.is_multiclass:
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    return [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
 
 
 def build_model(
@@ -61,8 +80,9 @@ def build_model(
 ) -> keras.Model:
     """A wide-and-deep model over the transformed features, with the task's head.
 
-    Wide: one weight per category, bucket and cross id (a linear model on one-hots).
-    Deep: z-scored numerics and category embeddings through dense layers.
+    Wide: one weight per category, bucket and cross id (a linear model on one-hots; one
+    per class and id for a multi-class task). Deep: z-scored numerics and category
+    embeddings through dense layers.
 
     Args:
         spec: The data set spec (features, task, training settings).
@@ -70,6 +90,7 @@ def build_model(
         label_stats: Training label (mean, standard deviation): the regression head's scale.
     """
     training = spec.training
+    width = logit_width(spec)
     inputs: dict[str, keras.Input] = {}
     deep = []
     for name in spec.numeric_features:
@@ -80,7 +101,9 @@ def build_model(
     for key, size in input_sizes.items():
         inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.int64)
         wide.append(
-            keras.layers.Flatten()(keras.layers.Embedding(size, 1, name=f"wide_{key}")(inputs[key]))
+            keras.layers.Flatten()(
+                keras.layers.Embedding(size, width, name=f"wide_{key}")(inputs[key])
+            )
         )
         if key.endswith("_xf"):  # categorical columns also feed the deep part
             embedding = keras.layers.Embedding(size, training.embedding_dim, name=f"embed_{key}")
@@ -89,20 +112,15 @@ def build_model(
     x = keras.layers.concatenate(deep) if len(deep) > 1 else deep[0]
     for units in training.hidden_units:
         x = keras.layers.Dense(units, activation="relu")(x)
-    deep_logit = keras.layers.Dense(1, name="deep_logit")(x)
+    deep_logit = keras.layers.Dense(width, name="deep_logit")(x)
     logit = keras.layers.Add(name="logit")([deep_logit, *wide])
     output, loss = _head(spec, logit, label_stats, prediction_key(spec.task))
 
     model = keras.Model(inputs=inputs, outputs=output)
-    metrics = (
-        [keras.metrics.RootMeanSquaredError(name="rmse")]
-        if spec.is_regression
-        else [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")]
-    )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=training.learning_rate),
         loss=loss,
-        metrics=metrics,
+        metrics=_metrics(spec),
     )
     return model
 
@@ -110,10 +128,12 @@ def build_model(
 def build_linear_model(
     spec: DatasetSpec, input_sizes: dict[str, int], label_stats: tuple[float, float] = (0.0, 1.0)
 ) -> keras.Model:
-    """The linear baseline: logistic (or linear) regression on `build_model`'s inputs.
+    """The linear baseline: logistic (softmax, or linear) regression on `build_model`'s inputs.
 
-    One weight per category, bucket and cross id (one-hot), one per z-scored numeric.
+    One weight per category, bucket and cross id (one-hot), one per z-scored numeric (one
+    per class of each, for a multi-class task).
     """
+    width = logit_width(spec)
     inputs: dict[str, keras.Input] = {}
     terms = []
     numerics = []
@@ -123,10 +143,10 @@ def build_linear_model(
         numerics.append(inputs[key])
     if numerics:
         joined = keras.layers.concatenate(numerics) if len(numerics) > 1 else numerics[0]
-        terms.append(keras.layers.Dense(1, name="linear_numeric")(joined))
+        terms.append(keras.layers.Dense(width, name="linear_numeric")(joined))
     for key, size in input_sizes.items():
         inputs[key] = keras.Input(shape=(1,), name=key, dtype=tf.int64)
-        weights = keras.layers.Embedding(size, 1, name=f"linear_{key}")
+        weights = keras.layers.Embedding(size, width, name=f"linear_{key}")
         terms.append(keras.layers.Flatten()(weights(inputs[key])))
     logit = keras.layers.Add(name="linear_logit")(terms) if len(terms) > 1 else terms[0]
     output, loss = _head(spec, logit, label_stats, "linear")

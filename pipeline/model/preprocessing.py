@@ -6,7 +6,8 @@ name, or a form of it TensorFlow accepts):
     <categorical>_xf  vocabulary index; one OOV bucket; missing is its own category
     <column>_bucket   bucket index of a numeric column with declared boundaries
     <a>_x_<b>         hashed cross of two categorical / bucketized columns (wide part)
-    <label>           the label as 0/1, or as a float for a regression task
+    <label>           the label as 0/1; its class id (the index in `label.classes`) for
+                      a multi-class task; a float for a regression task
 """
 
 from __future__ import annotations
@@ -93,6 +94,20 @@ def _label(x: tf.Tensor | tf.SparseTensor, positive: str | int) -> tf.Tensor:
     return tf.cast(tf.equal(values, int(positive)), tf.int64)
 
 
+def _class_id(x: tf.Tensor | tf.SparseTensor, classes: tuple[str | int, ...]) -> tf.Tensor:
+    """A multi-class label as its int64 class id [batch]: its index in `classes`.
+
+    The ids follow the spec's order (not a vocabulary's), so that output i of the model
+    is `classes[i]` in every run. The input checks refuse any other value; one that got
+    through anyway (a serving request's label is never read) gets -1.
+    """
+    values = _category(x, ())
+    ids = tf.fill(tf.shape(values), tf.constant(-1, tf.int64))
+    for i, name in enumerate(classes):
+        ids = tf.where(tf.equal(values, str(name)), tf.constant(i, tf.int64), ids)
+    return ids
+
+
 def _regression_label(x: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
     """A numeric label as float32 [batch] (the input checks reject missing labels)."""
     if isinstance(x, tf.SparseTensor):
@@ -143,7 +158,10 @@ def preprocess(inputs: dict[str, Any], spec: DatasetSpec) -> dict[str, Any]:
         )
 
     label = inputs[spec.label.column]
-    outputs[spec.label.column] = (
-        _regression_label(label) if spec.is_regression else _label(label, spec.label.positive)
-    )
+    if spec.is_regression:
+        outputs[spec.label.column] = _regression_label(label)
+    elif spec.is_multiclass:
+        outputs[spec.label.column] = _class_id(label, spec.label.classes)
+    else:
+        outputs[spec.label.column] = _label(label, spec.label.positive)
     return {k: tf.expand_dims(v, -1) for k, v in outputs.items()}

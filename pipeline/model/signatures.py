@@ -8,11 +8,24 @@ import tf_keras as keras
 
 from pipeline.model.outputs import (
     EVALUATION_SIGNATURE,
+    PREDICTED_CLASS_KEY,
     SERVING_SIGNATURE,
     TRANSFORM_SIGNATURE,
     prediction_key,
 )
 from pipeline.spec import DatasetSpec, evaluated_features
+
+# Chance scores are hashed into this many buckets (a prime).
+CHANCE_BUCKETS = 1_000_003
+
+
+def _chance(serialized: tf.Tensor, salt: str = "") -> tf.Tensor:
+    """Uniform in [0, 1) from the example's bytes [batch]: unrelated to the label, yet the
+    same on every evaluation."""
+    if salt:
+        serialized = tf.strings.join([serialized, salt], separator="|")
+    bucket = tf.strings.to_hash_bucket_fast(serialized, CHANCE_BUCKETS)
+    return tf.cast(bucket, tf.float32) / CHANCE_BUCKETS
 
 
 def baseline_outputs(
@@ -21,6 +34,7 @@ def baseline_outputs(
     serialized: tf.Tensor,
     spec: DatasetSpec,
     label_mean: float,
+    class_priors: list[float] | None = None,
 ) -> dict[str, tf.Tensor]:
     """The baselines' scores of a batch (see `pipeline.model.outputs.baselines`)."""
     rows = tf.shape(serialized)[0]
@@ -28,12 +42,19 @@ def baseline_outputs(
     if spec.is_regression:
         outputs["mean"] = tf.fill([rows, 1], label_mean)
         return outputs
-    # Chance: uniform in [0, 1) from the example's bytes, so it is unrelated to the label
-    # yet the same on every evaluation.
-    buckets = 1_000_003
-    chance = tf.cast(tf.strings.to_hash_bucket_fast(serialized, buckets), tf.float32)
+    if spec.is_multiclass:
+        # The training class frequencies for everyone (the top one is the majority
+        # class), and for chance one uniform draw per class, normalised: its top class is
+        # any class with equal odds.
+        priors = tf.constant([class_priors], tf.float32)
+        outputs["majority"] = tf.tile(priors, [rows, 1])
+        draws = tf.stack(
+            [_chance(serialized, str(i)) + 1e-6 for i in range(len(class_priors))], axis=1
+        )
+        outputs["chance"] = draws / tf.reduce_sum(draws, axis=1, keepdims=True)
+        return outputs
     outputs["majority"] = tf.fill([rows, 1], 1.0 if label_mean > 0.5 else 0.0)
-    outputs["chance"] = tf.reshape(chance / buckets, [-1, 1])
+    outputs["chance"] = tf.reshape(_chance(serialized), [-1, 1])
     return outputs
 
 
@@ -42,9 +63,16 @@ def signatures(
     tf_transform_output: tft.TFTransformOutput,
     spec: DatasetSpec,
     label_mean: float,
+    class_priors: list[float] | None = None,
 ) -> dict[str, tf.types.experimental.ConcreteFunction]:
     """`serving_default` (raw tf.Examples in, the model's output out), TFMA's transform,
-    and `evaluation` (the model and its baselines, see `pipeline.model.outputs`)."""
+    and `evaluation` (the model and its baselines, see `pipeline.model.outputs`).
+
+    Args:
+        label_mean: The training label's mean (the binary majority class, the regression
+            mean baseline).
+        class_priors: A multi-class label's training class frequencies, by class id.
+    """
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
     # Serving needs no label, and nothing the model ignores.
@@ -53,17 +81,24 @@ def signatures(
     examples = tf.TensorSpec(shape=[None], dtype=tf.string, name="examples")
     output = prediction_key(spec.task)
 
+    names = tf.constant(spec.class_names if spec.is_multiclass else [""])
+
     @tf.function(input_signature=[examples])
     def serve(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         features = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         features.pop(spec.label.column, None)
-        return {output: model(features)}
+        scores = model(features)
+        if not spec.is_multiclass:
+            return {output: scores}
+        # A client gets the name, not an index it would have to look up in the spec.
+        top = tf.gather(names, tf.argmax(scores, axis=1))
+        return {output: scores, PREDICTED_CLASS_KEY: top}
 
     @tf.function(input_signature=[examples])
     def evaluate(serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         features = model.tft_layer(tf.io.parse_example(serialized, serving_spec))
         features.pop(spec.label.column, None)
-        baselines = baseline_outputs(model, features, serialized, spec, label_mean)
+        baselines = baseline_outputs(model, features, serialized, spec, label_mean, class_priors)
         return {output: model(features), **baselines}
 
     # TFMA reads the label and the bucket slices from this signature's outputs, and splits

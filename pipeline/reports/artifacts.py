@@ -26,6 +26,9 @@ STATE_NAMES = {
     metadata_store_pb2.Execution.CANCELED: "canceled",
     metadata_store_pb2.Execution.NEW: "new",
 }
+# The PushedModel's custom property for a model found already serving; the atomic Pusher
+# (components.atomic_pusher.ALREADY_SERVING_KEY) writes it. Read here without importing TFX.
+ALREADY_SERVING_PROPERTY = "already_serving"
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 _INPUT_EVENTS = (metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
 
@@ -146,8 +149,20 @@ class RunArtifacts:
         return self.output("TestExampleValidator", "anomalies")
 
     @property
+    def model_run(self) -> Artifact | None:
+        """The Trainer's TensorBoard logs."""
+        return self.output("Trainer", "model_run")
+
+    @property
+    def already_serving(self) -> bool:
+        """Whether this run's Pusher found its model already serving and wrote nothing."""
+        pushed = self.output("Pusher", "pushed_model")
+        return pushed is not None and pushed.int_property(ALREADY_SERVING_PROPERTY) == 1
+
+    @property
     def pushed_to(self) -> str | None:
-        """Where the Pusher put the model in this run, or None if it pushed nothing."""
+        """Where the model this run's Pusher passed serves (a version it wrote, or the
+        latest version when that held the same model), or None if it passed nothing."""
         pushed = self.output("Pusher", "pushed_model")
         if pushed is None or pushed.int_property("pushed") != 1:
             return None

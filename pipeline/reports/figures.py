@@ -55,17 +55,19 @@ def slice_bars_figure(table: pd.DataFrame, metric: str = catalogue.AUC.title) ->
 
 
 def fairness_figure(rows: pd.DataFrame, column: str) -> Any:
-    """FPR and FNR per group of `column`, one panel per decision threshold.
+    """FPR and FNR per group of `column`, one panel per decision threshold (per class for a
+    multi-class model: each class's rates against the others).
 
     Args:
         rows: The `fairness_table` rows of that column.
         column: The sensitive column's name (for the title).
     """
-    thresholds = sorted(rows["threshold"].unique())
-    fig, axes = _figure(4.2 * len(thresholds), 3.4, columns=len(thresholds))
-    axes = axes if len(thresholds) > 1 else [axes]
-    for ax, threshold in zip(axes, thresholds, strict=True):
-        at = rows[rows["threshold"] == threshold].set_index("group")
+    by = "class" if "class" in rows else "threshold"
+    panels = list(dict.fromkeys(rows[by])) if by == "class" else sorted(rows[by].unique())
+    fig, axes = _figure(4.2 * len(panels), 3.4, columns=len(panels))
+    axes = axes if len(panels) > 1 else [axes]
+    for ax, panel in zip(axes, panels, strict=True):
+        at = rows[rows[by] == panel].set_index("group")
         x = range(len(at))
         shown = ((-0.2, catalogue.FPR.title, "#2680c2"), (0.2, catalogue.FNR.title, "#f0b429"))
         for offset, rate, color in shown:
@@ -75,10 +77,31 @@ def fairness_figure(rows: pd.DataFrame, column: str) -> Any:
                 errors = _error_bars(at[rate], at[f"{rate} low"], at[f"{rate} high"])
                 ax.errorbar(xs, at[rate], yerr=errors, fmt="none", color="k", linewidth=0.8)
         ax.set_xticks(list(x), list(at.index), rotation=30, ha="right", fontsize=8)
-        ax.set_title(f"threshold {threshold:g}")
+        ax.set_title(f"class {panel}" if by == "class" else f"threshold {panel:g}")
         ax.set_ylim(0, 1)
     axes[0].legend()
     fig.suptitle(f"False positive / false negative rate by {column}", y=1.03)
+    return fig
+
+
+def class_confusion_figure(matrix: pd.DataFrame, slice_name: str = "Overall") -> Any:
+    """A multi-class confusion matrix (a `class_confusion` table) as a heat map: actual
+    classes down, predicted across, each cell's count written in it."""
+    size = 1.0 + 0.75 * max(len(matrix.index), len(matrix.columns))
+    fig, ax = _figure(size + 1.2, size)
+    image = ax.imshow(matrix.to_numpy(dtype=float), cmap="Blues")
+    peak = float(matrix.to_numpy().max()) or 1.0
+    for i in range(len(matrix.index)):
+        for j in range(len(matrix.columns)):
+            count = float(matrix.iat[i, j])
+            color = "white" if count > peak / 2 else "black"
+            ax.text(j, i, f"{count:.0f}", ha="center", va="center", color=color, fontsize=11)
+    ax.set_xticks(range(len(matrix.columns)), list(matrix.columns), rotation=30, ha="right")
+    ax.set_yticks(range(len(matrix.index)), list(matrix.index))
+    ax.set(
+        xlabel="predicted (top class)", ylabel="actual", title=f"Confusion matrix ({slice_name})"
+    )
+    fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
 
 

@@ -42,6 +42,7 @@ from pipeline.reports.artifacts import Artifact, RunArtifacts
 from pipeline.reports.figures import (
     SMALL_SLICE,
     ablation_figure,
+    class_confusion_figure,
     curve_figures,
     fairness_figure,
     gain_figure,
@@ -49,12 +50,6 @@ from pipeline.reports.figures import (
 )
 from pipeline.spec import DatasetSpec
 
-# The name the Evaluator writes each spec threshold metric under.
-_SPEC_METRIC_NAMES = {
-    name: catalogue.bounded_name(metric)
-    for bounded in catalogue.BOUNDED.values()
-    for name, metric in bounded.items()
-}
 # What a missing value (None, NaN, pandas' NA) shows as, in every table.
 MISSING = "–"
 # Columns that hold counts: shown whole. Every other number is shown to 4 decimals.
@@ -208,7 +203,7 @@ def decision_section(
     if frame is not None and run.evaluation is not None:
         from pipeline.reports.evaluation_tables import validation
 
-        thresholds = _threshold_table(frame, spec, validation(run.evaluation.uri))
+        thresholds = _threshold_table(frame, spec, validation(run.evaluation.uri, spec))
     return Section(
         "decision",
         "Decision",
@@ -223,55 +218,103 @@ def decision_section(
 
 
 def _threshold_table(frame: pd.DataFrame, spec: DatasetSpec, validation: dict[str, Any]) -> Table:
-    """Each configured threshold, on its slice: the candidate's value and whether it passed.
+    """Each configured threshold, on its slice: the candidate's value and whether it passed
+    (a `threshold_results` frame), bounds no threshold sets left out."""
+    from pipeline.reports.evaluation_tables import threshold_results
 
-    A sliced bound whose slice TFMA did not report (absent, or an example-count failure)
-    shows as 'missing': TFMA blesses nothing then.
-    """
-    failed = {(f["slice"], f["metric"], f["is_diff"]) for f in validation["failures"]}
-    unsliced = frame[frame["threshold"].isna()]
-    rows = []
-    for t in spec.thresholds:
-        name = _SPEC_METRIC_NAMES[t.metric]
-        on = unsliced[(unsliced["slice"] == t.where) & (unsliced["metric"] == name)]
-        value = on[~on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
-        diff = on[on["is_diff"] & on["model"].isin(["candidate", ""])]["value"]
-        found = len(value) > 0
-        rows.append(
-            {
-                "metric": f"{t.metric} ({_tfma_label(t.metric, name)})",
-                "slice": t.where,
-                "value": float(value.iloc[0]) if found else math.nan,
-                "lower bound": math.nan if t.lower_bound is None else t.lower_bound,
-                "upper bound": math.nan if t.upper_bound is None else t.upper_bound,
-                "bound": (
-                    "fail" if (t.where, name, False) in failed else ("pass" if found else "missing")
-                ),
-                "change vs baseline": float(diff.iloc[0]) if len(diff) else math.nan,
-                "allowed change": _allowed_change(t),
-                "change": (
-                    "fail"
-                    if (t.where, name, True) in failed
-                    else ("pass" if len(diff) else "no baseline")
-                ),
-            }
-        )
-    frame = pd.DataFrame(rows).set_index("metric")
+    frame = threshold_results(frame, spec, validation)
     unused = [c for c in ("lower bound", "upper bound") if frame[c].isna().all()]
     return table(frame.drop(columns=unused), "thresholds", verdict_columns=("bound", "change"))
 
 
-def _tfma_label(metric: str, name: str) -> str:
-    """How TFMA knows a bounded metric: its class, or for a regression model its name."""
-    classifier = catalogue.THRESHOLD_METRICS.get(metric)
-    return classifier.tfma_class if classifier else name
+def model_card_section(card: dict[str, Any]) -> Section:
+    """The model card (`pipeline.reports.model_card`), laid out: what the JSON says."""
+    details = card.get("model_details", {})
+    parameters = card.get("model_parameters", {})
+    considerations = card.get("considerations", {})
+    metrics = card.get("quantitative_analysis", {}).get("performance_metrics", [])
 
+    def texts(key: str) -> list[str]:
+        return [item["description"] for item in considerations.get(key, [])]
 
-def _allowed_change(t: Any) -> float:
-    """The change against the baseline a threshold allows (signed: -0.01 = a 0.01 drop)."""
-    if t.max_regression is None:
-        return math.nan
-    return t.max_regression if t.lower_is_better else -t.max_regression
+    def number(entry: dict[str, Any], key: str) -> float | None:
+        value = entry.get(key)
+        return None if value is None else float(value)
+
+    rows = []
+    for m in metrics:
+        interval = m.get("confidence_interval", {})
+        value = number(m, "value")
+        whole = m["type"] == catalogue.EXAMPLE_COUNT.tfma_name and value is not None
+        rows.append(
+            {
+                "slice": m.get("slice", ""),
+                "type": m["type"],
+                "value": int(value) if whole else value,
+                "value low": number(interval, "lower_bound"),
+                "value high": number(interval, "upper_bound"),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["slice", "type", "value", "value low", "value high"])
+    # Object values: a count stays whole beside rates (a float column would show 1000.0000).
+    frame["value"] = pd.Series([r["value"] for r in rows], dtype=object)
+    overall = frame[frame["slice"] == "Overall"].drop(columns="slice").set_index("type")
+    risks = pd.DataFrame(
+        [
+            {"risk": r["name"], "mitigation": r.get("mitigation_strategy", "")}
+            for r in considerations.get("ethical_considerations", [])
+        ],
+        columns=["risk", "mitigation"],
+    ).set_index("risk")
+    data = parameters.get("data", [])
+    splits = pd.DataFrame(
+        [{"data": d.get("name", ""), "description": d.get("description", "")} for d in data],
+        columns=["data", "description"],
+    ).set_index("data")
+    version = details.get("version", {})
+    return Section(
+        "model_card",
+        "Model card",
+        {
+            "schema_version": card.get("schema_version", ""),
+            "name": details.get("name", ""),
+            "overview": details.get("overview", ""),
+            "documentation": details.get("documentation", "").splitlines(),
+            "version": version.get("name", ""),
+            "date": version.get("date", ""),
+            "diff": version.get("diff", ""),
+            "path": details.get("path", ""),
+            "owners": [
+                f"{o['name']} ({o['contact']})" if o.get("contact") else o["name"]
+                for o in details.get("owners", [])
+            ],
+            "licenses": [
+                x.get("identifier") or x.get("custom_text", "") for x in details.get("licenses", [])
+            ],
+            "references": [r["reference"] for r in details.get("references", [])],
+            "citations": [c["citation"] for c in details.get("citations", [])],
+            "users": texts("users"),
+            "use_cases": texts("use_cases"),
+            "limitations": texts("limitations"),
+            "tradeoffs": texts("tradeoffs"),
+            "risks": table(risks, "model-card-risks") if not risks.empty else None,
+            "architecture": parameters.get("model_architecture", ""),
+            "data": table(splits, "model-card-data") if not splits.empty else None,
+            "sensitive": data[0].get("sensitive", {}).get("sensitive_data", []) if data else [],
+            "graphics": [
+                g for d in data for g in d.get("graphics", {}).get("collection", []) if "image" in g
+            ],
+            "input_format": parameters.get("input_format", ""),
+            "inputs": [
+                (f["key"], f.get("value", "?")) for f in parameters.get("input_format_map", [])
+            ],
+            "output_format": parameters.get("output_format", ""),
+            "overall": table(overall, "model-card-overall") if not overall.empty else None,
+            "metrics": table(frame.set_index("slice"), "model-card-metrics") if rows else None,
+            "metric_count": len(rows),
+            "slice_count": frame["slice"].nunique(),
+        },
+    )
 
 
 def slices_section(features: pd.DataFrame, key_title: str) -> Section:
@@ -354,6 +397,49 @@ def fairness_section(gaps: pd.DataFrame, fairness: pd.DataFrame, spec: DatasetSp
             "gate_table": gate_table,
             "columns": columns,
             "small_slice": SMALL_SLICE,
+            "multiclass": spec.is_multiclass,
+        },
+    )
+
+
+def classes_section(
+    frame: pd.DataFrame, spec: DatasetSpec, matrices: dict[tuple[str, str], pd.DataFrame]
+) -> Section:
+    """A multi-class model's classes: the confusion matrix and each class's metrics on the
+    whole test split, and each class's recall per slice (`class_table`,
+    `class_confusion`)."""
+    from pipeline.reports.evaluation_tables import class_table
+
+    model = "candidate" if ("Overall", "candidate") in matrices else ""
+    overall = matrices.get(("Overall", model))
+    classes = class_table(frame, spec, "Overall", overall)
+    recall = catalogue.RECALL.title
+    per_slice = []
+    for name in dict.fromkeys(frame["slice"]):
+        row = class_table(frame, spec, name, matrices.get((name, model)))
+        if row.empty:
+            continue
+        shown = {"slice": name, "n": row["n"].sum() if "n" in row else math.nan}
+        for label_class, values in row.iterrows():
+            shown[label_class] = values[recall]
+            if f"{recall} low" in row:
+                shown[f"{label_class} low"] = values[f"{recall} low"]
+                shown[f"{label_class} high"] = values[f"{recall} high"]
+        per_slice.append(shown)
+    recalls = pd.DataFrame(per_slice).set_index("slice") if per_slice else pd.DataFrame()
+    if overall is not None and (overall == overall.round()).all().all():
+        overall = overall.astype(int)  # unweighted examples: counts, shown whole
+    return Section(
+        "classes",
+        "Classes and confusion matrix",
+        {
+            "plot": None if overall is None else png(class_confusion_figure(overall)),
+            "matrix": None if overall is None else table(overall, "class-confusion"),
+            "classes": None if classes.empty else table(classes, "class-metrics"),
+            "recall": None
+            if recalls.empty
+            else table(recalls, "class-recall", small_rows=_small(recalls)),
+            "small_slice": SMALL_SLICE,
         },
     )
 
@@ -408,7 +494,7 @@ def baselines_section(frame: pd.DataFrame, spec: DatasetSpec) -> Section:
         "Against simple baselines",
         {
             "tables": tables,
-            "regression": spec.is_regression,
+            "task": spec.task,
         },
     )
 
@@ -508,9 +594,15 @@ def lineage_section(run: RunArtifacts) -> Section:
     )
 
 
-def report_sections(run: RunArtifacts, spec: DatasetSpec) -> list[Section]:
-    """Every section of the report of `run`, in reading order (those that apply to it)."""
+def report_sections(
+    run: RunArtifacts, spec: DatasetSpec, card: dict[str, Any] | None = None
+) -> list[Section]:
+    """Every section of the report of `run`, in reading order (those that apply to it).
+
+    `card`: the run's model card when the caller built it already (else built here).
+    """
     from pipeline.reports import evaluation_tables as tables
+    from pipeline.reports.model_card import card_from_evaluation
     from pipeline.reports.summary import failed_thresholds
 
     evaluation = run.evaluation
@@ -521,16 +613,24 @@ def report_sections(run: RunArtifacts, spec: DatasetSpec) -> list[Section]:
     sections: list[Section | None] = [decision_section(run, spec, frame, failures)]
     if frame is not None:
         _, key_title = tables.key_metric(spec)
+        card = card or card_from_evaluation(run, spec, frame, failures)
         sections += [
+            model_card_section(card),
             slices_section(tables.slice_table(frame, kinds=("overall", "feature")), key_title),
             crosses_section(tables.slice_table(frame, kinds=("cross",))),
         ]
-        if not spec.is_regression:  # rankings, error rates and curves need classes
+        fairness = None
+        if not spec.is_regression:  # error rates need classes
+            fairness = fairness_section(
+                tables.fairness_gaps(frame, spec), tables.fairness_table(frame, spec), spec
+            )
+        if spec.is_multiclass:
+            matrices = tables.class_confusion(evaluation.uri, spec)
+            sections += [classes_section(frame, spec, matrices), fairness]
+        elif not spec.is_regression:  # rankings and curves need a positive class
             sections += [
                 ranking_section(tables.gain_table(frame)),
-                fairness_section(
-                    tables.fairness_gaps(frame, spec), tables.fairness_table(frame, spec), spec
-                ),
+                fairness,
                 curves_section(tables.plot_data(evaluation.uri, spec)),
             ]
         sections += [
@@ -563,6 +663,7 @@ def render_page(title: str, spec: DatasetSpec, sections: list[Section]) -> str:
     label = {
         "column": spec.label.column,
         "regression": spec.is_regression,
+        "classes": spec.class_names if spec.is_multiclass else None,
         "positive": None if spec.is_regression else str(spec.label.positive),
     }
     bootstrap = spec.bootstrap
@@ -576,9 +677,10 @@ def render_page(title: str, spec: DatasetSpec, sections: list[Section]) -> str:
     )
 
 
-def render_report(run: RunArtifacts, spec: DatasetSpec) -> str:
-    """The HTML report of `run` (see the module docstring)."""
-    return render_page(f"{run.pipeline_name}: run {run.run_id}", spec, report_sections(run, spec))
+def render_report(run: RunArtifacts, spec: DatasetSpec, card: dict[str, Any] | None = None) -> str:
+    """The HTML report of `run` (see the module docstring); `card`: its model card, if built."""
+    title = f"{run.pipeline_name}: run {run.run_id}"
+    return render_page(title, spec, report_sections(run, spec, card))
 
 
 def report_path(reports_dir: Path, run_id: str) -> Path:
@@ -586,10 +688,15 @@ def report_path(reports_dir: Path, run_id: str) -> Path:
     return reports_dir / f"run-{run_id.replace(':', '-')}.html"
 
 
-def write_report(run: RunArtifacts, spec: DatasetSpec, reports_dir: Path) -> Path:
-    """Writes the report of `run` and a copy as `latest.html`; returns the report's path."""
+def write_report(
+    run: RunArtifacts, spec: DatasetSpec, reports_dir: Path, card: dict[str, Any] | None = None
+) -> Path:
+    """Writes the report of `run` and a copy as `latest.html`; returns the report's path.
+
+    `card`: the run's model card, when the caller built it already.
+    """
     reports_dir.mkdir(parents=True, exist_ok=True)
-    page = render_report(run, spec)
+    page = render_report(run, spec, card)
     path = report_path(reports_dir, run.run_id)
     path.write_text(page, encoding="utf-8")
     (reports_dir / "latest.html").write_text(page, encoding="utf-8")

@@ -1,21 +1,28 @@
 """What a pipeline run did, read back from ML Metadata.
 
 Per component: ran, cached or failed, and for how long. Then the Evaluator's verdict
-(blessed, or which thresholds failed), where the Pusher put the model, and the headline
-metrics overall and per slice.
+(blessed, or which thresholds failed), where the model serves, the headline metrics with
+their bootstrap intervals, overall and per slice, and where to look next.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import shlex
+import sys
 from pathlib import Path
+
+import pandas as pd
 
 from pipeline.metrics import catalogue
 from pipeline.model.outputs import PREDICTION_KEY
+from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.artifacts import find_run, latest_output_uri
 from pipeline.reports.evaluation_tables import (
     NEEDS_BOTH_CLASSES,
+    class_name,
     metrics_frame,
     only_class,
     single_class_slices,
@@ -24,11 +31,26 @@ from pipeline.reports.evaluation_tables import (
 )
 from pipeline.spec import DatasetSpec
 
-__all__ = ["RunSummary", "format_summary", "latest_output_uri", "summarize_run"]
+__all__ = ["RunSummary", "format_summary", "latest_output_uri", "next_steps", "summarize_run"]
 
-# The summary's columns per slice: TFMA metric name -> column title, either task's (a
-# run has one set or the other).
-HEADLINE = {m.tfma_name: m.title for m in catalogue.either_task(catalogue.SUMMARY_COLUMNS)}
+# Headline metrics (`slice_table` titles), in the order shown; a run has the
+# classification ones or the regression ones.
+COUNT = catalogue.EXAMPLE_COUNT.title
+# dict.fromkeys: two tasks title their accuracy alike; a run has one task's.
+HEADLINE = tuple(
+    dict.fromkeys(
+        m.title for m in catalogue.either_task(catalogue.SUMMARY_COLUMNS) if m.title != COUNT
+    )
+)
+# The two shown per slice, with their intervals (the others are in the report).
+SLICE_HEADLINE = tuple(tuple(m.title for m in pair) for pair in catalogue.COMPARED.values())
+NOTEBOOK = ROOT / "notebooks" / "model_analysis.ipynb"
+# The notebooks' defaults (notebooks/model_analysis.py): a command only sets what differs.
+NOTEBOOK_DEFAULTS = {
+    "PIPELINE_METADATA": ROOT / "outputs" / "census" / "metadata.sqlite",
+    "PIPELINE_NAME": "census_pipeline",
+    "PIPELINE_SPEC": DEFAULT_DATA,
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +72,14 @@ class RunSummary:
     blessed: bool | None = None
     failed_thresholds: list[str] = dataclasses.field(default_factory=list)
     pushed_to: str | None = None
+    # The model at `pushed_to` was serving before this run: the Pusher was cached, or
+    # found the model byte-for-byte equal to the latest version and wrote none.
+    already_serving: bool = False
+    # Per slice: each headline metric by title, 'n', and '<title> low' / '<title> high'.
     metrics: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
+    confidence: float | None = None
+    # The Trainer's TensorBoard logs.
+    model_run: str | None = None
 
     def state_of(self, node_id: str) -> str | None:
         return next((c.state for c in self.components if c.node_id == node_id), None)
@@ -65,23 +94,41 @@ def load_slice_metrics(
 ) -> dict[str, dict[str, float]]:
     """Headline metrics per slice of one Evaluator output, keyed by readable slice name."""
     table = slice_table(metrics_frame(evaluation_uri, spec))
+    columns = [
+        c
+        for c in table.columns
+        if c == COUNT or c.removesuffix(" low").removesuffix(" high") in HEADLINE
+    ]
     return {
-        name: {t: float(row[t]) for t in HEADLINE.values() if t in row and not math.isnan(row[t])}
+        name: {c: float(row[c]) for c in columns if not math.isnan(row[c])}
         for name, row in table.iterrows()
     }
 
 
-def describe_gap_failure(failure, gaps: dict[str, float], min_group_size: int = 0) -> str:
+def _class_of(key, spec: DatasetSpec | None) -> str | None:
+    """The class a failed metric is of (a multi-class model's sub key), or None."""
+    if not key.HasField("sub_key") or not key.sub_key.HasField("class_id"):
+        return None
+    return class_name(key.sub_key.class_id.value, spec)
+
+
+def describe_gap_failure(
+    failure, gaps: dict[str, float], min_group_size: int = 0, label_class: str | None = None
+) -> str:
     """One line for a broken fairness-gate bound: the groups, their gaps, the bound.
 
     Args:
         failure: TFMA's failure on `fairness_gap/<rate>/<column>`.
         gaps: Overall-slice metrics `fairness_gap/<rate>/<column>=<group>` (signed gap)
-            and `fairness_group_size/<rate>/<column>=<group>` (examples).
+            and `fairness_group_size/<rate>/<column>=<group>` (examples), of the failed
+            metric's class for a multi-class model.
         min_group_size: The gate's; smaller groups are not named.
+        label_class: A multi-class model's class whose rate broke the bound.
     """
     _, rate, column = failure.metric_key.name.split("/", 2)
     title = catalogue.GATE_RATES[rate].title
+    if label_class is not None:
+        title = f"{title} of class {label_class}"
     value = failure.metric_value.double_value.value
     bound = failure.metric_threshold.value_threshold.upper_bound.value
     if math.isnan(value):
@@ -129,9 +176,12 @@ def describe_single_class(failure, where: str, holds: str) -> str:
     )
 
 
-def describe_failure(failure, where: str) -> str:
-    """One line for a failed TFMA threshold: metric, value, bound, slice."""
+def describe_failure(failure, where: str, label_class: str | None = None) -> str:
+    """One line for a failed TFMA threshold: metric (and a multi-class model's class),
+    value, bound, slice."""
     name = failure.metric_key.name
+    if label_class is not None:
+        name = f"{name} of class {label_class}"
     value = failure.metric_value.double_value.value
     threshold = failure.metric_threshold
     if failure.metric_key.is_diff:
@@ -169,19 +219,21 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     for per_slice in result.metric_validations_per_slice:
         where = slice_label(slicer_lib.deserialize_slice_key(per_slice.slice_key), spec)
         for failure in per_slice.failures:
+            label_class = _class_of(failure.metric_key, spec)
             if failure.metric_key.name.startswith("fairness_gap/"):
-                gaps = _overall_gaps(evaluation_uri) if gaps is None else gaps
+                gaps = _overall_gaps(evaluation_uri, spec) if gaps is None else gaps
                 size = spec.fairness_gate.min_group_size if spec and spec.fairness_gate else 0
-                lines.append(describe_gap_failure(failure, gaps, size))
+                of_class = gaps.get(label_class, {})
+                lines.append(describe_gap_failure(failure, of_class, size, label_class))
                 continue
-            if failure.metric_key.name in NEEDS_BOTH_CLASSES:
+            if failure.metric_key.name in NEEDS_BOTH_CLASSES and label_class is None:
                 if single is None:
-                    single = single_class_slices(metrics_frame(evaluation_uri, spec))
+                    single = single_class_slices(metrics_frame(evaluation_uri, spec), spec)
                 if where in single:
                     holds = only_class(single[where], spec)
                     lines.append(describe_single_class(failure, where, holds))
                     continue
-            lines.append(describe_failure(failure, where))
+            lines.append(describe_failure(failure, where, label_class))
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:
@@ -193,9 +245,12 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     return lines
 
 
-def _overall_gaps(evaluation_uri: str) -> dict[str, float]:
-    """The fairness gate's per-group gaps on the Overall slice of the evaluated model."""
-    frame = metrics_frame(evaluation_uri)
+def _overall_gaps(
+    evaluation_uri: str, spec: DatasetSpec | None = None
+) -> dict[str | None, dict[str, float]]:
+    """The fairness gate's per-group gaps on the Overall slice of the evaluated model, by
+    class (a multi-class model's; None for another model's)."""
+    frame = metrics_frame(evaluation_uri, spec)
     rows = frame[
         (frame["kind"] == "overall")
         & ~frame["is_diff"].astype(bool)
@@ -203,7 +258,12 @@ def _overall_gaps(evaluation_uri: str) -> dict[str, float]:
         & frame["model"].isin(["", "candidate"])
         & frame["output"].isin(["", PREDICTION_KEY])
     ]
-    return dict(zip(rows["metric"], rows["value"], strict=True))
+    gaps: dict[str | None, dict[str, float]] = {}
+    for label_class, metric, value in zip(
+        rows["class"], rows["metric"], rows["value"], strict=True
+    ):
+        gaps.setdefault(None if pd.isna(label_class) else label_class, {})[metric] = value
+    return gaps
 
 
 def summarize_run(
@@ -218,8 +278,16 @@ def summarize_run(
         ComponentRun(node_id=e.node_id, state=e.state, seconds=e.seconds, execution_id=e.id)
         for e in run.executions
     ]
+    pusher = run.execution("Pusher")
     summary = RunSummary(
-        run_id=run.run_id, components=components, blessed=run.blessed, pushed_to=run.pushed_to
+        run_id=run.run_id,
+        components=components,
+        blessed=run.blessed,
+        pushed_to=run.pushed_to,
+        already_serving=run.pushed_to is not None
+        and (run.already_serving or (pusher is not None and pusher.state == "cached")),
+        model_run=run.model_run.uri if run.model_run else None,
+        confidence=spec.bootstrap.confidence if spec else None,
     )
     if run.evaluation is not None:
         summary.metrics = load_slice_metrics(run.evaluation.uri, spec)
@@ -228,12 +296,27 @@ def summarize_run(
     return summary
 
 
-def format_summary(summary: RunSummary) -> str:
-    """The end-of-run report printed by the CLI."""
-    lines = [f"Run {summary.run_id}: {len(summary.components)} components"]
-    for c in summary.components:
-        lines.append(f"  {c.node_id:<28} {c.state:<7} {c.seconds:7.1f} s")
-    lines.append(f"  {'total (in components)':<36} {summary.seconds:7.1f} s")
+def format_summary(
+    summary: RunSummary, components: bool = True, next_lines: list[tuple[str, str]] | None = None
+) -> str:
+    """The end-of-run report printed by the CLI.
+
+    Args:
+        summary: The run.
+        components: With the table of components (the console showed them already when
+            the run just happened).
+        next_lines: (what, where) pairs of `next_steps`, shown last.
+    """
+    states = ", ".join(
+        f"{sum(c.state == state for c in summary.components)} {state}"
+        for state in dict.fromkeys(c.state for c in summary.components)
+    )
+    lines = [
+        f"Run {summary.run_id}: {len(summary.components)} components ({states}), "
+        f"{summary.seconds:.1f} s in components"
+    ]
+    if components:
+        lines += component_lines(summary.components)
     if summary.blessed is None:
         lines.append("Model: not evaluated in this run")
     elif summary.blessed:
@@ -241,21 +324,137 @@ def format_summary(summary: RunSummary) -> str:
     else:
         lines.append("Model: NOT blessed, so not pushed. Failed thresholds:")
         lines += [f"  - {f}" for f in summary.failed_thresholds] or ["  (see the Evaluator output)"]
-    lines.append(f"Pushed to: {summary.pushed_to}" if summary.pushed_to else "Pushed: nothing")
-    if summary.metrics:
-        present = {t for row in summary.metrics.values() for t in row}
-        titles = [t for t in HEADLINE.values() if t in present]
-        width = max(len(name) for name in summary.metrics)
-        lines.append("Metrics on the test split:")
-        lines.append(f"  {'slice':<{width}}  " + "  ".join(f"{t:>11}" for t in titles))
-        for name, row in summary.metrics.items():
-            cells = "  ".join(_cell(t, row.get(t)) for t in titles)
-            lines.append(f"  {name:<{width}}  {cells}")
+    lines.append(_serving_line(summary))
+    lines += _metric_lines(summary)
+    if next_lines:
+        width = max(len(what) for what, _ in next_lines)
+        lines.append("Next:")
+        lines += [f"  {what:<{width}}  {where}" for what, where in next_lines]
     return "\n".join(lines)
 
 
-def _cell(title: str, value: float | None) -> str:
-    """A metric in the summary table: counts whole, rates to 4 places, '-' if absent."""
-    if value is None or math.isnan(value):
-        return f"{'-':>11}"
-    return f"{value:>11.0f}" if title == catalogue.EXAMPLE_COUNT.title else f"{value:>11.4f}"
+def component_lines(components: list[ComponentRun]) -> list[str]:
+    """One aligned line per component: name, state, seconds."""
+    width = max((len(c.node_id) for c in components), default=0)
+    return [f"  {c.node_id:<{width}}  {c.state:<7} {c.seconds:6.1f} s" for c in components]
+
+
+def _serving_line(summary: RunSummary) -> str:
+    if not summary.pushed_to:
+        return "Pushed: nothing"
+    where = display_path(summary.pushed_to)
+    if not summary.already_serving:
+        return f"Pushed to: {where}"
+    cached = next((c.state == "cached" for c in summary.components if c.node_id == "Pusher"), False)
+    why = (
+        "pushed by an earlier run"
+        if cached
+        else "byte-for-byte the latest version: not pushed again"
+    )
+    return f"Already serving: {where} ({why})"
+
+
+def _metric_lines(summary: RunSummary) -> list[str]:
+    """The overall headline metrics with intervals, then two of them per slice."""
+    overall = summary.metrics.get("Overall")
+    if not overall:
+        return []
+    titles = [t for t in HEADLINE if t in overall]
+    level = f"{summary.confidence:.0%} " if summary.confidence else ""
+    count = f"{overall[COUNT]:.0f} examples, " if COUNT in overall else ""
+    lines = [f"Metrics on the test split ({count}{level}bootstrap intervals):"]
+    width = max((len(t) for t in titles), default=0)
+    lines += [f"  {t:<{width}}  {_with_interval(overall, t)}".rstrip() for t in titles]
+    pair = next((p for p in SLICE_HEADLINE if p[0] in titles), ())
+    slices = {name: row for name, row in summary.metrics.items() if name != "Overall"}
+    if not pair or not slices:
+        return lines
+    pair = tuple(t for t in pair if t in titles)
+    name_width = max(len(name) for name in [*slices, "slice"])
+    lines.append("Per slice:")
+    header = "  ".join(f"{t:>8}  {'':<16}" for t in pair)
+    lines.append(f"  {'slice':<{name_width}}  {'n':>6}  {header}".rstrip())
+    for name, row in slices.items():
+        n = f"{row[COUNT]:>6.0f}" if COUNT in row else f"{'-':>6}"
+        cells = "  ".join(_with_interval(row, t) for t in pair)
+        lines.append(f"  {name:<{name_width}}  {n}  {cells}".rstrip())
+    return lines
+
+
+def _with_interval(row: dict[str, float], title: str) -> str:
+    """'0.9118  [0.9065, 0.9170]' at a fixed width; '-' for what is missing."""
+    value, low, high = (_number(row.get(k)) for k in (title, f"{title} low", f"{title} high"))
+    interval = f"[{low}, {high}]" if (low, high) != ("-", "-") else ""
+    return f"{value:>8}  {interval:<16}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.4f}"
+
+
+def display_path(path: str | Path) -> str:
+    """`path` relative to the working directory when it is below it (shorter to read)."""
+    if "://" in str(path):
+        return str(path)
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def next_steps(
+    summary: RunSummary,
+    *,
+    report: Path | None,
+    log: Path | None,
+    metadata_path: Path,
+    pipeline_name: str,
+    spec_path: Path,
+) -> list[tuple[str, str]]:
+    """(what, where) lines for after a run: its report and log, the TensorBoard and
+    notebook commands, and the serving model."""
+    bin_dir = Path(sys.executable).parent
+    lines = []
+    if report:
+        lines.append(("report", display_path(report)))
+    if log:
+        lines.append(("log", display_path(log)))
+    if summary.model_run:
+        command = [
+            display_path(bin_dir / "tensorboard"),
+            "--logdir",
+            display_path(summary.model_run),
+        ]
+        lines.append(("TensorBoard", shlex.join(command)))
+    # The notebook opens on the latest run, which this one is until the next.
+    environment = {
+        "PIPELINE_METADATA": metadata_path,
+        "PIPELINE_NAME": pipeline_name,
+        "PIPELINE_SPEC": spec_path.parent if spec_path.name == "dataset.yaml" else spec_path,
+    }
+    settings = [
+        f"{key}={shlex.quote(_from_root(value))}"
+        for key, value in environment.items()
+        if not _same(value, NOTEBOOK_DEFAULTS[key])
+    ]
+    jupyter = [display_path(bin_dir / "jupyter"), "lab", display_path(NOTEBOOK)]
+    lines.append(("notebook", " ".join([*settings, shlex.join(jupyter)])))
+    if summary.pushed_to:
+        lines.append(("serving", display_path(summary.pushed_to)))
+    return lines
+
+
+def _same(value: str | Path, default: str | Path) -> bool:
+    if isinstance(default, Path):
+        return Path(value).resolve() == default.resolve()
+    return value == default
+
+
+def _from_root(value: str | Path) -> str:
+    """How the notebooks read a path setting: relative to the repository root, or absolute."""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(Path(value).resolve().relative_to(ROOT))
+    except ValueError:
+        return os.path.abspath(value)

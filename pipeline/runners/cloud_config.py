@@ -1,8 +1,9 @@
 """Where and how the pipeline runs in the cloud: one YAML file per deployment.
 
 The data set spec says *what* the pipeline learns; this file says *where* it runs: GCP
-project and region, Cloud Storage roots, the container image, Beam's runner, the serving
-target, the runtime parameters and the schedule. `load_cloud_config` validates all of it
+project and region, Cloud Storage roots, the container image, Beam's runner, the machine
+the Trainer and the Ablation train on, the serving target, the runtime parameters and the
+schedule. `load_cloud_config` validates all of it
 before anything is compiled or submitted, and every error names the file and the key.
 """
 
@@ -50,6 +51,9 @@ class BeamConfig:
         machine_type: Dataflow worker machine type.
         max_num_workers: Dataflow autoscaling ceiling.
         disk_size_gb: Dataflow worker disk, when the default is too small.
+        network: Dataflow workers' VPC network (a locked-down project has no `default`).
+        subnetwork: Their subnetwork, e.g. `regions/us-central1/subnetworks/tfx`.
+        use_public_ips: False gives workers internal addresses only.
         extra_args: Further Beam options, passed as written.
     """
 
@@ -59,16 +63,34 @@ class BeamConfig:
     machine_type: str | None = None
     max_num_workers: int | None = None
     disk_size_gb: int | None = None
+    network: str | None = None
+    subnetwork: str | None = None
+    use_public_ips: bool = True
     extra_args: tuple[str, ...] = ()
 
-    def pipeline_args(self, project: str, region: str, image: str) -> list[str]:
-        """The `beam_pipeline_args` every Beam-based component receives."""
+    def pipeline_args(
+        self, project: str, region: str, image: str, service_account: str | None = None
+    ) -> list[str]:
+        """The `beam_pipeline_args` every Beam-based component receives.
+
+        Args:
+            project: GCP project.
+            region: Dataflow region.
+            image: The pipeline image, also the Dataflow workers' SDK container.
+            service_account: The identity Dataflow workers run as (without it they run
+                as the Compute Engine default service account).
+        """
         if self.runner == "DirectRunner":
             # multi_processing uses every worker core; in_memory would use one.
             args = [
                 "--runner=DirectRunner",
                 "--direct_running_mode=multi_processing",
                 f"--direct_num_workers={self.direct_num_workers}",
+                # The DirectRunner ignores the image, but without one of the options that
+                # name the workers' code, every Beam step first builds an sdist of TFX to
+                # ship to them (tfx/utils/dependency_utils.py:56-69):
+                # seconds per step, for workers that run in the image already.
+                f"--sdk_container_image={image}",
             ]
         else:
             args = [
@@ -87,7 +109,30 @@ class BeamConfig:
                 args.append(f"--max_num_workers={self.max_num_workers}")
             if self.disk_size_gb:
                 args.append(f"--disk_size_gb={self.disk_size_gb}")
+            if service_account:
+                args.append(f"--service_account_email={service_account}")
+            if self.network:
+                args.append(f"--network={self.network}")
+            if self.subnetwork:
+                args.append(f"--subnetwork={self.subnetwork}")
+            if not self.use_public_ips:
+                args.append("--no_use_public_ips")
         return args + list(self.extra_args)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingMachine:
+    """The machine the Trainer and the Ablation run on, as Vertex AI custom training jobs.
+
+    Attributes:
+        machine_type: A Vertex AI training machine type, e.g. `n1-standard-8`.
+        accelerator_type: An accelerator, e.g. `NVIDIA_TESLA_T4`; None for CPU only.
+        accelerator_count: How many accelerators.
+    """
+
+    machine_type: str
+    accelerator_type: str | None = None
+    accelerator_count: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +145,9 @@ class VertexEndpoint:
         machine_type: Serving machine type.
         min_replicas: Lowest replica count.
         max_replicas: Highest replica count.
+        model_name: Registry model whose versions the pushes are (default: `name`).
+        keep_deployed: Deployments left on the endpoint after a push, the new one
+            included; every one keeps `min_replicas` billed machines.
     """
 
     name: str
@@ -107,6 +155,8 @@ class VertexEndpoint:
     machine_type: str = "n1-standard-2"
     min_replicas: int = 1
     max_replicas: int = 1
+    model_name: str | None = None
+    keep_deployed: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,24 +196,60 @@ class CloudConfig:
     schedule: Schedule | None
     service_account: str | None = None
     display_name: str | None = None
+    # MLflow tracking URI the runs log to (a team's server); None: they log nowhere.
+    tracking_uri: str | None = None
+    training: TrainingMachine | None = None
+
+    def beam_pipeline_args(self) -> list[str]:
+        """The Beam options of every Beam-based component."""
+        return self.beam.pipeline_args(self.project, self.region, self.image, self.service_account)
 
     def vertex_push_config(self) -> dict[str, Any] | None:
-        """The Vertex Pusher's `custom_config`, or None to push to `serving_dir`."""
+        """The VertexPusher's `custom_config`, or None to push to `serving_dir`."""
         if self.vertex_endpoint is None:
             return None
-        # Keys of tfx.extensions.google_cloud_ai_platform (constants.py), written out so
-        # that importing this module does not import TFX.
+        from components.vertex_pusher import push_config  # imports TFX: only when used
+
+        endpoint = self.vertex_endpoint
+        return push_config(
+            project=self.project,
+            region=self.region,
+            endpoint_name=endpoint.name,
+            serving_image=endpoint.serving_image,
+            model_name=endpoint.model_name,
+            machine_type=endpoint.machine_type,
+            min_replicas=endpoint.min_replicas,
+            max_replicas=endpoint.max_replicas,
+            keep_deployed=endpoint.keep_deployed,
+        )
+
+    def custom_training_config(self) -> dict[str, Any] | None:
+        """The `custom_config` entries that run a step as a Vertex AI custom training job
+        on the configured machine (TFX's `google_cloud_ai_platform` Trainer keys), or None
+        to train inside the step's own container."""
+        if self.training is None:
+            return None
+        machine: dict[str, Any] = {"machine_type": self.training.machine_type}
+        if self.training.accelerator_type:
+            machine["accelerator_type"] = self.training.accelerator_type
+            machine["accelerator_count"] = self.training.accelerator_count
+        # A CustomJob (aiplatform v1 CustomJobSpec); TFX replaces the container's command
+        # with its run_executor entry point and pops `project`.
+        job_spec: dict[str, Any] = {
+            "worker_pool_specs": [
+                {
+                    "machine_spec": machine,
+                    "replica_count": 1,
+                    "container_spec": {"image_uri": self.image},
+                }
+            ]
+        }
+        if self.service_account:
+            job_spec["service_account"] = self.service_account
         return {
             "ai_platform_enable_vertex": True,
             "ai_platform_vertex_region": self.region,
-            "ai_platform_vertex_container_image_uri": self.vertex_endpoint.serving_image,
-            "ai_platform_serving_args": {
-                "project_id": self.project,
-                "endpoint_name": self.vertex_endpoint.name,
-                "machine_type": self.vertex_endpoint.machine_type,
-                "min_replica_count": self.vertex_endpoint.min_replicas,
-                "max_replica_count": self.vertex_endpoint.max_replicas,
-            },
+            "ai_platform_training_args": {"project": self.project, "job_spec": job_spec},
         }
 
 
@@ -199,6 +285,11 @@ class _CloudReader(ConfigReader):
     def optional_text(self, data: dict[str, Any], key: str, parent: str = "") -> str | None:
         return self.text(data, key, parent) if data.get(key) is not None else None
 
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
     def gcs(self, data: dict[str, Any], key: str, parent: str = "") -> str:
         value = self.text(data, key, parent)
         full = f"{parent}.{key}" if parent else key
@@ -213,8 +304,9 @@ class _CloudReader(ConfigReader):
 
 def _parse_beam(raw: Any, r: _CloudReader) -> BeamConfig:
     data = r.mapping(raw if raw is not None else {}, "beam")
-    allowed = {"runner", "direct_num_workers", "temp_location", "machine_type"}
-    allowed |= {"max_num_workers", "disk_size_gb", "extra_args"}
+    dataflow_keys = ("temp_location", "machine_type", "max_num_workers", "disk_size_gb")
+    dataflow_keys += ("network", "subnetwork", "use_public_ips")
+    allowed = {"runner", "direct_num_workers", "extra_args", *dataflow_keys}
     r.known(data, "beam", allowed)
     runner = data.get("runner", "DirectRunner")
     if runner not in BEAM_RUNNERS:
@@ -230,11 +322,7 @@ def _parse_beam(raw: Any, r: _CloudReader) -> BeamConfig:
             "beam.extra_args", f"expected a list of '--option=value' strings, got {extra!r}"
         )
     if runner == "DirectRunner":
-        dataflow_only = sorted(
-            k
-            for k in ("temp_location", "machine_type", "max_num_workers", "disk_size_gb")
-            if k in data
-        )
+        dataflow_only = sorted(k for k in dataflow_keys if k in data)
         if dataflow_only:
             raise r.fail(f"beam.{dataflow_only[0]}", "only applies to runner: DataflowRunner")
         return BeamConfig(runner, workers, extra_args=tuple(extra))
@@ -252,6 +340,9 @@ def _parse_beam(raw: Any, r: _CloudReader) -> BeamConfig:
             if data.get("disk_size_gb") is not None
             else None
         ),
+        network=r.optional_text(data, "network", "beam"),
+        subnetwork=r.optional_text(data, "subnetwork", "beam"),
+        use_public_ips=r.boolean(data.get("use_public_ips", True), "beam.use_public_ips"),
         extra_args=tuple(extra),
     )
 
@@ -265,6 +356,7 @@ def _parse_serving(raw: Any, r: _CloudReader) -> tuple[str | None, VertexEndpoin
         return r.gcs(data, "directory", "serving"), None
     endpoint = r.mapping(data["vertex_endpoint"], "serving.vertex_endpoint")
     allowed = {"name", "serving_image", "machine_type", "min_replicas", "max_replicas"}
+    allowed |= {"model_name", "keep_deployed"}
     r.known(endpoint, "serving.vertex_endpoint", allowed)
     key = "serving.vertex_endpoint"
     vertex = VertexEndpoint(
@@ -273,6 +365,8 @@ def _parse_serving(raw: Any, r: _CloudReader) -> tuple[str | None, VertexEndpoin
         machine_type=r.optional_text(endpoint, "machine_type", key) or "n1-standard-2",
         min_replicas=r.positive_int(endpoint.get("min_replicas", 1), f"{key}.min_replicas"),
         max_replicas=r.positive_int(endpoint.get("max_replicas", 1), f"{key}.max_replicas"),
+        model_name=r.optional_text(endpoint, "model_name", key),
+        keep_deployed=r.positive_int(endpoint.get("keep_deployed", 1), f"{key}.keep_deployed"),
     )
     if vertex.max_replicas < vertex.min_replicas:
         raise r.fail(f"{key}.max_replicas", "must be at least min_replicas")
@@ -296,12 +390,51 @@ def _parse_schedule(raw: Any, r: _CloudReader) -> Schedule | None:
     return Schedule(cron=cron, time_zone=time_zone, max_concurrent_runs=runs)
 
 
+def _parse_training(raw: Any, r: _CloudReader) -> TrainingMachine | None:
+    if raw is None:
+        return None
+    data = r.mapping(raw, "training")
+    r.known(data, "training", {"machine_type", "accelerator_type", "accelerator_count"})
+    machine_type = r.text(data, "machine_type", "training")
+    accelerator = r.optional_text(data, "accelerator_type", "training")
+    count = data.get("accelerator_count")
+    if count is not None and accelerator is None:
+        raise r.fail("training.accelerator_count", "set accelerator_type too, or remove it")
+    if accelerator is not None and not re.fullmatch(r"[A-Z][A-Z0-9_]+", accelerator):
+        raise r.fail(
+            "training.accelerator_type",
+            f"{accelerator!r} is not a Vertex AI accelerator name like NVIDIA_TESLA_T4",
+        )
+    return TrainingMachine(
+        machine_type=machine_type,
+        accelerator_type=accelerator,
+        accelerator_count=(
+            r.positive_int(count if count is not None else 1, "training.accelerator_count")
+            if accelerator
+            else 0
+        ),
+    )
+
+
 def _parse_runtime_parameters(raw: Any, r: _CloudReader) -> dict[str, int]:
     data = r.mapping(raw if raw is not None else {}, "runtime_parameters")
     r.known(data, "runtime_parameters", set(RUNTIME_PARAMETERS))
     return {
         name: r.positive_int(value, f"runtime_parameters.{name}") for name, value in data.items()
     }
+
+
+def _parse_tracking_uri(uri: str | None, r: _CloudReader) -> str | None:
+    """A tracking server or database every step can reach; not a file in a container."""
+    if uri is None or uri == "databricks":
+        return uri
+    if uri.startswith(("sqlite:", "file:")) or "://" not in uri:
+        raise r.fail(
+            "tracking_uri",
+            f"{uri!r} is a file inside the step's container, gone when the step ends: "
+            "give an MLflow tracking server's URL, e.g. https://mlflow.example.com",
+        )
+    return uri
 
 
 def load_cloud_config(path: str | Path) -> CloudConfig:
@@ -320,7 +453,7 @@ def load_cloud_config(path: str | Path) -> CloudConfig:
     r = _CloudReader(path, CloudConfigError)
     data = r.mapping(raw, "<top level>")
     allowed = {"gcp", "pipeline_root", "data_root", "image", "beam", "serving"}
-    allowed |= {"runtime_parameters", "schedule", "display_name"}
+    allowed |= {"runtime_parameters", "schedule", "display_name", "tracking_uri", "training"}
     r.known(data, "<top level>", allowed)
 
     gcp = r.mapping(r.required(data, "gcp"), "gcp")
@@ -362,4 +495,6 @@ def load_cloud_config(path: str | Path) -> CloudConfig:
         schedule=_parse_schedule(data.get("schedule"), r),
         service_account=service_account,
         display_name=r.optional_text(data, "display_name"),
+        tracking_uri=_parse_tracking_uri(r.optional_text(data, "tracking_uri"), r),
+        training=_parse_training(data.get("training"), r),
     )

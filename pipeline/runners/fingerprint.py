@@ -11,12 +11,13 @@ module file, `eval_config.py` and every `.py` file of `pipeline/` and `component
 run's options (training-step override, Beam arguments); and the versions of TFX, TFMA,
 TFDV, TFT and TensorFlow.
 
-When a run "left nothing to do" (it is settled): it finished without a failed component,
-and it did not bless a new model. A newly blessed model becomes the next run's baseline,
-so the next run re-evaluates; a run whose candidate was the baseline already, or was not
-blessed, is followed by a run in which every component is cached. (The drift check
-re-runs on every run against the statistics it approved last time; with unchanged data
-that comparison is of the statistics with themselves, and it passes.)
+When a run "left nothing to do" (it is settled): it finished without a failed component.
+The Evaluator's baseline is the latest blessed model other than the candidate
+(`components.baseline_model`), so blessing the candidate does not change the next run's
+baseline: with the same inputs, the next run finds every component cached, the Evaluator
+and the Pusher included. (The drift check re-runs on every run against the statistics it
+approved last time; with unchanged data that comparison is of the statistics with
+themselves, and it passes.)
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ class LastRun:
     fingerprint: str
     run_id: str
     settled: bool
+    # The run's summary without its component table, the table, and where its model serves.
     summary: str = ""
+    components: str = ""
+    serving: str | None = None
 
 
 def _files(spec: DatasetSpec) -> list[Path]:
     files = []
-    for pattern in spec.files.values():
+    for pattern in [*spec.files.values(), *([spec.score] if spec.score else [])]:
         files += sorted(p for p in spec.directory.glob(pattern) if p.is_file())
     return files
 
@@ -93,11 +97,14 @@ def read_last_run(root: Path) -> LastRun | None:
     """The record of the latest finished run under `root`, None if absent or unreadable."""
     try:
         data = json.loads((root / RECORD_FILE).read_text())
+        serving = data.get("serving")
         return LastRun(
             str(data["fingerprint"]),
             str(data["run_id"]),
             bool(data["settled"]),
             str(data.get("summary", "")),
+            str(data.get("components", "")),
+            str(serving) if serving else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -122,12 +129,7 @@ def is_settled(run: Any) -> bool:
     Args:
         run: A `pipeline.reports.artifacts.RunArtifacts`.
     """
-    if any(e.state not in ("ran", "cached") for e in run.executions):
-        return False
-    if run.blessed is not True:
-        return True
-    baseline = run.baseline_model
-    return baseline is not None and run.model is not None and baseline.id == run.model.id
+    return all(e.state in ("ran", "cached") for e in run.executions)
 
 
 def unchanged_since(root: Path, current: str) -> LastRun | None:

@@ -17,6 +17,13 @@ encoding, or a `.gz` file that is not gzip, a row with the wrong number of cells
 unbalanced quotes, a numeric cell that is not a finite number (text, NaN, inf), a missing
 label, one outside the declared classes or (regression) one that is not a finite number,
 and too few rows to fill every split.
+
+A file to score (`check_scoring_file`, for `python -m pipeline predict`) gets the same
+checks, except that its label may be absent or empty and columns the spec does not
+describe pass (they are copied to the output); it must also suit the trained model: a
+whole number where the model reads integers, a value in every column no training row
+lacked (the model has no default for those). The spec's `score:` file is checked with the
+training files, the same way but by role only (no model is trained yet).
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
+from pipeline.model.outputs import SCORED_COLUMNS
 from pipeline.spec import DatasetSpec, csv_format
 
 MAX_REPORTED = 10
@@ -38,15 +47,16 @@ DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 class InputDataError(ValueError):
     """The data files break the spec; the message lists each problem with file and line."""
 
-    def __init__(self, problems: list[str], total: int) -> None:
+    def __init__(self, problems: list[str], total: int, outcome: str = "nothing was run") -> None:
         more = f"\n  ... and {total - len(problems)} more" if total > len(problems) else ""
         super().__init__(
-            f"{total} problem(s) in the input data; nothing was run:\n  - "
+            f"{total} problem(s) in the input data; {outcome}:\n  - "
             + "\n  - ".join(problems)
             + more
         )
         self.problems = problems
         self.total = total
+        self.outcome = outcome
 
 
 class _Problems:
@@ -101,12 +111,55 @@ def _check_label_number(text: str, column: str, where: str, problems: _Problems)
         )
 
 
-def _check_file(path: Path, spec: DatasetSpec, header: list[str], problems: _Problems) -> int:
-    """Checks one file's rows; returns how many data rows it has."""
+def _check_model_type(
+    text: str, column: str, kind: str, where: str, numeric: bool, problems: _Problems
+) -> None:
+    """A cell the model parses as a number: 'int' needs a whole number, 'float' a number.
+
+    A numeric column's cell that is not a finite number was already reported.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None and not numeric:
+        what = "whole numbers" if kind == "int" else "numbers"
+        problems.add(
+            f"{where}, column '{column}': {text!r} is not a number (the model reads "
+            f"'{column}' as {what}: every training value was one)"
+        )
+    elif kind == "int" and value is not None and math.isfinite(value) and not value.is_integer():
+        problems.add(
+            f"{where}, column '{column}': {text!r} is not a whole number (the model reads "
+            f"'{column}' as integers: every training value was one)"
+        )
+
+
+def _check_file(
+    path: Path,
+    spec: DatasetSpec,
+    header: list[str],
+    problems: _Problems,
+    label_required: bool = True,
+    model_types: Mapping[str, str] | None = None,
+    required: Collection[str] = (),
+) -> int:
+    """Checks one file's rows; returns how many data rows it has.
+
+    Args:
+        label_required: Every row has a label (training); otherwise the label column may
+            be absent, and an empty label cell passes (scoring).
+        model_types: Column -> 'int', 'float' or 'bytes', as the model parses it.
+        required: Columns the model cannot parse a row without.
+    """
     missing = {"", *spec.missing_values}
     numeric = {header.index(c): c for c in spec.numeric_features}
-    label = header.index(spec.label.column)
+    label = header.index(spec.label.column) if spec.label.column in header else None
     classes = {str(c) for c in spec.label.classes} or None
+    typed = {
+        header.index(c): (c, kind) for c, kind in (model_types or {}).items() if kind != "bytes"
+    }
+    needed = {header.index(c): c for c in required}
     rows = 0
     with csv_format.open_text(path, spec.encoding) as f:
         reader = csv.reader(f, delimiter=spec.delimiter, strict=True)
@@ -127,9 +180,23 @@ def _check_file(path: Path, spec: DatasetSpec, header: list[str], problems: _Pro
                     text = row[index].strip()
                     if text not in missing:
                         _check_number(text, column, where, missing, problems)
+                for index, column in needed.items():
+                    if row[index].strip() in missing:
+                        problems.add(
+                            f"{where}, column '{column}': no value, and the model cannot score "
+                            f"a row without one (no training row lacked '{column}', so it "
+                            "has no default for it)"
+                        )
+                for index, (column, kind) in typed.items():
+                    text = row[index].strip()
+                    if text not in missing:
+                        _check_model_type(text, column, kind, where, index in numeric, problems)
+                if label is None:
+                    continue
                 value = row[label].strip()
                 if value in missing:
-                    problems.add(f"{where}: the label '{spec.label.column}' is missing")
+                    if label_required:
+                        problems.add(f"{where}: the label '{spec.label.column}' is missing")
                 elif spec.is_regression:
                     _check_label_number(value, spec.label.column, where, problems)
                 elif classes and value not in classes:
@@ -197,6 +264,84 @@ def check_input_files(spec: DatasetSpec) -> dict[str, int]:
                 f"{spec.split} (at least {MIN_ROWS_PER_BUCKET * buckets} rows needed, or a "
                 "split may be empty)"
             )
+    if spec.score:
+        # Checked by role only: the model that will score it is not trained yet.
+        paths = sorted(p for p in spec.directory.glob(spec.score) if p.is_file())
+        if not paths:
+            problems.add(f"{spec.directory / spec.score}: no file matches score ({spec.score!r})")
+        for path in paths:
+            _check_scoring(spec, path, problems)
     if problems.total:
         raise InputDataError(problems.items, problems.total)
     return counts
+
+
+def _check_scoring(
+    spec: DatasetSpec,
+    path: Path,
+    problems: _Problems,
+    model_types: Mapping[str, str] | None = None,
+    required: Collection[str] = (),
+) -> list[str]:
+    """Adds the problems of a file to score to `problems`; returns its header."""
+    try:
+        header = csv_format.read_header(path, spec.encoding, spec.delimiter)
+    except FileNotFoundError:
+        problems.add(f"{path}: no such file")
+        return []
+    except IsADirectoryError:
+        problems.add(f"{path}: a folder, not a CSV file")
+        return []
+    except UnicodeDecodeError:
+        problems.add(csv_format.undecodable_message(path, spec.encoding))
+        return []
+    except (OSError, EOFError) as e:  # a .gz file that is not gzip, or is cut short
+        problems.add(f"{path}: cannot be read: {e}")
+        return []
+    if not header:
+        problems.add(f"{path}: empty file, not even a header")
+        return []
+    before = problems.total
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        problems.add(f"{path}: the header repeats the column(s) {duplicates}")
+    reads = spec.raw_feature_columns
+    absent = [c for c in reads if c not in header]
+    if absent:
+        problems.add(
+            f"{path}: no column {absent} in the header; the model reads {reads} (other "
+            "columns, an id for example, are copied to the output as they are)"
+        )
+    taken = [c for c in SCORED_COLUMNS[spec.task] if c in header]
+    if taken:
+        problems.add(
+            f"{path}: column(s) {taken} have the names of the columns the scores go to; rename them"
+        )
+    if problems.total == before:
+        _check_file(path, spec, header, problems, False, model_types, required)
+    return header
+
+
+def check_scoring_file(
+    spec: DatasetSpec,
+    path: Path,
+    model_types: Mapping[str, str] | None = None,
+    required: Collection[str] = (),
+) -> list[str]:
+    """Checks a CSV file to score with the model of `spec`; returns its header.
+
+    Args:
+        spec: The data set the model was trained on.
+        path: The file to score.
+        model_types: Each column the model reads (the spec's features) -> 'int',
+            'float' or 'bytes', as the model parses it (default: checked by role only).
+        required: Columns the model cannot score a row without.
+
+    Raises:
+        InputDataError: Listing up to `MAX_REPORTED` problems, each with file and line.
+    """
+    problems = _Problems()
+    header = _check_scoring(spec, path, problems, model_types, required)
+    if problems.total:
+        raise InputDataError(problems.items, problems.total, "nothing was scored")
+    return header

@@ -1,19 +1,22 @@
 """Runs the pipeline on this machine with `LocalDagRunner` and SQLite ML Metadata.
 
-This module only builds paths and calls `create_pipeline`; the console shows one line
-per component as it starts and ends, the full TFX log goes to a file.
+This module only builds paths and calls `create_pipeline`. While a run lasts, everything
+written by TensorFlow, Beam, Keras and TFX goes to the run's log file; the console shows
+a header and one line per component (`pipeline.runners.console`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import logging
 import os
 import time
 from pathlib import Path
 
 from pipeline.project import MODULE_FILE
 from pipeline.runners import fingerprint as run_fingerprint
-from pipeline.runners.console import console_progress
+from pipeline.runners.console import RunConsole, component_progress, run_console
 from pipeline.runners.input_checks import check_input_files
 from pipeline.runners.run_lock import run_lock
 from pipeline.spec import DatasetSpec
@@ -53,6 +56,8 @@ class Unchanged:
 
     run_id: str
     summary: str
+    components: str = ""
+    serving: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +126,7 @@ def run(
     report: bool = True,
     module_file: str | None = None,
     skip_unchanged: bool = False,
+    tracking_uri: str | None = None,
 ) -> Path | Unchanged:
     """Runs the whole pipeline for `spec`; returns the path of its full log.
 
@@ -128,7 +134,8 @@ def run(
     copy); TFX fingerprints it, so an edit re-runs what depends on it.
 
     With `report`, the run's HTML report is written to `<output>/<set>/reports/`, also
-    when a component failed.
+    when a component failed. A run with an evaluation gets its model card there too, and a
+    pushed model gets it in its version folder (`pipeline.reports.model_card`).
 
     Beam runs in memory for small data and with one worker process per core for large
     data (`default_beam_args`), unless `beam_pipeline_args` name a running mode.
@@ -137,6 +144,10 @@ def run(
     settled run starts nothing and returns `Unchanged` (that run's id and summary): every component
     would be cached (see `pipeline.runners.fingerprint`). Without it, TFX decides, and the
     run is recorded in ML Metadata even when every component is cached.
+
+    Each run that started is logged to MLflow (`pipeline.tracking`): to `tracking_uri`,
+    else `$MLFLOW_TRACKING_URI`, else `<output>/<set>/mlflow.db`; a run that started
+    nothing is not.
 
     Raises:
         InputDataError: A data file breaks the spec (nothing ran).
@@ -153,24 +164,61 @@ def run(
             # The inputs are those of a run that finished, so they passed the checks.
             last = run_fingerprint.unchanged_since(paths.root, current)
             if last:
-                return Unchanged(last.run_id, last.summary)
+                return Unchanged(last.run_id, last.summary, last.components, last.serving)
         # Bad cells stop the run here, with file and line, before any component starts.
         check_input_files(spec)
         run_fingerprint.forget_last_run(paths.root)
-        log_file = _run_locked(spec, paths, beam_pipeline_args, enable_cache, report, str(module))
-        _record(spec, paths, current)
+        log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
+        # TensorFlow is first imported inside: its start-up lines go to the log too.
+        with run_console(log_file) as console:
+            try:
+                report_file = _run_locked(
+                    spec,
+                    paths,
+                    beam_pipeline_args,
+                    enable_cache,
+                    report,
+                    str(module),
+                    console,
+                    log_file,
+                )
+                _record(spec, paths, current, report_file, log_file)
+            finally:
+                # Failed runs too (their MLflow run says where they stopped); never raises.
+                # The line it prints is the runner's: on the console, not in the log.
+                from pipeline.tracking import log_latest_run
+
+                with contextlib.redirect_stdout(console.stream):
+                    log_latest_run(spec, paths, pipeline_name(spec), tracking_uri)
         return log_file
 
 
-def _record(spec: DatasetSpec, paths: RunPaths, current: str) -> None:
+def _record(
+    spec: DatasetSpec, paths: RunPaths, current: str, report: Path | None, log_file: Path
+) -> None:
     """Notes the finished run's fingerprint, whether the next run has work to do, and
-    its summary (shown again when the next run has nothing to do)."""
+    its summary (printed after the run, and again when the next run has nothing to do)."""
     from pipeline.reports.artifacts import find_run
-    from pipeline.reports.summary import format_summary, summarize_run
+    from pipeline.reports.summary import component_lines, format_summary, next_steps, summarize_run
 
     run = find_run(paths.metadata_path, pipeline_name(spec))
-    summary = format_summary(summarize_run(paths.metadata_path, pipeline_name(spec), spec=spec))
-    record = run_fingerprint.LastRun(current, run.run_id, run_fingerprint.is_settled(run), summary)
+    summary = summarize_run(paths.metadata_path, pipeline_name(spec), spec=spec)
+    steps = next_steps(
+        summary,
+        report=report,
+        log=log_file,
+        metadata_path=paths.metadata_path,
+        pipeline_name=pipeline_name(spec),
+        spec_path=spec.spec_path,
+    )
+    record = run_fingerprint.LastRun(
+        current,
+        run.run_id,
+        run_fingerprint.is_settled(run),
+        format_summary(summary, components=False, next_lines=steps),
+        components="\n".join(component_lines(summary.components)),
+        serving=summary.pushed_to,
+    )
     run_fingerprint.write_last_run(paths.root, record)
 
 
@@ -181,7 +229,10 @@ def _run_locked(
     enable_cache: bool,
     report: bool,
     module_file: str | None,
-) -> Path:
+    console: RunConsole,
+    log_file: Path,
+) -> Path | None:
+    """Runs the pipeline; returns the path of its HTML report (None without one)."""
     # Not `tfx.v1`: see the imports of pipeline.pipeline.
     from tfx.orchestration.local.local_dag_runner import LocalDagRunner
     from tfx.orchestration.metadata import sqlite_metadata_connection_config
@@ -205,8 +256,11 @@ def _run_locked(
         beam_pipeline_args=beam_pipeline_args,
         enable_cache=enable_cache,
     )
-    log_file = paths.log_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    print(f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {spec.spec_path}")
+    from pipeline.reports.summary import display_path
+
+    console.line(
+        f"Pipeline '{pipeline.pipeline_info.pipeline_name}' on {display_path(spec.spec_path)}"
+    )
     mode = next(
         (
             a.split("=", 1)[1]
@@ -215,19 +269,28 @@ def _run_locked(
         ),
         "in_memory",
     )
-    print(
+    console.line(
         f"  Beam DirectRunner {mode} ({data_bytes(spec) / 1024**2:.0f} MB of data; "
         f"multi_processing by default from {MULTI_PROCESSING_BYTES // 1024**2} MB)"
     )
-    print(f"  artifacts and ML Metadata under {paths.root}; full log in {log_file}")
+    console.line(
+        f"  artifacts and ML Metadata under {display_path(paths.root)}; "
+        f"full log in {display_path(log_file)}"
+    )
+    report_file = None
     try:
-        with console_progress(log_file):
+        with component_progress(console, (c.id for c in pipeline.components)):
             LocalDagRunner().run(pipeline)
+    except BaseException:
+        console.line(f"  full log: {display_path(log_file)}")
+        raise
     finally:
+        # The card first: a pushed model should not wait for the report to get its card.
         # Failed runs get a report too: it shows the anomalies that stopped them.
+        card = _write_model_card(spec, paths, console)
         if report:
-            _write_report(spec, paths)
-    return log_file
+            report_file = _write_report(spec, paths, console, card)
+    return report_file
 
 
 def _installed_module_file() -> Path | None:
@@ -238,17 +301,37 @@ def _installed_module_file() -> Path | None:
     return Path(found.origin).resolve() if found and found.origin else None
 
 
-def _write_report(spec: DatasetSpec, paths: RunPaths) -> Path | None:
+def _write_model_card(spec: DatasetSpec, paths: RunPaths, console: RunConsole) -> dict | None:
+    """The latest run's model card, beside its report and in the version it pushed (None
+    without an evaluation); a card error never hides the run's outcome."""
+    from pipeline.reports.artifacts import find_run
+    from pipeline.reports.model_card import build_model_card, write_model_card
+
+    try:
+        run = find_run(paths.metadata_path, pipeline_name(spec))
+        if run.evaluation is None:
+            return None
+        card = build_model_card(run, spec)
+        written = write_model_card(run, spec, paths.reports_dir, card=card)
+    except Exception as e:
+        console.line(f"  (no model card: {type(e).__name__}: {e})")
+        return None
+    logging.getLogger(__name__).info("Model card: %s", " and ".join(written))
+    return card
+
+
+def _write_report(
+    spec: DatasetSpec, paths: RunPaths, console: RunConsole, card: dict | None = None
+) -> Path | None:
     """The HTML report of the latest run; a report error never hides the run's outcome."""
     from pipeline.reports.artifacts import find_run
     from pipeline.reports.html import write_report
 
     try:
         path = write_report(
-            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir
+            find_run(paths.metadata_path, pipeline_name(spec)), spec, paths.reports_dir, card
         )
     except Exception as e:
-        print(f"  (no HTML report: {type(e).__name__}: {e})")
+        console.line(f"  (no HTML report: {type(e).__name__}: {e})")
         return None
-    print(f"  HTML report: {path}")
     return path

@@ -1,8 +1,10 @@
-"""Vertex AI Pipelines: submit a compiled pipeline, schedule it, list its runs.
+"""Vertex AI Pipelines: submit a compiled pipeline, schedule it, list its runs, read a
+run's report.
 
-Every function takes the `google.cloud.aiplatform` module as an argument (`aiplatform`), so
-that the calls cross one boundary that tests replace with a fake. With `dry_run=True`
-nothing is called: the exact calls are returned (and printed by the CLI) instead.
+Every SDK function takes the `google.cloud.aiplatform` module as an argument
+(`aiplatform`), so that the calls cross one boundary that tests replace with a fake. With
+`dry_run=True` nothing is called: the exact calls are returned (and printed by the CLI)
+instead. Reports are read from the pipeline root with TensorFlow's filesystems (gs://).
 """
 
 from __future__ import annotations
@@ -172,3 +174,76 @@ def list_runs(
         )
         for job in jobs[:limit]
     ]
+
+
+# What the Report component writes, where Vertex AI puts a task's outputs:
+# <pipeline root>/<project number>/<run id>/<task>_<task id>/<output key>/
+# (tfx/orchestration/kubeflow/v2/container/kubeflow_v2_run_executor.py:83, on `task_root`).
+REPORT_TASK = "Report"
+REPORT_OUTPUT = "report"
+REPORT_FILE = "report.html"  # components.report.REPORT_FILE (not imported: no TFX here)
+
+
+def _listdir(uri: str) -> list[str]:
+    import tensorflow as tf
+
+    # GCS lists folders with a trailing slash.
+    return sorted(name.rstrip("/") for name in tf.io.gfile.listdir(uri))
+
+
+def _reports_of_run(run_dir: str) -> list[str]:
+    import tensorflow as tf
+
+    found = []
+    for task in _listdir(run_dir):
+        if task.startswith(f"{REPORT_TASK}_"):
+            path = f"{run_dir}/{task}/{REPORT_OUTPUT}/{REPORT_FILE}"
+            if tf.io.gfile.exists(path):
+                found.append(path)
+    return found
+
+
+def find_report(pipeline_root: str, run_id: str | None = None) -> tuple[str, str]:
+    """The report of Vertex AI run `run_id` (default: the newest report) under the root.
+
+    Returns:
+        The run id and the report's URI.
+
+    Raises:
+        LookupError: No such run, or the run wrote no report (it stopped before the
+            Evaluator, or is still running).
+    """
+    import tensorflow as tf
+
+    root = pipeline_root.rstrip("/")
+    if not tf.io.gfile.isdir(root):
+        raise LookupError(f"no pipeline runs under {root}")
+    found: list[tuple[str, str]] = []
+    for project in _listdir(root):
+        runs = [run_id] if run_id else _listdir(f"{root}/{project}")
+        for run in runs:
+            run_dir = f"{root}/{project}/{run}"
+            if tf.io.gfile.isdir(run_dir):
+                found += [(run, path) for path in _reports_of_run(run_dir)]
+    if not found:
+        which = f"run {run_id}" if run_id else "any run"
+        raise LookupError(
+            f"no {REPORT_FILE} of {which} under {root}: a run writes its report once the "
+            "Evaluator has run (a run stopped by the DataGate or the DriftCheck has none)"
+        )
+    return max(found, key=lambda item: tf.io.gfile.stat(item[1]).mtime_nsec)
+
+
+def fetch_report(config: CloudConfig, run_id: str | None = None) -> tuple[str, str]:
+    """The run id and the HTML of a Vertex AI run's report (see `find_report`)."""
+    import tensorflow as tf
+
+    try:
+        run, uri = find_report(config.pipeline_root, run_id)
+        with tf.io.gfile.GFile(uri) as f:
+            return run, f.read()
+    except tf.errors.OpError as e:
+        raise OSError(
+            f"cannot read {config.pipeline_root}: {e.message.splitlines()[0]} (credentials: "
+            "`gcloud auth application-default login`)"
+        ) from None

@@ -52,5 +52,6 @@ def serialize_rows(
                 feature = tf.train.Feature(bytes_list=tf.train.BytesList(value=[cell.encode()]))
             features[name] = feature
         example = tf.train.Example(features=tf.train.Features(feature=features))
-        out.append(example.SerializeToString())
+        # Features in name order: the same row gives the same bytes (a request body too).
+        out.append(example.SerializeToString(deterministic=True))
     return out

@@ -9,6 +9,8 @@ else (features, model inputs, slices, thresholds) derives from the `DatasetSpec`
 from pipeline.metrics.catalogue import (
     GATE_RATES,
     LOWER_IS_BETTER,
+    MULTICLASS_THRESHOLD_METRICS,
+    PER_CLASS_METRICS,
     REGRESSION_THRESHOLD_METRICS,
     THRESHOLD_METRICS,
 )
@@ -23,6 +25,7 @@ from pipeline.spec.dataset import (
     Drift,
     FairnessGate,
     Label,
+    ModelCard,
     SpecError,
     Threshold,
     Training,
@@ -41,6 +44,8 @@ from pipeline.spec.names import (
 __all__ = [
     "GATE_RATES",
     "LOWER_IS_BETTER",
+    "MULTICLASS_THRESHOLD_METRICS",
+    "PER_CLASS_METRICS",
     "REGRESSION_THRESHOLD_METRICS",
     "ROLES",
     "SPLIT_NAMES",
@@ -53,6 +58,7 @@ __all__ = [
     "Drift",
     "FairnessGate",
     "Label",
+    "ModelCard",
     "SpecError",
     "Threshold",
     "Training",

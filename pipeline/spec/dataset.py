@@ -23,7 +23,7 @@ from typing import Any
 from pipeline.metrics.catalogue import LOWER_IS_BETTER
 
 ROLES = ("numeric", "categorical", "ignored", "label")
-TASKS = ("binary_classification", "regression")
+TASKS = ("binary_classification", "multiclass_classification", "regression")
 SPLIT_NAMES = ("train", "eval", "test")
 
 
@@ -50,7 +50,9 @@ class Column:
 
 @dataclasses.dataclass(frozen=True)
 class Label:
-    """The label column; for classification also its positive class (None in regression)."""
+    """The label column; for binary classification also its positive class (None
+    otherwise); for multi-class classification its classes, in the order of the model's
+    outputs (class id i is `classes[i]`)."""
 
     column: str
     positive: str | int | None = None
@@ -68,6 +70,8 @@ class Threshold:
             (below it, or above it for a metric in `LOWER_IS_BETTER`).
         slice: (column, value) of a slice column the bound applies to; None = overall.
         upper_bound: The candidate must stay at or below this value (absolute).
+        label_class: For a multi-class metric of one class (`PER_CLASS_METRICS`), the
+            class (a value of `label.classes`); None otherwise.
     """
 
     metric: str
@@ -75,6 +79,7 @@ class Threshold:
     max_regression: float | None = None
     slice: tuple[str, str] | None = None
     upper_bound: float | None = None
+    label_class: str | int | None = None
 
     @property
     def lower_is_better(self) -> bool:
@@ -159,6 +164,88 @@ class Ablation:
 
 
 @dataclasses.dataclass(frozen=True)
+class Owner:
+    """Who owns the model, and how to reach them."""
+
+    name: str
+    contact: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class License:
+    """The model's licence: an SPDX identifier, or the text of a custom licence."""
+
+    identifier: str = ""
+    custom_text: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Citation:
+    """How to cite the model or the work it rests on."""
+
+    citation: str
+    style: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Risk:
+    """An ethical consideration: a risk and how it is mitigated."""
+
+    name: str
+    mitigation_strategy: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class CardData:
+    """What a model card says about the data set beyond its files and sizes."""
+
+    name: str = ""
+    link: str = ""
+    description: str = ""
+    sensitive_data: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCard:
+    """What a model card says that no run can measure: intended use, limitations, owners.
+
+    From the spec's `model_card:` section; the card's numbers come from the run
+    (`pipeline.reports.model_card`). Field names follow Model Card Toolkit's schema.
+    """
+
+    name: str = ""
+    overview: str = ""
+    documentation: str = ""
+    owners: tuple[Owner, ...] = ()
+    licenses: tuple[License, ...] = ()
+    references: tuple[str, ...] = ()
+    citations: tuple[Citation, ...] = ()
+    dataset: CardData = CardData()
+    users: tuple[str, ...] = ()
+    use_cases: tuple[str, ...] = ()
+    limitations: tuple[str, ...] = ()
+    tradeoffs: tuple[str, ...] = ()
+    ethical_considerations: tuple[Risk, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
+        """The card section from its `dataclasses.asdict` form (or the schema's dump)."""
+        data = dict(data)
+        data["owners"] = tuple(Owner(**o) for o in data.get("owners", ()))
+        data["licenses"] = tuple(License(**x) for x in data.get("licenses", ()))
+        data["citations"] = tuple(Citation(**c) for c in data.get("citations", ()))
+        data["ethical_considerations"] = tuple(
+            Risk(**r) for r in data.get("ethical_considerations", ())
+        )
+        dataset = dict(data.get("dataset") or {})
+        dataset["sensitive_data"] = tuple(dataset.get("sensitive_data", ()))
+        data["dataset"] = CardData(**dataset)
+        for key in ("references", "users", "use_cases", "limitations", "tradeoffs"):
+            data[key] = tuple(data.get(key, ()))
+        return cls(**data)
+
+
+@dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """A described data set. Build it with `load_spec`, not by hand."""
 
@@ -185,6 +272,9 @@ class DatasetSpec:
     bootstrap: Bootstrap = Bootstrap()
     fairness_gate: FairnessGate | None = None
     ablation: Ablation | None = None
+    # A file (or glob pattern) each run scores, relative to `directory`.
+    score: str | None = None
+    model_card: ModelCard = ModelCard()
     # How every file is read (`pipeline.spec.csv_format`): the `files` section's keys.
     delimiter: str = ","
     encoding: str = "utf-8"
@@ -192,6 +282,15 @@ class DatasetSpec:
     @property
     def is_regression(self) -> bool:
         return self.task == "regression"
+
+    @property
+    def is_multiclass(self) -> bool:
+        return self.task == "multiclass_classification"
+
+    @property
+    def class_names(self) -> list[str]:
+        """A multi-class label's classes as text, by class id (as the label is read)."""
+        return [str(c) for c in self.label.classes]
 
     def columns_with_role(self, role: str) -> list[str]:
         """Names of the columns that have `role`, in file order."""
@@ -236,7 +335,8 @@ class DatasetSpec:
         """Only what Transform (and the data gate) read: columns, label, crosses.
 
         Components get the part of the spec they use, so that editing, say, a threshold
-        re-runs the Evaluator but leaves Transform and Trainer cached.
+        re-runs the Evaluator but leaves Transform and Trainer cached. No component reads
+        the model card: editing it changes only the card the runner writes after a run.
         """
         return dataclasses.replace(
             self,
@@ -253,6 +353,8 @@ class DatasetSpec:
             bootstrap=Bootstrap(),
             fairness_gate=None,
             ablation=None,
+            score=None,
+            model_card=ModelCard(),
         )
 
     def for_trainer(self) -> DatasetSpec:
@@ -293,6 +395,7 @@ class DatasetSpec:
         if ablation:
             groups = {k: tuple(v) for k, v in ablation["groups"].items()}
             data["ablation"] = Ablation(**{**ablation, "groups": groups})
+        data["model_card"] = ModelCard.from_dict(data.get("model_card") or {})
         for key in ("feature_crosses", "slice_crosses"):
             data[key] = tuple(tuple(x) for x in data[key])
         for key in ("missing_values", "slice_columns", "sensitive_columns", "fairness_thresholds"):

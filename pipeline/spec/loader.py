@@ -23,6 +23,7 @@ from pipeline.spec.dataset import (
     Drift,
     FairnessGate,
     Label,
+    ModelCard,
     SpecError,
     Threshold,
     Training,
@@ -96,6 +97,16 @@ def _check_files(spec: SpecFile, path: Path) -> None:
             )
     if spec.schema_file and not (path.parent / spec.schema_file).is_file():
         raise _fail(path, "schema_file", f"{path.parent / spec.schema_file} does not exist")
+    if spec.score:
+        _, header = _read_header(path.parent / spec.score, path, "score", spec.files)
+        missing = [n for n in spec.features if n not in header]
+        if missing:
+            raise _fail(
+                path,
+                "score",
+                f"column(s) {missing}, features of the model, are not in the "
+                f"header of {spec.score}",
+            )
 
 
 def _build(spec: SpecFile, path: Path) -> DatasetSpec:
@@ -124,6 +135,7 @@ def _build(spec: SpecFile, path: Path) -> DatasetSpec:
         thresholds=tuple(Threshold(**t.model_dump()) for t in evaluation.thresholds),
         training=Training(**spec.training.model_dump()),
         schema_file=path.parent / spec.schema_file if spec.schema_file else None,
+        score=spec.score,
         drift=Drift(**spec.drift.model_dump()) if spec.drift else None,
         min_slice_size=evaluation.min_slice_size,
         bootstrap=Bootstrap(**evaluation.bootstrap.model_dump()),
@@ -141,6 +153,7 @@ def _build(spec: SpecFile, path: Path) -> DatasetSpec:
             if spec.ablation
             else None
         ),
+        model_card=ModelCard.from_dict(spec.model_card.model_dump(exclude_none=True)),
         delimiter=spec.files.delimiter,
         encoding=spec.files.encoding,
     )

@@ -36,6 +36,8 @@ from pydantic import (
 from pipeline.metrics.catalogue import (  # the metric names a spec may use
     GATE_RATES,
     LOWER_IS_BETTER,
+    MULTICLASS_THRESHOLD_METRICS,
+    PER_CLASS_METRICS,
     REGRESSION_THRESHOLD_METRICS,
     THRESHOLD_METRICS,
 )
@@ -51,10 +53,14 @@ from pipeline.spec.dataset import (
 
 # A data set name: it names the pipeline, its output folder and its runs.
 NAME_PATTERN = r"^_*[A-Za-z0-9][A-Za-z0-9_]*$"
+# An absolute URI (a scheme, then no spaces): what Model Card Toolkit's `format: uri` asks.
+URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$"
 # Hash buckets of the train file when the spec gives no `split` (or part of one).
 SPLIT_WITH_TEST_FILE = {"train": 4, "eval": 1}
 SPLIT_WITHOUT_TEST_FILE = {"train": 8, "eval": 1, "test": 1}
 DEFAULT_DECISION_THRESHOLDS = (0.5,)
+# A multi-class label has at least this many classes (two are a binary label).
+MIN_CLASSES = 3
 THRESHOLDS_NEEDED = (
     "needs at least one threshold with a lower_bound or upper_bound: without one the "
     "Evaluator never blesses a model, so nothing would ever be pushed"
@@ -265,6 +271,20 @@ def _encoding(value: Any) -> str:
     return value
 
 
+def _a_list(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise Invalid(f"expected a list, got {type(value).__name__} {value!r}")
+    return value
+
+
+def _uri(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(URI_PATTERN, value):
+        raise Invalid(
+            f"expected an absolute URI such as 'https://example.org/paper', got {value!r}"
+        )
+    return value
+
+
 def _thresholds(value: Any) -> Any:
     if not isinstance(value, list) or not value:
         raise Invalid(THRESHOLDS_NEEDED)
@@ -272,6 +292,10 @@ def _thresholds(value: Any) -> Any:
 
 
 PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_positive_int)]
+Texts = names("texts")
+Uri = Annotated[
+    str, Field(pattern=URI_PATTERN, json_schema_extra={"format": "uri"}), BeforeValidator(_uri)
+]
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN), BeforeValidator(_name)]
 Text = text("text")
@@ -412,15 +436,17 @@ class LabelSpec(Section):
     )
     positive: ClassValue | None = Field(
         None,
-        description="Binary classification (required there, refused for a regression): the "
-        "label value of the positive class, text or a whole number (a 0/1 column).",
+        description="Binary classification (required there, refused otherwise): the label "
+        "value of the positive class, text or a whole number (a 0/1 column).",
         examples=[">50K", 1],
     )
     classes: tuple[ClassValue, ...] = Field(
         (),
-        description="Binary classification: every label value. The input checks refuse any "
-        "other value in the label column; `positive` must be one of them.",
-        examples=[["<=50K", ">50K"], [0, 1]],
+        description="Every label value; the input checks refuse any other value in the label "
+        "column. Binary classification: optional, and `positive` must be one of them. "
+        f"Multi-class classification: required, at least {MIN_CLASSES}, in the order of the "
+        "model's outputs (the probabilities `serving_default` returns).",
+        examples=[["<=50K", ">50K"], [0, 1], ["Adelie", "Chinstrap", "Gentoo"]],
     )
 
     @model_validator(mode="after")
@@ -516,7 +542,8 @@ class GateSpec(Section):
     )
     threshold: DecisionThreshold = Field(
         FairnessGate.threshold,
-        description="The decision threshold the rates are measured at.",
+        description="The decision threshold the rates are measured at (binary "
+        "classification; a multi-class model's decision is its top class).",
         examples=[0.5],
     )
     min_group_size: PositiveInt = Field(
@@ -527,7 +554,8 @@ class GateSpec(Section):
 
 
 class FairnessSpec(Section):
-    """Fairness Indicators' rates by group (binary classification only)."""
+    """Fairness Indicators' rates by group (classification only; for a multi-class model,
+    each class's rates against the others)."""
 
     sensitive_columns: ColumnNames = Field(
         (),
@@ -536,7 +564,8 @@ class FairnessSpec(Section):
     )
     thresholds: DecisionThresholds = Field(
         DEFAULT_DECISION_THRESHOLDS,
-        description="Decision thresholds the rates (FPR, FNR, ...) are reported at, in (0, 1).",
+        description="Decision thresholds the rates (FPR, FNR, ...) are reported at, in (0, 1) "
+        "(binary classification; a multi-class model's decision is its top class).",
         examples=[[0.3, 0.5, 0.7]],
     )
     gate: GateSpec | None = Field(
@@ -571,9 +600,26 @@ class ThresholdSpec(Section):
         + ", ".join(THRESHOLD_METRICS)
         + ". Regression: "
         + ", ".join(REGRESSION_THRESHOLD_METRICS)
-        + ".",
-        json_schema_extra={"enum": sorted({*THRESHOLD_METRICS, *REGRESSION_THRESHOLD_METRICS})},
-        examples=["auc", "rmse"],
+        + ". Multi-class classification: "
+        + ", ".join(MULTICLASS_THRESHOLD_METRICS)
+        + " (`accuracy` is top-1; `macro_*` average the classes' one-vs-rest metrics; "
+        + ", ".join(sorted(PER_CLASS_METRICS))
+        + " are one class's, named by `class`).",
+        json_schema_extra={
+            "enum": sorted(
+                {*THRESHOLD_METRICS, *REGRESSION_THRESHOLD_METRICS, *MULTICLASS_THRESHOLD_METRICS}
+            )
+        },
+        examples=["auc", "rmse", "macro_f1"],
+    )
+    label_class: ClassValue | None = Field(
+        None,
+        alias="class",
+        description="Multi-class classification: the class (a value of `label.classes`) whose "
+        f"{', '.join(sorted(PER_CLASS_METRICS))} the bound applies to (one-vs-rest: the class "
+        "against all others, a prediction being the top class); required for those metrics, "
+        "refused for the others.",
+        examples=["Chinstrap"],
     )
     lower_bound: Bound | None = Field(
         None,
@@ -702,6 +748,164 @@ class AblationSpec(Section):
         return {name: (name,) for name in self.features or features}
 
 
+class OwnerSpec(Section):
+    """Who owns the model."""
+
+    name: Text = Field(
+        description="A person or team.", examples=["Data science team, Example Corp."]
+    )
+    contact: Text = Field("", description="How to reach them.", examples=["ds-team@example.org"])
+
+
+class LicenseSpec(Section):
+    """The model's licence: `identifier` or `custom_text`, one of the two."""
+
+    identifier: Text | None = Field(
+        None,
+        description="An SPDX licence identifier (https://spdx.org/licenses/), or `proprietary`.",
+        examples=["Apache-2.0"],
+    )
+    custom_text: Text | None = Field(
+        None,
+        description="The terms, when no SPDX identifier names them.",
+        examples=["For research use only; credit the data set's authors."],
+    )
+
+    @model_validator(mode="after")
+    def _one_of_the_two(self) -> LicenseSpec:
+        if (self.identifier is None) == (self.custom_text is None):
+            raise Invalid("give either 'identifier' or 'custom_text', one of the two")
+        return self
+
+
+class CitationSpec(Section):
+    """How to cite the model or the work it rests on."""
+
+    citation: Text = Field(
+        description="The citation itself.",
+        examples=["Becker, B. and Kohavi, R. (1996). Adult. UCI Machine Learning Repository."],
+    )
+    style: Text = Field("", description="Its style, e.g. APA or BibTeX.", examples=["APA"])
+
+
+class RiskSpec(Section):
+    """An ethical consideration: a risk of using the model, and how it is mitigated."""
+
+    name: Text = Field(
+        description="The risk.",
+        examples=["The label reflects historical pay gaps by sex and race."],
+    )
+    mitigation_strategy: Text = Field(
+        "",
+        description="What addresses it (or that nothing does).",
+        examples=["Error rates per group are reported and gated (fairness.gate)."],
+    )
+
+
+class CardDataSpec(Section):
+    """The data set as the model card describes it (the split sizes come from the run)."""
+
+    name: Text = Field(
+        "",
+        description="Its name. Default: the spec's `name`.",
+        examples=["UCI Adult (census income)"],
+    )
+    link: Uri | None = Field(
+        None,
+        description="Where the data set is published (an absolute URI).",
+        examples=["https://archive.ics.uci.edu/dataset/2/adult"],
+    )
+    description: Text = Field(
+        "",
+        description="Where the data come from, when and how they were collected. Default: "
+        "the spec's `description`.",
+        examples=["48,842 people from the 1994 US Current Population Survey."],
+    )
+    sensitive_data: Texts = Field(
+        (),
+        description="Sensitive data it holds, beyond the columns of "
+        "`fairness.sensitive_columns` (which the card names anyway).",
+        examples=[["sex and race as recorded by the 1994 survey"]],
+    )
+
+
+class ModelCardSpec(Section):
+    """What the model card says that no run can measure (Model Card Toolkit's fields)."""
+
+    name: Text = Field(
+        "",
+        description="The model's name. Default: the data set's name and task.",
+        examples=["Census income classifier"],
+    )
+    overview: Text = Field(
+        "",
+        description="One or two sentences on what the model does. Default: the spec's "
+        "`description`.",
+        examples=["Predicts whether a person's income exceeds $50K a year."],
+    )
+    documentation: Text = Field(
+        "",
+        description="A longer description of the model and its use; the card adds the "
+        "blessing decision and its thresholds after it.",
+        examples=["Trained and evaluated by the TFX pipeline of this repository."],
+    )
+    owners: Annotated[tuple[OwnerSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="Who owns the model.",
+        examples=[[{"name": "Data science team", "contact": "ds-team@example.org"}]],
+    )
+    licenses: Annotated[tuple[LicenseSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="The model's licence(s).",
+        examples=[[{"identifier": "Apache-2.0"}]],
+    )
+    references: Annotated[tuple[Uri, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="Links to more about the model or its data (absolute URIs).",
+        examples=[["https://doi.org/10.24432/C5XW20"]],
+    )
+    citations: Annotated[tuple[CitationSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="How to cite the model or the work it rests on.",
+        examples=[[{"citation": "Kohavi, R. (1996). Scaling up the accuracy of naive-Bayes "
+                    "classifiers. KDD-96.", "style": "text"}]],
+    )  # fmt: skip
+    dataset: CardDataSpec = Field(
+        CardDataSpec(),
+        description="The data set as the card describes it.",
+        examples=[{"name": "UCI Adult", "link": "https://archive.ics.uci.edu/dataset/2/adult"}],
+    )
+    users: Texts = Field(
+        (),
+        description="Who the model is for.",
+        examples=[["Data scientists evaluating the pipeline on public data"]],
+    )
+    use_cases: Texts = Field(
+        (),
+        description="What it is meant to be used for (and, said as a limitation, what not).",
+        examples=[["Teaching slice and fairness analysis"]],
+    )
+    limitations: Texts = Field(
+        (),
+        description="Known limitations: data it should not be trusted on, what degrades it. "
+        "The card adds the ones the run measured (small slices, slices a baseline beats).",
+        examples=[["Incomes are 1994 dollars: the $50K line is not today's."]],
+    )
+    tradeoffs: Texts = Field(
+        (),
+        description="Known trade-offs. The card adds the error rates at each decision "
+        "threshold of `fairness.thresholds`.",
+        examples=[["A lower decision threshold finds more high earners and flags more others."]],
+    )
+    ethical_considerations: Annotated[tuple[RiskSpec, ...], BeforeValidator(_a_list)] = Field(
+        (),
+        description="Risks of using the model and their mitigation. The card adds the "
+        "fairness gate's verdict.",
+        examples=[[{"name": "Not for decisions about individuals",
+                    "mitigation_strategy": "Stated as out of scope here."}]],
+    )  # fmt: skip
+
+
 class TrainingSpec(Section):
     """Model and optimisation settings (`--train-steps` overrides `train_steps`)."""
 
@@ -737,7 +941,7 @@ class TrainingSpec(Section):
     early_stopping_patience: PositiveInt = Field(
         Training.early_stopping_patience,
         description="Evaluations without improvement (of the eval AUC; of the eval loss for a "
-        "regression) before training stops, keeping the best weights.",
+        "multi-class or regression model) before training stops, keeping the best weights.",
         examples=[3],
     )
     cross_hash_buckets: PositiveInt = Field(
@@ -765,9 +969,10 @@ class SpecFile(Section):
     )
     task: Task = Field(
         TASKS[0],
-        description="`binary_classification` (the label has a positive class) or `regression` "
-        "(the label is a number).",
-        examples=["regression"],
+        description="`binary_classification` (the label has a positive class), "
+        "`multiclass_classification` (the label is one of three or more classes) or "
+        "`regression` (the label is a number).",
+        examples=["regression", "multiclass_classification"],
     )
     files: FilesSpec = Field(
         description="The CSV files, relative to the spec's folder.",
@@ -787,8 +992,12 @@ class SpecFile(Section):
         examples=[["?"], ["N/A", "NA"]],
     )
     label: LabelSpec = Field(
-        description="The label column and, for a classification, its positive class.",
-        examples=[{"column": "income", "positive": ">50K", "classes": ["<=50K", ">50K"]}],
+        description="The label column and, for a classification, its positive class or its "
+        "classes.",
+        examples=[
+            {"column": "income", "positive": ">50K", "classes": ["<=50K", ">50K"]},
+            {"column": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"]},
+        ],
     )
     columns: Annotated[dict[str, Column], BeforeValidator(_mapping)] = Field(
         description="Every column of the CSV header, and only those, with its role: a role "
@@ -815,8 +1024,9 @@ class SpecFile(Section):
     )
     fairness: FairnessSpec | None = Field(
         None,
-        description="Fairness rates by group, and an optional gate (binary classification; for "
-        "a regression, slice by the sensitive columns and bound their errors).",
+        description="Fairness rates by group, and an optional gate (classification: for a "
+        "multi-class model each class's rates against the others; for a regression, slice by "
+        "the sensitive columns and bound their errors).",
         examples=[{"sensitive_columns": ["sex", "race"], "thresholds": [0.5]}],
     )
     drift: DriftSpec | None = Field(
@@ -846,6 +1056,22 @@ class SpecFile(Section):
         description="A curated TFDV schema (relative to the spec's folder) used instead of "
         "inferring one; `python -m pipeline export-schema` writes one to start from.",
         examples=["schema.pbtxt"],
+    )
+    score: FileName | None = Field(
+        None,
+        description="A CSV file each run scores (relative to the spec's folder; a glob pattern "
+        "reads several): every feature column, the label optional, other columns (an id) "
+        "kept. Only a blessed model scores it (BulkInferrer); the run's PredictionCsv "
+        "artifact holds `predictions.csv`, with the columns `python -m pipeline predict` adds.",
+        examples=["new_customers.csv"],
+    )
+    model_card: ModelCardSpec = Field(
+        ModelCardSpec(),
+        description="What the model card (`model_card.json`, in Model Card Toolkit's schema, "
+        "and the report's Model card section) says that no run can measure: intended use, "
+        "limitations, owners, licence, references. No component reads it: editing it "
+        "changes only the card.",
+        examples=[{"overview": "Predicts income > $50K.", "limitations": ["1994 data"]}],
     )
 
     @property
@@ -896,9 +1122,36 @@ class SpecFile(Section):
                         "set task: binary_classification",
                         key=f"label.{key}",
                     )
+        elif self.task == "multiclass_classification":
+            self._multiclass_label()
         elif self.label.positive is None:
             raise Invalid("is required but missing", key="label.positive")
         return self
+
+    def _multiclass_label(self) -> None:
+        if self.label.positive is not None:
+            raise Invalid(
+                "a multi-class label has no positive class: remove the key (every class of "
+                "label.classes is scored), or set task: binary_classification",
+                key="label.positive",
+            )
+        classes = self.label.classes
+        if "classes" not in self.label.model_fields_set:
+            raise Invalid(
+                "is required for a multi-class label: list every class, in the order of the "
+                "model's outputs",
+                key="label.classes",
+            )
+        texts = [str(c) for c in classes]
+        repeated = sorted({t for t in texts if texts.count(t) > 1})
+        if repeated:
+            raise Invalid(f"lists {repeated} more than once", key="label.classes")
+        if len(classes) < MIN_CLASSES:
+            raise Invalid(
+                f"a multi-class label needs at least {MIN_CLASSES} classes, got {list(classes)}; "
+                "for two, set task: binary_classification and label.positive",
+                key="label.classes",
+            )
 
     @model_validator(mode="after")
     def _something_to_learn_from(self) -> SpecFile:
@@ -932,6 +1185,22 @@ class SpecFile(Section):
                     f"{name!r} is {self.columns[name].role}: slice on categorical or "
                     "bucketized columns",
                     key="slicing",
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _multiclass_decisions_are_the_top_class(self) -> SpecFile:
+        if self.task != "multiclass_classification" or not self.fairness:
+            return self
+        refused = [("fairness.thresholds", self.fairness, "thresholds")]
+        if self.fairness.gate:
+            refused.append(("fairness.gate.threshold", self.fairness.gate, "threshold"))
+        for key, section, field in refused:
+            if field in section.model_fields_set:
+                raise Invalid(
+                    "a multi-class model predicts its top class, with no decision threshold: "
+                    "remove the key (the rates are each class's against the others)",
+                    key=key,
                 )
         return self
 
@@ -970,14 +1239,45 @@ class SpecFile(Section):
 
     @model_validator(mode="after")
     def _threshold_metrics_fit_the_task(self) -> SpecFile:
-        allowed = REGRESSION_THRESHOLD_METRICS if self.task == "regression" else THRESHOLD_METRICS
+        allowed = {
+            "regression": REGRESSION_THRESHOLD_METRICS,
+            "multiclass_classification": MULTICLASS_THRESHOLD_METRICS,
+        }.get(self.task, THRESHOLD_METRICS)
         for i, threshold in enumerate(self.evaluation.thresholds):
             if threshold.metric not in allowed:
                 raise Invalid(
                     f"{threshold.metric!r} is not one of {sorted(allowed)} (task: {self.task})",
                     key=f"evaluation.thresholds[{i}].metric",
                 )
+            self._threshold_class(i, threshold)
         return self
+
+    def _threshold_class(self, i: int, threshold: ThresholdSpec) -> None:
+        """A multi-class bound on one class's metric names a declared class; no other has one."""
+        key = f"evaluation.thresholds[{i}].class"
+        per_class = self.task == "multiclass_classification" and threshold.metric in (
+            PER_CLASS_METRICS
+        )
+        if threshold.label_class is None:
+            if per_class:
+                raise Invalid(
+                    f"a multi-class {threshold.metric} is one class's: name the class, one of "
+                    f"{list(self.label.classes)} (or bound macro_{threshold.metric})",
+                    key=key,
+                )
+            return
+        if not per_class:
+            what = (
+                f"multi-class {sorted(PER_CLASS_METRICS)}"
+                if self.task == "multiclass_classification"
+                else "a multi-class task"
+            )
+            raise Invalid(f"only bounds on {what} name a class: remove the key", key=key)
+        if str(threshold.label_class) not in [str(c) for c in self.label.classes]:
+            raise Invalid(
+                f"{threshold.label_class!r} is not one of label.classes {list(self.label.classes)}",
+                key=key,
+            )
 
     @model_validator(mode="after")
     def _threshold_slices_are_sliced(self) -> SpecFile:

@@ -175,3 +175,40 @@ def test_vocabulary_is_exactly_tft_vocabulary_below_top_k(tmp_path):
     counted = Path(output.vocabulary_file_by_name("counted")).read_bytes().splitlines()
     assert len(exact) == len(tokens)
     assert counted == exact
+
+
+MULTICLASS_YAML = """
+name: tiny_species
+task: multiclass_classification
+files: {train: train.csv}
+label: {column: species, classes: [Gentoo, Adelie, Chinstrap]}
+columns:
+  bill: numeric
+  species: label
+evaluation: {thresholds: [{metric: accuracy, lower_bound: 0.5}]}
+"""
+
+
+def test_a_multiclass_label_is_its_index_in_the_spec_classes(tmp_path):
+    # The spec's order, not frequency or alphabetical order: output i is classes[i].
+    species = ["Adelie", "Chinstrap", "Adelie", "Gentoo", "Adelie", " Gentoo "]
+    write_csv(tmp_path / "train.csv", ["bill", "species"], [["1", s] for s in species])
+    (tmp_path / "dataset.yaml").write_text(with_modeline(MULTICLASS_YAML, tmp_path))
+    spec = load_spec(tmp_path)
+    config = {"dataset": spec.for_transform().to_config()}
+    feature_spec = {
+        "bill": tf.io.FixedLenFeature([], tf.float32),
+        "species": tf.io.FixedLenFeature([], tf.string),
+    }
+    rows = [{"bill": 1.0, "species": s.encode()} for s in species]
+    with tft_beam.Context(temp_dir=str(tmp_path / "tmp")):
+        (outputs, metadata), _ = (
+            rows,
+            dataset_metadata.DatasetMetadata.from_feature_spec(feature_spec),
+        ) | tft_beam.AnalyzeAndTransformDataset(
+            lambda inputs: module_file.preprocessing_fn(inputs, config)
+        )
+    ids = [int(np.asarray(row["species"]).reshape(-1)[0]) for row in outputs]
+    assert ids == [1, 2, 1, 0, 1, 0]
+    label = next(f for f in metadata.schema.feature if f.name == "species")
+    assert [d.size for d in label.shape.dim] == [1]

@@ -1,14 +1,17 @@
-"""The census workspace: one pipeline root, nine real runs, shared by the e2e modules.
+"""The census workspace: one pipeline root, ten real runs, shared by the e2e modules.
 
-Runs, in order: (0) a cold run, (1) the same data again (the Resolver now finds a baseline,
-so the Evaluator re-runs), (2) nothing changed (fully cached), (3) an impossible threshold
-edited into the spec (not blessed), (4) data with an anomaly against a curated schema
-(stops at the DataGate), (5) valid data whose workclass shares moved beyond the spec's
-drift bound (stops at the DriftCheck), (6) the original data again with an edited copy of
-the module file, (7) bounds on a slice too small to judge and on a slice absent from the
-test data, (8) training data in which no woman earns >50K (a biased model: the fairness
-gate blocks it). The tests only read what the runs left: ML Metadata, artifacts, the serving
-directory and the HTML reports.
+Runs, in order: (0) a cold run, (1) the same data trained with more steps (a new model,
+compared with the first: the Resolver's baseline), (2) nothing changed since (fully cached:
+the baseline is still the first model, never the candidate itself), (3) the same with a
+`score:` file added to the spec (only the scoring steps run: the blessed model scores it),
+(4) an impossible threshold edited into the spec (not blessed), (5) data with an anomaly
+against a curated schema (stops at the DataGate), (6) valid data whose workclass shares
+moved beyond the spec's drift bound (stops at the DriftCheck), (7) the original data again
+with an edited copy of the module file, (8) bounds on a slice too small to judge and on a
+slice absent from the test data, (9) training data in which no woman earns >50K, and the
+score file (a biased model: the fairness gate blocks it, so nothing is scored). The tests
+only read what the runs left: ML Metadata, artifacts, the serving directory and the HTML
+reports.
 """
 
 from __future__ import annotations
@@ -27,11 +30,19 @@ from pipeline.spec import load_spec
 from tests.conftest import (
     SAMPLE_ABLATION,
     SAMPLE_CHANGES,
+    SAMPLE_THRESHOLDS,
     make_census_sample,
     write_spec,
 )
 
-FIRST, BASELINE, CACHED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED = range(9)
+(
+    FIRST, BASELINE, CACHED, SCORED, NOT_BLESSED, ANOMALY, DRIFT, MODULE_EDIT, SLICES, BIASED,
+) = range(10)  # fmt: skip
+# The training-step override of the BASELINE, CACHED and SCORED runs: another model on the
+# same data.
+MORE_STEPS = {"train_steps": 90}
+# The file the scoring runs score: the sample's test rows, an id column first, no label.
+SCORE_FILE = "score.csv"
 
 
 def versions(serving_dir: Path) -> list[str]:
@@ -59,11 +70,12 @@ class Workspace:
         spec_path: Path | None = None,
         module_file: Path | None = None,
         expect_failure: bool = False,
+        overrides: dict | None = None,
     ) -> RunSummary:
         """Runs the pipeline. A run meant to fail records its error in `errors`; any other
         run that fails stops the workspace with that error (the runs after it would test
         nothing)."""
-        spec = load_spec(spec_path or self.spec_path)
+        spec = load_spec(spec_path or self.spec_path, overrides)
         try:
             local_runner.run(
                 spec, self.output_dir, module_file=str(module_file) if module_file else None
@@ -88,6 +100,25 @@ class Workspace:
             "eval_steps": t.eval_steps, "batch_size": t.batch_size,
             "learning_rate": t.learning_rate,
         }  # fmt: skip
+
+    def write_score_file(self, directory: Path) -> Path:
+        """`SCORE_FILE` in `directory`: the test rows without their label, with an id."""
+        with self.spec.file_path("test").open() as f:
+            header, *rows = csv.reader(f)
+        label = header.index(self.spec.label.column)
+        with (directory / SCORE_FILE).open("w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["id", *header[:label], *header[label + 1 :]])
+            writer.writerows([f"r{i}", *r[:label], *r[label + 1 :]] for i, r in enumerate(rows))
+        return directory / SCORE_FILE
+
+    def scoring_spec(self) -> Path:
+        """The spec of the first runs, edited in place to add a `score:` file."""
+        self.write_score_file(self.spec_path.parent)
+        return write_spec(
+            self.spec_path.parent, "census", **{**SAMPLE_CHANGES, "ablation": SAMPLE_ABLATION},
+            training=self.training(), evaluation=SAMPLE_THRESHOLDS, score=SCORE_FILE,
+        )  # fmt: skip
 
     def impossible_threshold_spec(self) -> Path:
         """As a user would: edit the thresholds in the data set's own spec file."""
@@ -164,17 +195,21 @@ class Workspace:
                 row[income] = "<=50K"
         with (data / "train.csv").open("w", newline="") as f:
             csv.writer(f, lineterminator="\n").writerows(rows)
+        self.write_score_file(data)
         return write_spec(
             data, "census", **SAMPLE_CHANGES,
-            training=self.training(),
+            training=self.training(), score=SCORE_FILE,
         )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory) -> Workspace:
     workspace = Workspace(tmp_path_factory.mktemp("census_e2e"))
-    for _ in range(3):
-        workspace.run()
+    workspace.run()
+    workspace.run(overrides=MORE_STEPS)
+    workspace.run(overrides=MORE_STEPS)
+    assert workspace.scoring_spec() == workspace.spec_path
+    workspace.run(overrides=MORE_STEPS)
     strict = workspace.impossible_threshold_spec()
     assert strict == workspace.spec_path  # the same file, edited in place
     workspace.run(strict)

@@ -1,6 +1,6 @@
 """The real pipeline (LocalDagRunner, Beam, SQLite ML Metadata) on a census sample.
 
-The nine runs of the shared workspace are listed in tests/e2e/conftest.py. Every
+The ten runs of the shared workspace are listed in tests/e2e/conftest.py. Every
 assertion on what ran reads ML Metadata.
 """
 
@@ -111,11 +111,14 @@ def test_serving_rejects_a_malformed_request_and_keeps_serving(workspace):
     assert (serve(examples=good)["probabilities"].numpy() == expected).all()
 
 
-def test_second_run_reexecutes_only_what_the_new_baseline_changes(workspace):
-    # The Resolver now finds the blessed model, so the Evaluator's inputs changed.
+def test_a_retrained_model_is_compared_with_the_first_and_pushed(workspace):
+    # More training steps: the Trainer re-runs; the data components and the ablation (it
+    # trains its own number of steps) come from the cache.
     second = workspace.summaries[BASELINE]
-    assert _not_cached(second) == EVERY_RUN | {"Evaluator", "Pusher"}
-    assert second.blessed is True
+    assert _not_cached(second) == EVERY_RUN | {"Trainer", "Evaluator", "Pusher"}
+    assert second.blessed is True and not second.already_serving
+    assert len(workspace.versions_after[BASELINE]) == 2
+    assert Path(second.pushed_to).name == workspace.versions_after[BASELINE][-1]
 
 
 def test_third_run_is_fully_cached(workspace):
@@ -124,17 +127,21 @@ def test_third_run_is_fully_cached(workspace):
     # drift check's reference is a new artifact each run, so it re-runs (under a second).
     assert _not_cached(third) <= EVERY_RUN
     assert third.state_of("Transform") == "cached" and third.state_of("Trainer") == "cached"
+    # The model just blessed is not its own baseline: the Evaluator's inputs are those of
+    # the run before, so it does no work, and the model is not pushed again.
     assert third.state_of("Evaluator") == "cached" and third.state_of("Pusher") == "cached"
+    assert workspace.versions_after[CACHED] == workspace.versions_after[BASELINE]
+    assert third.pushed_to == workspace.summaries[BASELINE].pushed_to and third.already_serving
 
 
 def test_the_runner_knows_which_runs_leave_work_for_the_next(workspace):
     """The record `python -m pipeline run` uses to skip a run that would change nothing."""
     records = workspace.records
-    # A first blessed model becomes the next run's baseline: the Evaluator re-runs.
-    assert records[FIRST].settled is False
-    # Evaluated against itself: the next run (CACHED) had every component cached, as the
-    # record predicted, with the same fingerprint.
-    assert records[BASELINE].settled is True
+    # A blessed model never becomes its own baseline: every finished run leaves nothing to
+    # do for a next run with the same inputs (CACHED had every component cached, as the
+    # record predicted, with the same fingerprint).
+    assert records[FIRST].settled is True and records[BASELINE].settled is True
+    assert records[BASELINE].serving == workspace.summaries[BASELINE].pushed_to
     assert records[CACHED].fingerprint == records[BASELINE].fingerprint
     assert records[CACHED].run_id == workspace.summaries[CACHED].run_id
     # An edited spec is another fingerprint; a not-blessed model leaves nothing to do.
@@ -300,7 +307,8 @@ def test_ablation_reports_what_removing_each_group_costs(workspace):
     assert row["columns"] == "relationship, marital_status"
     assert row["AUC change low"] <= row["AUC change"] <= row["AUC change high"]
     assert row["AUC without"] == pytest.approx(row["AUC with"] + row["AUC change"])
-    # The baseline run re-used it: Transform's output did not change.
+    # It reads Transform's output and the model's settings, not the Trainer's step counts:
+    # the run that trained the model with more steps re-used it.
     assert workspace.summaries[BASELINE].state_of("Ablation") == "cached"
 
 

@@ -157,6 +157,34 @@ def test_the_served_model_predicts_in_the_label_units(runs):
     assert np.corrcoef(predictions, labels)[0, 1] > 0.6
 
 
+def test_predict_appends_the_prediction_in_the_label_units(runs, tmp_path, capsys):
+    import csv
+
+    import tensorflow as tf
+
+    from pipeline import cli
+    from pipeline.serving.raw_examples import schema_types, serialize_rows
+
+    data = tmp_path / "new.csv"
+    rows = pd.read_csv(DATA / "diabetes" / "diabetes.csv", dtype=str).drop(columns="progression")
+    rows.to_csv(data, index=False)
+    args = ["predict", "--data", str(data), "--dataset", str(runs.spec.spec_path)]
+    args += ["--output-dir", str(runs.output_dir), "--output", str(tmp_path / "p.csv")]
+    assert cli.main(args) == 0
+    assert "the input's columns, then prediction" in capsys.readouterr().out
+    with (tmp_path / "p.csv").open(newline="") as f:
+        header, *scored = csv.reader(f)
+    assert header == [*rows.columns, "prediction"]
+    assert [r[:-1] for r in scored] == rows.values.tolist()
+    run = find_run(runs.paths.metadata_path, runs.name, runs.summaries[FIRST].run_id)
+    examples = serialize_rows(runs.spec, rows.to_dict("records"), schema_types(run.schema.uri))
+    model = tf.saved_model.load(runs.summaries[FIRST].pushed_to)
+    direct = model.signatures["serving_default"](tf.constant(examples))["predictions"]
+    np.testing.assert_allclose(
+        [float(r[-1]) for r in scored], np.asarray(direct).reshape(-1), rtol=1e-6
+    )
+
+
 def test_an_rmse_upper_bound_blocks_the_push(runs):
     summary = runs.summaries[TIGHT]
     assert summary.state_of("Trainer") == "cached"
@@ -202,6 +230,20 @@ def test_an_unchanged_run_starts_nothing_and_repeats_the_last_summary(runs):
     assert f"{UNCHANGED_MESSAGE} {tight}" in output
     assert latest == tight  # no new run in ML Metadata
     assert "NOT blessed" in output and "above the upper bound" in output
+
+
+def test_mlflow_logged_each_run_that_started_and_not_the_unchanged_one(runs):
+    from pipeline.tracking import default_tracking_uri, keys, list_runs
+
+    uri = default_tracking_uri(runs.paths.root)
+    logged = list_runs(uri, keys.experiment_name(runs.spec), limit=10)
+    always = runs.cli_outputs[1][2]
+    first, tight = (s.run_id for s in runs.summaries)
+    assert [r.mlmd_run_id for r in logged] == [always, tight, first]
+    # A regression model's metrics, under TFMA's names.
+    rmse = runs.summaries[FIRST].metrics["Overall"]["RMSE"]
+    assert logged[-1].metrics["root_mean_squared_error"] == pytest.approx(rmse)
+    assert logged[-1].blessed == "true" and logged[-2].blessed == "false"
 
 
 def test_always_run_finds_every_component_cached_as_predicted(runs):

@@ -1,12 +1,13 @@
-"""Reports people read: the ML Metadata API, the static HTML report in a real browser, and
-the notebooks on a real Jupyter kernel, all on the census workspace's real runs."""
+"""Reports people read: the ML Metadata API, the static HTML report in a real browser, the
+model card of each pushed model, and the notebooks on a real Jupyter kernel, all on the
+census workspace's real runs."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import math
-import os
 import re
 from pathlib import Path
 
@@ -15,12 +16,23 @@ import pytest
 from pipeline import cli
 from pipeline.metrics.intervals import interval_name
 from pipeline.model.outputs import PREDICTION_KEY
-from pipeline.project import ROOT
 from pipeline.reports.artifacts import find_run
 from pipeline.reports.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
 from pipeline.reports.html import report_path
+from pipeline.reports.model_card import model_card_path
 from tests.e2e.browser import open_page
-from tests.e2e.conftest import ANOMALY, BASELINE, BIASED, CACHED, FIRST, NOT_BLESSED
+from tests.e2e.conftest import (
+    ANOMALY,
+    BASELINE,
+    BIASED,
+    CACHED,
+    FIRST,
+    MODULE_EDIT,
+    NOT_BLESSED,
+    SLICES,
+)
+from tests.e2e.notebook import execute_notebook
+from tests.unit.test_model_card import schema_errors
 
 
 def _run(workspace, index: int):
@@ -52,7 +64,7 @@ def test_api_finds_the_baseline_the_evaluator_compared_against(workspace):
     assert second.baseline_model is not None
     assert second.baseline_model.id == first.model.id
     assert second.evaluation.id != first.evaluation.id
-    assert second.model.id == first.model.id  # Trainer was cached
+    assert second.model.id != first.model.id  # trained again, with more steps
 
 
 def test_api_on_a_fully_cached_run_finds_the_reused_artifacts(workspace):
@@ -188,8 +200,11 @@ def test_report_renders_in_chromium_without_console_errors(baseline_page):
     assert image.size == (1280, 4000)
     low, high = image.convert("L").getextrema()
     assert high - low > 100  # not a blank page
-    # Self-contained: nothing is fetched from anywhere.
-    assert "http://" not in page.dom and "https://" not in page.dom and "<script" not in page.dom
+    # Self-contained: nothing is fetched from anywhere (the model card's references are
+    # links a reader may follow, nothing the page loads).
+    assert not re.search(r"""\b(src|srcset|action|data)\s*=\s*["']?\s*(https?:)?//""", page.dom)
+    assert "<script" not in page.dom and "<link" not in page.dom and "@import" not in page.dom
+    assert not re.search(r"url\(\s*['\"]?\s*(https?:)?//", page.dom)
 
 
 def test_report_plots_are_real_images(baseline_page):
@@ -284,7 +299,8 @@ def test_report_of_an_unblessed_run_names_the_failed_threshold(workspace):
 def test_report_of_the_biased_model_shows_the_failed_fairness_gate(workspace):
     text = _report(workspace, BIASED).read_text()
     assert "NOT blessed, so not pushed" in text and "fairness gate" in text
-    row = re.search(r"<tr><td>sex</td><td>Female</td>.*?FNR.*?</tr>", text)
+    # The Female FNR row itself (a lazy match from the Female FPR row could run into the next).
+    row = re.search(r"<tr><td>sex</td><td>Female</td><td>\d+</td><td>FNR</td>.*?</tr>", text)
     assert row and "FAILED" in row.group(0)
 
 
@@ -305,39 +321,185 @@ def test_cli_writes_the_report_of_a_past_run(workspace, tmp_path, capsys):
     assert workspace.summaries[FIRST].run_id in capsys.readouterr().out
 
 
+# --- The model card ----------------------------------------------------------------------
+
+
+def _served_card(pushed_to: str) -> dict:
+    return json.loads((Path(pushed_to) / "assets.extra" / "model_card.json").read_text())
+
+
+def _card_metrics(card: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (m["slice"], m["type"]): m for m in card["quantitative_analysis"]["performance_metrics"]
+    }
+
+
+def test_the_pushed_model_holds_its_model_card(workspace):
+    first = workspace.summaries[FIRST]
+    card = _served_card(first.pushed_to)
+    assert schema_errors(card) == []  # Model Card Toolkit's schema, no undeclared key
+    # The spec's model_card: section, as written.
+    text = workspace.spec.model_card
+    details = card["model_details"]
+    assert (details["name"], details["overview"]) == (text.name, text.overview)
+    assert details["owners"] == [{"name": o.name, "contact": o.contact} for o in text.owners]
+    assert details["licenses"] == [{"custom_text": x.custom_text} for x in text.licenses]
+    assert [r["reference"] for r in details["references"]] == list(text.references)
+    assert [c["citation"] for c in details["citations"]] == [c.citation for c in text.citations]
+    considerations = card["considerations"]
+    assert [u["description"] for u in considerations["use_cases"]] == list(text.use_cases)
+    limitations = [x["description"] for x in considerations["limitations"]]
+    assert limitations[: len(text.limitations)] == list(text.limitations)
+    assert [r["name"] for r in considerations["ethical_considerations"]][:2] == [
+        r.name for r in text.ethical_considerations
+    ]
+    # The blessing, in the summary's words, and where the model went.
+    assert details["version"]["name"] == Path(first.pushed_to).name
+    assert details["path"] == first.pushed_to
+    assert (
+        f"Blessing: BLESSED (every threshold passed) and pushed to {first.pushed_to}."
+        in details["documentation"].splitlines()
+    )
+    assert "Threshold auc (AUC) on Overall" in details["documentation"]
+    # The data: the splits the run read, with their sizes.
+    data = {d["name"].rsplit(": ", 1)[1]: d for d in card["model_parameters"]["data"]}
+    assert list(data) == ["train", "eval", "test"]
+    assert data["test"]["description"].startswith("test split: 600 examples, test.csv")
+    # The same card beside the run's report.
+    report_card = Path(model_card_path(workspace.paths.reports_dir, first.run_id))
+    assert json.loads(report_card.read_text()) == card
+
+
+def test_the_card_holds_the_evaluations_metrics_and_intervals_per_slice(workspace):
+    run = _run(workspace, FIRST)
+    card = _served_card(workspace.summaries[FIRST].pushed_to)
+    metrics = _card_metrics(card)
+    # Read with TFMA's own loader, independently of the code that wrote the card.
+    expected = _tfma_headline(run.evaluation.uri, None, workspace.spec)
+    assert {"Overall", "sex=Female", "race=White, sex=Male"} <= set(expected)
+    for name, values in expected.items():
+        assert float(metrics[(name, "example_count")]["value"]) == values["example_count"]
+        for metric in ("auc", "binary_accuracy"):
+            # TFMA's loader gives NaN as the text 'NaN'; the card leaves such values out.
+            value = float(values.get(metric, math.nan))
+            if math.isnan(value):
+                assert (name, metric) not in metrics, (name, metric)
+                continue
+            entry = metrics[(name, metric)]
+            assert float(entry["value"]) == value, (name, metric)
+            low, high = (
+                float(values.get(interval_name(b, metric), math.nan)) for b in ("lower", "upper")
+            )
+            if math.isnan(low) or math.isnan(high):
+                assert "confidence_interval" not in entry, (name, metric)
+            else:
+                interval = entry["confidence_interval"]
+                assert float(interval["lower_bound"]) == low, (name, metric)
+                assert float(interval["upper_bound"]) == high, (name, metric)
+    assert "confidence_interval" in metrics[("Overall", "auc")]
+    # Fairness rates per group and threshold, with intervals, and their gaps.
+    female = metrics[("sex=Female", "fall_out@0.5")]
+    assert "confidence_interval" in female
+    gap = float(metrics[("sex=Female", "fall_out@0.5 gap to Overall")]["value"])
+    overall = float(metrics[("Overall", "fall_out@0.5")]["value"])
+    assert gap == pytest.approx(float(female["value"]) - overall, abs=1e-12)
+    # The simple baselines, slice by slice.
+    assert metrics[("Overall", "auc (majority baseline)")]["value"] == "0.5"
+    assert ("sex=Male", "auc (linear baseline)") in metrics
+    gate = card["considerations"]["ethical_considerations"][-1]
+    assert gate["mitigation_strategy"].startswith("Fairness gate passed")
+
+
+def test_a_run_that_is_not_blessed_writes_no_card_into_the_serving_directory(workspace):
+    serving = workspace.paths.serving_dir
+    cards = sorted(serving.rglob("model_card.json"))
+    versions = workspace.versions_after[BIASED]
+    assert versions == workspace.versions_after[CACHED] and len(versions) == 2
+    assert cards == [serving / v / "assets.extra" / "model_card.json" for v in versions]
+    assert not [p for p in serving.rglob(".*")]  # nothing half-written left
+    # Each served card was last written by a run that pushed (or re-used) that version:
+    # the first run's, and the fully cached run after the second run's push.
+    writers = [_served_card(str(serving / v))["model_details"]["documentation"] for v in versions]
+    assert workspace.summaries[FIRST].run_id in writers[0]
+    assert workspace.summaries[CACHED].run_id in writers[1]
+    for index in (NOT_BLESSED, MODULE_EDIT, SLICES, BIASED):
+        assert not any(workspace.summaries[index].run_id in text for text in writers), index
+    # The unblessed run's card stays beside its report, saying why.
+    rejected = json.loads(
+        Path(
+            model_card_path(workspace.paths.reports_dir, workspace.summaries[NOT_BLESSED].run_id)
+        ).read_text()
+    )
+    assert schema_errors(rejected) == []
+    documentation = rejected["model_details"]["documentation"]
+    assert "Blessing: NOT blessed, so not pushed. Failed: auc = " in documentation
+    assert "below the lower bound 0.9999" in documentation
+    assert rejected["model_details"]["version"]["name"] == "not pushed"
+    # A run stopped before the Evaluator has no card.
+    stopped = workspace.summaries[ANOMALY].run_id
+    assert not Path(model_card_path(workspace.paths.reports_dir, stopped)).exists()
+
+
+def test_cli_report_writes_a_past_runs_model_card_beside_it_only(workspace, tmp_path, capsys):
+    serving = workspace.paths.serving_dir
+    before = {p: p.stat().st_mtime_ns for p in serving.rglob("*")}
+    run_id = workspace.summaries[BIASED].run_id
+    args = ["report", "--data", str(workspace.spec_path), "--output-dir",
+            str(workspace.output_dir), "--run-id", run_id, "--out", str(tmp_path / "r.html")]  # fmt: skip
+    assert cli.main(args) == 0
+    card_file = Path(model_card_path(tmp_path, run_id))
+    assert f"Model card of run {run_id}: {card_file}" in capsys.readouterr().out
+    card = json.loads(card_file.read_text())
+    assert schema_errors(card) == []
+    gate = card["considerations"]["ethical_considerations"][-1]["mitigation_strategy"]
+    assert gate.startswith("Fairness gate FAILED") and "sex=Female" in gate
+    assert "Model card" in (tmp_path / "r.html").read_text()
+    assert {p: p.stat().st_mtime_ns for p in serving.rglob("*")} == before
+
+
+def test_report_shows_the_model_card(workspace, baseline_page):
+    page, _ = baseline_page
+    pushed = workspace.summaries[BASELINE].pushed_to
+    card = json.loads(
+        Path(
+            model_card_path(workspace.paths.reports_dir, workspace.summaries[BASELINE].run_id)
+        ).read_text()
+    )
+    assert (
+        '<section id="model_card">' in page.dom and workspace.spec.model_card.overview in page.dom
+    )
+    overall = {row[0]: row[1] for row in page.tables["model-card-overall"][1:]}
+    auc = _card_metrics(card)[("Overall", "auc")]
+    interval = auc["confidence_interval"]
+    assert overall["auc"] == (
+        f"{float(auc['value']):.4f} [{float(interval['lower_bound']):.4f}, "
+        f"{float(interval['upper_bound']):.4f}]"
+    )
+    assert overall["auc"].startswith(shown_auc(workspace))
+    risks = page.tables["model-card-risks"]
+    assert [row[0] for row in risks[1:3]] == [
+        " ".join(r.name.split()) for r in workspace.spec.model_card.ethical_considerations
+    ]
+    assert len(page.tables["model-card-metrics"]) - 1 == len(_card_metrics(card))
+    assert f"BLESSED (every threshold passed) and pushed to {pushed}" in page.dom
+    # The version's diff: the candidate against the model it was compared with.
+    diff = card["model_details"]["version"]["diff"]
+    assert diff.startswith(
+        f"Against the previously blessed model ({_run(workspace, FIRST).model.uri})"
+    )
+    assert f"AUC {shown_auc(workspace)} against " in diff
+
+
 # --- The notebooks -----------------------------------------------------------------------
 
 
 def _execute(notebook: str, workspace) -> tuple[str, set[str]]:
     """Runs a notebook top to bottom on a real kernel; returns its text and output types."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
     env = {"PIPELINE_METADATA": str(workspace.paths.metadata_path),
            "PIPELINE_NAME": workspace.pipeline_name,
            "PIPELINE_SPEC": str(workspace.spec_path),
            "PIPELINE_RUN_ID": workspace.summaries[BASELINE].run_id}  # fmt: skip
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()  # fmt: skip
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    texts, types = [], set()
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            assert output.get("output_type") != "error", output
-            texts.append(output.get("text", ""))
-            data = output.get("data", {})
-            texts += [data.get("text/plain", ""), data.get("text/html", "")]
-            types |= set(data)
-    return "\n".join(texts), types
+    return execute_notebook(notebook, env)
 
 
 def test_model_analysis_notebook_runs_and_shows_the_slices(workspace):

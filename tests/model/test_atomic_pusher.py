@@ -1,10 +1,11 @@
 """The atomic Pusher through its real `Executor().Do`, on a real SavedModel, including a
-push killed with SIGKILL halfway through the copy."""
+push killed with SIGKILL halfway through the copy and a model that is already serving."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,8 +18,9 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
-from components.atomic_pusher import INCOMING_PREFIX, Executor
+from components.atomic_pusher import ALREADY_SERVING_KEY, INCOMING_PREFIX, Executor
 from pipeline.project import ROOT
+from pipeline.reports.artifacts import ALREADY_SERVING_PROPERTY
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +64,35 @@ def test_a_blessed_model_lands_whole_under_a_version(tmp_path, model_uri):
     assert pushed.get_string_custom_property("pushed_destination") == str(final)
     loaded = tf.saved_model.load(str(final))
     assert float(loaded.score(tf.ones([64, 64]))) == 64 * 64
+
+
+def test_a_model_already_serving_is_not_pushed_again(tmp_path, model_uri):
+    serving = tmp_path / "serving"
+    first = _push(model_uri, serving, tmp_path / "p1")
+    (version,) = os.listdir(serving)
+    modified = (serving / version / "saved_model.pb").stat().st_mtime_ns
+    # The same files again (a re-trained model that came out the same): no new version.
+    copy = tmp_path / "copy"
+    shutil.copytree(model_uri, copy)
+    time.sleep(1.1)  # a push now would get a new version number
+    again = _push(copy, serving, tmp_path / "p2")
+    assert os.listdir(serving) == [version]
+    assert (serving / version / "saved_model.pb").stat().st_mtime_ns == modified
+    assert again.get_int_custom_property("pushed") == 1
+    assert again.get_string_custom_property("pushed_destination") == str(serving / version)
+    assert again.get_string_custom_property("pushed_version") == version
+    assert again.get_int_custom_property(ALREADY_SERVING_KEY) == 1
+    assert first.get_int_custom_property(ALREADY_SERVING_KEY) == 0  # absent: 0
+    assert ALREADY_SERVING_KEY == ALREADY_SERVING_PROPERTY  # what the reports read
+    # One byte changed: a new version, which is now the one compared against.
+    with (copy / "Format-Serving" / "saved_model.pb").open("ab") as f:
+        f.write(b"\0")
+    changed = _push(copy, serving, tmp_path / "p3")
+    assert sorted(os.listdir(serving)) == sorted(
+        [version, changed.get_string_custom_property("pushed_version")]
+    )
+    assert changed.get_int_custom_property(ALREADY_SERVING_KEY) == 0
+    assert _push(copy, serving, tmp_path / "p4").get_int_custom_property(ALREADY_SERVING_KEY) == 1
 
 
 def test_an_unblessed_model_is_not_pushed(tmp_path, model_uri):

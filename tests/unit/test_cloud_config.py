@@ -55,34 +55,84 @@ def test_direct_runner_uses_multi_processing(tmp_path):
         "--runner=DirectRunner",
         "--direct_running_mode=multi_processing",
         "--direct_num_workers=2",
+        f"--sdk_container_image={config.image}",
     ]
+    # With the image named, TFX does not build an sdist of itself for the workers.
+    from tfx.utils import dependency_utils
+
+    args = config.beam_pipeline_args()
+    assert dependency_utils.make_beam_dependency_flags(args) == args
 
 
 def test_vertex_endpoint_gives_the_vertex_pusher_config(tmp_path):
     endpoint = {"name": "census", "serving_image": "us-docker.pkg.dev/vertex-ai/prediction/x:1"}
     path = write_config(tmp_path, serving={"directory": None, "vertex_endpoint": endpoint})
+    assert load_cloud_config(path).vertex_push_config() == {
+        "project": "my-gcp-project",
+        "region": "us-central1",
+        "endpoint_name": "census",
+        "model_name": "census",  # one registry model, named as the endpoint by default
+        "serving_image": "us-docker.pkg.dev/vertex-ai/prediction/x:1",
+        "machine_type": "n1-standard-2",
+        "min_replicas": 1,
+        "max_replicas": 1,
+        "keep_deployed": 1,  # only the newest deployment keeps (billed) replicas
+    }
+    endpoint |= {"model_name": "census-income", "keep_deployed": 2}
+    path = write_config(tmp_path, serving={"directory": None, "vertex_endpoint": endpoint})
     push = load_cloud_config(path).vertex_push_config()
-    assert push["ai_platform_enable_vertex"] is True
-    assert push["ai_platform_vertex_region"] == "us-central1"
-    assert push["ai_platform_serving_args"]["endpoint_name"] == "census"
-    assert push["ai_platform_serving_args"]["project_id"] == "my-gcp-project"
+    assert push["model_name"] == "census-income" and push["keep_deployed"] == 2
 
 
-def test_push_config_keys_are_the_ones_tfx_reads():
+def test_dataflow_workers_run_as_the_configured_identity_on_the_configured_network(tmp_path):
+    config = load_cloud_config(EXAMPLE)
+    args = config.beam_pipeline_args()
+    assert "--service_account_email=tfx-pipeline@my-gcp-project.iam.gserviceaccount.com" in args
+    assert not any(a.startswith(("--network", "--subnetwork", "--no_use_public_ips")) for a in args)
+    path = write_config(tmp_path, beam={"network": "tfx-vpc", "use_public_ips": False,
+                                        "subnetwork": "regions/us-central1/subnetworks/tfx"})  # fmt: skip
+    args = load_cloud_config(path).beam_pipeline_args()
+    assert {"--network=tfx-vpc", "--subnetwork=regions/us-central1/subnetworks/tfx",
+            "--no_use_public_ips"} <= set(args)  # fmt: skip
+    # Beam reads them as Dataflow's worker options.
+    from apache_beam.options.pipeline_options import (
+        GoogleCloudOptions,
+        PipelineOptions,
+        WorkerOptions,
+    )
+
+    options = PipelineOptions(args)
+    assert options.view_as(GoogleCloudOptions).service_account_email.startswith("tfx-pipeline@")
+    assert options.view_as(WorkerOptions).use_public_ips is False
+    assert options.view_as(WorkerOptions).subnetwork == "regions/us-central1/subnetworks/tfx"
+    path = write_config(tmp_path, gcp={"service_account": None})
+    assert not any("service_account" in a for a in load_cloud_config(path).beam_pipeline_args())
+
+
+def test_training_machine_becomes_a_vertex_custom_job(tmp_path):
+    assert load_cloud_config(EXAMPLE).custom_training_config() is None
+    training = {"machine_type": "n1-highmem-8", "accelerator_type": "NVIDIA_TESLA_T4"}
+    config = load_cloud_config(write_config(tmp_path, training=training))
+    custom = config.custom_training_config()
     from tfx.extensions.google_cloud_ai_platform import constants
+    from tfx.extensions.google_cloud_ai_platform.trainer.executor import TRAINING_ARGS_KEY
 
-    keys = {
-        constants.ENABLE_VERTEX_KEY,
-        constants.VERTEX_REGION_KEY,
-        constants.VERTEX_CONTAINER_IMAGE_URI_KEY,
-        constants.SERVING_ARGS_KEY,
-    }
-    assert keys == {
-        "ai_platform_enable_vertex",
-        "ai_platform_vertex_region",
-        "ai_platform_vertex_container_image_uri",
-        "ai_platform_serving_args",
-    }
+    assert custom[constants.ENABLE_VERTEX_KEY] is True
+    assert custom[constants.VERTEX_REGION_KEY] == "us-central1"
+    job = custom[TRAINING_ARGS_KEY]
+    assert job["project"] == "my-gcp-project"
+    assert job["job_spec"]["service_account"] == config.service_account
+    (pool,) = job["job_spec"]["worker_pool_specs"]
+    assert pool == {
+        "machine_spec": {"machine_type": "n1-highmem-8", "accelerator_type": "NVIDIA_TESLA_T4",
+                         "accelerator_count": 1},
+        "replica_count": 1,
+        "container_spec": {"image_uri": config.image},
+    }  # fmt: skip
+    # The job spec is what Vertex AI's CustomJobSpec accepts.
+    from google.cloud.aiplatform_v1.types import CustomJobSpec
+
+    CustomJobSpec(**job["job_spec"])
 
 
 @pytest.mark.parametrize(
@@ -105,6 +155,20 @@ def test_push_config_keys_are_the_ones_tfx_reads():
         ({"runtime_parameters": {"train_steps": -1}}, r"key 'runtime_parameters\.train_steps': expected a positive"),
         ({"runtime_parameters": {"learning_rate": 1}}, r"key 'runtime_parameters': unknown key\(s\) \['learning_rate'\]"),
         ({"regoin": "us-central1"}, r"key '<top level>': unknown key\(s\) \['regoin'\]"),
+        ({"tracking_uri": "sqlite:///mlflow.db"}, r"key 'tracking_uri': 'sqlite:///mlflow.db' is a file inside the step's container"),
+        ({"tracking_uri": "outputs/mlruns"}, r"key 'tracking_uri': .* give an MLflow tracking server's URL"),
+        ({"beam": {"use_public_ips": "no"}}, r"key 'beam\.use_public_ips': expected true or false"),
+        ({"beam": {"runner": "DirectRunner", "network": "vpc", "temp_location": None,
+                   "machine_type": None, "max_num_workers": None}},
+         r"key 'beam\.network': only applies to runner: DataflowRunner"),
+        ({"training": {"accelerator_type": "NVIDIA_TESLA_T4"}}, r"key 'training\.machine_type': is required"),
+        ({"training": {"machine_type": "n1-standard-8", "accelerator_count": 2}},
+         r"key 'training\.accelerator_count': set accelerator_type too"),
+        ({"training": {"machine_type": "n1-standard-8", "accelerator_type": "t4"}},
+         r"key 'training\.accelerator_type': 't4' is not a Vertex AI accelerator name"),
+        ({"serving": {"directory": None, "vertex_endpoint": {"name": "x", "serving_image": "y",
+                                                            "keep_deployed": 0}}},
+         r"key 'serving\.vertex_endpoint\.keep_deployed': expected a positive"),
     ],
 )  # fmt: skip
 def test_bad_config_names_the_key(tmp_path, changes, message):
@@ -112,6 +176,12 @@ def test_bad_config_names_the_key(tmp_path, changes, message):
     with pytest.raises(CloudConfigError, match=message) as error:
         load_cloud_config(path)
     assert str(path) in str(error.value)
+
+
+def test_a_tracking_server_is_optional(tmp_path):
+    assert load_cloud_config(EXAMPLE).tracking_uri is None
+    path = write_config(tmp_path, tracking_uri="https://mlflow.example.com")
+    assert load_cloud_config(path).tracking_uri == "https://mlflow.example.com"
 
 
 def test_missing_file_says_where_to_start(tmp_path):
@@ -139,3 +209,23 @@ def test_valid_crons(cron):
 )
 def test_invalid_crons(cron, problem):
     assert problem in check_cron(cron)
+
+
+def test_the_examples_commented_options_are_valid(tmp_path):
+    """deploy/vertex.yaml documents its optional keys as comments: uncommented, they load."""
+    import re
+
+    lines = [
+        re.sub(r"^(\s*)# ?(\s*[a-z_]+:)", r"\1\2", line)
+        for line in EXAMPLE.read_text().splitlines()
+    ]
+    config = yaml.safe_load("\n".join(lines))
+    del config["serving"]["directory"]  # the endpoint replaces it
+    path = tmp_path / "vertex.yaml"
+    path.write_text(yaml.safe_dump(config))
+    loaded = load_cloud_config(path)
+    assert loaded.training.machine_type == "n1-standard-8"
+    assert loaded.training.accelerator_type == "NVIDIA_TESLA_T4"
+    assert loaded.beam.network == "tfx-vpc" and loaded.beam.use_public_ips is False
+    assert loaded.vertex_endpoint.keep_deployed == 1
+    assert loaded.vertex_push_config()["model_name"] == "census-income"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
+from eval_config import create_eval_config
 from pipeline.spec import (
     DatasetSpec,
+    ModelCard,
     SpecError,
     bucket_label,
     evaluated_features,
@@ -74,6 +77,33 @@ def test_component_views_drop_what_the_component_does_not_read():
     assert transform.thresholds == () and transform.slice_columns == ()
     assert transform.columns == spec.columns and transform.feature_crosses == spec.feature_crosses
     assert spec.for_trainer().training == spec.training
+
+
+def test_no_component_reads_the_model_card_so_editing_it_reruns_none():
+    spec = load_spec(DATA / "census")
+    assert spec.model_card.overview and spec.model_card.limitations
+    edited = dataclasses.replace(
+        spec,
+        model_card=dataclasses.replace(spec.model_card, overview="edited", limitations=()),
+    )
+    # What Transform, the Trainer, the DataGate and the ablation get is the same.
+    assert edited.for_transform().to_config() == spec.for_transform().to_config()
+    assert edited.for_trainer().to_config() == spec.for_trainer().to_config()
+    assert spec.for_trainer().model_card == ModelCard()
+    # The eval config does not read it either.
+    assert create_eval_config(edited) == create_eval_config(spec)
+
+
+@pytest.mark.parametrize("name", ["census", "compas", "diabetes"])
+def test_bundled_specs_describe_their_models_intended_use_and_limits(name):
+    card = load_spec(DATA / name).model_card
+    assert card.name and card.overview and card.owners and card.licenses
+    assert card.references and card.citations and card.dataset.link
+    assert card.users and card.use_cases and card.limitations and card.ethical_considerations
+    # Each bundled set says its model is not for decisions about people.
+    assert any("Not for" in text or "not for" in text for text in card.limitations) or any(
+        "Not a medical device" in r.name for r in card.ethical_considerations
+    )
 
 
 def test_training_overrides_are_validated():
@@ -279,3 +309,85 @@ def test_the_evaluator_reads_the_label_and_the_buckets_whatever_the_slices():
     assert evaluated_features(spec) == expected
     # The Trainer exports the signature from a spec without slicing settings.
     assert evaluated_features(spec.for_trainer()) == expected
+
+
+def test_penguins_spec_is_multiclass_with_its_classes_in_output_order():
+    spec = load_spec(DATA / "penguins")
+    assert spec.is_multiclass and not spec.is_regression
+    assert spec.label.positive is None
+    assert spec.class_names == ["Adelie", "Chinstrap", "Gentoo"]
+    accuracy, macro_f1, chinstrap = spec.thresholds
+    assert (accuracy.metric, accuracy.label_class) == ("accuracy", None)
+    assert macro_f1.metric == "macro_f1"
+    assert (chinstrap.metric, chinstrap.label_class, chinstrap.lower_bound) == (
+        "recall",
+        "Chinstrap",
+        0.7,
+    )
+    assert spec.fairness_gate.max_gap == {"fnr": 0.3, "fpr": 0.2}
+    assert DatasetSpec.from_config(json.loads(json.dumps(spec.to_config()))) == spec
+    assert not load_spec(DATA / "census").is_multiclass
+
+
+def _penguins_yaml() -> dict:
+    spec = yaml.safe_load((DATA / "penguins" / "dataset.yaml").read_text())
+    spec["files"] = {"train": str(DATA / "penguins" / "penguins.csv")}
+    return spec
+
+
+BAD_MULTICLASS_SPECS = [
+    ("label.positive", "Gentoo", r"key 'label\.positive': a multi-class label has no positive"),
+    ("label.classes", _DELETE, r"key 'label\.classes': is required for a multi-class label"),
+    ("label.classes", ["Adelie", "Gentoo"], r"'label\.classes': a multi-class label needs at le"),
+    ("label.classes", ["Adelie", "Adelie", "Gentoo"], r"'label\.classes': lists \['Adelie'\] mo"),
+    (
+        "evaluation.thresholds",
+        [{"metric": "binary_accuracy", "lower_bound": 0.8}],
+        r"thresholds\[0\]\.metric': 'binary_accuracy' is not one of \['accuracy', 'auc', 'f1', "
+        r".*\(task: multiclass_classification\)",
+    ),
+    (
+        "evaluation.thresholds",
+        [{"metric": "recall", "lower_bound": 0.8}],
+        r"thresholds\[0\]\.class': a multi-class recall is one class's: name the class, one of "
+        r"\['Adelie', 'Chinstrap', 'Gentoo'\] \(or bound macro_recall\)",
+    ),
+    (
+        "evaluation.thresholds",
+        [{"metric": "recall", "class": "Emperor", "lower_bound": 0.8}],
+        r"thresholds\[0\]\.class': 'Emperor' is not one of label\.classes",
+    ),
+    (
+        "evaluation.thresholds",
+        [{"metric": "macro_f1", "class": "Gentoo", "lower_bound": 0.8}],
+        r"thresholds\[0\]\.class': only bounds on multi-class \['auc', 'f1', 'precision', "
+        r"'recall'\] name a class",
+    ),
+    ("fairness.thresholds", [0.3], r"'fairness\.thresholds': a multi-class model predicts its top"),
+    (
+        "fairness.gate",
+        {"max_gap": {"fnr": 0.3}, "threshold": 0.4},
+        r"'fairness\.gate\.threshold': a multi-class model predicts its top class",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    BAD_MULTICLASS_SPECS,
+    ids=[b[0] + ":" + b[2][:24] for b in BAD_MULTICLASS_SPECS],
+)
+def test_bad_multiclass_spec_names_the_key(tmp_path, key, value, message):
+    path = _write(tmp_path, _set(_penguins_yaml(), key, value))
+    with pytest.raises(SpecError, match=message) as error:
+        load_spec(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_binary_bound_names_no_class(tmp_path):
+    thresholds = [{"metric": "recall", "class": ">50K", "lower_bound": 0.5}]
+    path = _write(tmp_path, _set(_census_yaml(), "evaluation.thresholds", thresholds))
+    with pytest.raises(
+        SpecError, match=r"thresholds\[0\]\.class': only bounds on a multi-class task name a"
+    ):
+        load_spec(path)

@@ -178,3 +178,6 @@ def test_the_installed_package_ships_every_template(tmp_path: Path):
         expected
     )
     assert (installed / "sections" / "slices.html.j2").is_file()
+    # Model Card Toolkit's schema, which every model card is checked against, ships too.
+    schema = Path("pipeline") / "reports" / "model_card_schema" / "model_card.schema.json"
+    assert (target / schema).read_bytes() == (ROOT / schema).read_bytes()

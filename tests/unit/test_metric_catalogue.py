@@ -18,7 +18,7 @@ from pipeline.reports import evaluation_tables, summary
 from pipeline.spec import load_spec
 from tests.conftest import DATA
 
-TASKS = (catalogue.CLASSIFICATION, catalogue.REGRESSION)
+TASKS = (catalogue.CLASSIFICATION, catalogue.MULTICLASS, catalogue.REGRESSION)
 
 
 def test_the_catalogue_imports_neither_tensorflow_nor_tfma():
@@ -34,6 +34,9 @@ def test_the_catalogue_imports_neither_tensorflow_nor_tfma():
 def test_the_spec_reads_its_metric_names_from_the_catalogue():
     assert dataset_spec.THRESHOLD_METRICS is catalogue.THRESHOLD_METRICS
     assert dataset_spec.REGRESSION_THRESHOLD_METRICS is catalogue.REGRESSION_THRESHOLD_METRICS
+    assert dataset_spec.MULTICLASS_THRESHOLD_METRICS is catalogue.MULTICLASS_THRESHOLD_METRICS
+    assert {"precision", "recall", "f1", "auc"} == dataset_spec.PER_CLASS_METRICS
+    assert set(catalogue.BOUNDED) == set(dataset_spec.TASKS)
     assert dataset_spec.LOWER_IS_BETTER is catalogue.LOWER_IS_BETTER
     assert dataset_spec.GATE_RATES is catalogue.GATE_RATES
     assert sorted(catalogue.LOWER_IS_BETTER) == ["mae", "rmse", "rmsle"]
@@ -104,22 +107,57 @@ def test_both_models_are_evaluated_on_every_headline_metric(data_set):
 
 
 def test_tables_summary_and_ablation_use_the_catalogues_sets_and_titles():
-    # The per-slice table: either task's headline metrics, classification first.
+    # The per-slice table: every task's headline metrics, binary classification first.
     assert list(evaluation_tables.HEADLINE.values()) == [
         "n", "AUC", "accuracy", "AUC-PR", "label rate", "mean prediction", "calibration",
-        "KS", "lift top 10%", "RMSE", "RMSLE", "MAE", "R2", "adjusted R2",
+        "KS", "lift top 10%", "accuracy", "macro AUC", "macro F1", "macro precision",
+        "macro recall", "RMSE", "RMSLE", "MAE", "R2", "adjusted R2",
     ]  # fmt: skip
-    assert list(summary.HEADLINE.values()) == [
-        "n", "AUC", "accuracy", "AUC-PR", "calibration", "RMSE", "MAE", "R2",
-    ]  # fmt: skip
+    assert summary.HEADLINE == (
+        "AUC", "accuracy", "AUC-PR", "calibration", "macro F1", "macro AUC", "RMSE", "MAE", "R2",
+    )  # fmt: skip
+    assert summary.SLICE_HEADLINE == (("AUC", "accuracy"), ("accuracy", "macro F1"), ("RMSE", "R2"))
     assert evaluation_tables.FAIRNESS_RATES == {
         "fall_out": "FPR", "miss_rate": "FNR", "recall": "TPR", "specificity": "TNR",
         "false_discovery_rate": "FDR", "false_omission_rate": "FOR",
     }  # fmt: skip
     assert headline_metrics("binary_classification") == ("auc", "binary_accuracy")
     assert headline_metrics("regression") == ("root_mean_squared_error", "r_squared")
+    assert headline_metrics("multiclass_classification") == (
+        "sparse_categorical_accuracy",
+        "macro_f1",
+    )
     assert evaluation_tables.key_metric(load_spec(DATA / "diabetes")) == (
         "root_mean_squared_error",
         "RMSE",
     )
     assert evaluation_tables.key_metric(None) == ("auc", "AUC")
+
+
+def test_a_multiclass_model_is_evaluated_on_the_catalogues_sets():
+    """Both models get the headline metrics and, per class (a MetricsSpec binarized to
+    that class), the class columns; the candidate alone the rates; the simple baselines
+    what models are compared on."""
+    spec = load_spec(DATA / "penguins")
+    specs = eval_config.multiclass_metrics_specs(spec)
+    output = ["probabilities"]
+    compared = [s for s in specs if list(s.output_names) == output and not s.model_names]
+    written = _written(m for s in compared if not s.HasField("binarize") for m in s.metrics)
+    for metric in catalogue.HEADLINE[spec.task]:
+        assert {metric.tfma_name, metric.tfma_class} & written, metric.name
+    by_class = {
+        tuple(s.binarize.class_ids.values): _written(s.metrics)
+        for s in compared
+        if s.HasField("binarize")
+    }
+    assert sorted(by_class) == [(0,), (1,), (2,)]
+    for written in by_class.values():
+        assert {m.tfma_name for m in catalogue.CLASS_COLUMNS} <= written
+    rates = next(s for s in specs if list(s.model_names) and s.HasField("binarize")
+                 and any(json.loads(m.config)["name"] == "miss_rate" for m in s.metrics))  # fmt: skip
+    assert list(rates.binarize.class_ids.values) == [0, 1, 2]
+    assert {m.tfma_name for m in catalogue.CLASS_RATES} == {
+        json.loads(m.config)["name"] for m in rates.metrics
+    }
+    (baselines,) = [s for s in specs if list(s.output_names) == ["linear", "majority", "chance"]]
+    assert {m.tfma_name for m in catalogue.COMPARED[spec.task]} <= _written(baselines.metrics)

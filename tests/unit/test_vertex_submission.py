@@ -180,3 +180,19 @@ def test_bad_cloud_config_exits_2_naming_the_key(tmp_path, capsys):
     code = cli.main(["submit", "--cloud-config", str(bad), "--build-dir", str(tmp_path)], fake)
     assert code == 2 and fake.calls == []
     assert "key 'pipeline_root': expected a Cloud Storage path" in capsys.readouterr().err
+
+
+def test_runs_without_credentials_says_how_to_authenticate(
+    build_dir, tmp_path, monkeypatch, capsys
+):
+    # The real SDK, on a machine with no Google Cloud credentials at all.
+    for name in ("GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("NO_GCE_CHECK", "true")  # not on a Google Cloud machine
+    assert _cli(build_dir, "runs") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("error: no usable Google Cloud credentials")
+    assert "gcloud auth application-default login" in err
