@@ -46,6 +46,7 @@ class CliRun:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             self.code = cli.main(["run", "--data", str(spec_path), "--output-dir", str(output_dir)])
         self.out, self.err = out.getvalue(), err.getvalue()
+        self.output_dir = output_dir
         self.spec: DatasetSpec = load_spec(spec_path)
         self.paths = local_runner.paths_for(self.spec, output_dir)
         self.name = local_runner.pipeline_name(self.spec)
@@ -123,6 +124,18 @@ def test_the_pushed_model_reads_raw_examples_keyed_by_the_header_names(runs):
     longer = [{**row, "hours per week": "99.0"} for row in rows[:20]]
     changed = serve(examples=tf.constant(serialize_rows(run.spec, longer, types)))
     assert (changed["probabilities"].numpy() != scores["probabilities"].numpy()).any()
+
+
+def test_predict_scores_an_export_read_as_the_spec_says(runs, tmp_path, capsys):
+    # The test file as exported: semicolons, a byte-order mark, quoted names, N/A.
+    run = runs[WILD]
+    output = tmp_path / "predictions.csv"
+    args = ["--data", str(run.spec.file_path("test")), "--dataset", str(run.spec.spec_path)]
+    args += ["--output-dir", str(run.output_dir), "--output", str(output)]
+    assert cli.main(["predict", *args]) == 0, capsys.readouterr().err
+    rows = csv_format.read_rows(output)
+    assert len(rows) == 200 and "hours per week" in rows[0]
+    assert all(0 <= float(row["probability"]) <= 1 for row in rows)
 
 
 def test_the_report_names_columns_as_the_header_does(runs):
