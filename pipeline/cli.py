@@ -1,5 +1,6 @@
-"""Command line: `python -m pipeline run|summary|predict|export-schema|compile|submit|...`.
+"""Command line: `python -m pipeline init|run|summary|predict|export-schema|compile|...`.
 
+python -m pipeline init data/x/file.csv --label y   # writes data/x/dataset.yaml from the data
 python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
@@ -56,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="data set folder or spec file (default: %(default)s)")  # fmt: skip
         p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
                        help="where artifacts, ML Metadata and pushed models go (default: %(default)s)")  # fmt: skip
+
+    init = sub.add_parser(
+        "init", help="write a commented dataset.yaml beside a CSV file, inferred from its data"
+    )
+    init.add_argument("csv", type=Path, help="the CSV file (gzip, any delimiter, UTF-8 or Latin-1)")
+    init.add_argument("--label", required=True, metavar="COLUMN", help="the column to predict")
 
     run = sub.add_parser("run", help="run the whole pipeline with LocalDagRunner")
     common(run)
@@ -157,6 +164,31 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--tracking-uri", help=TRACKING_URI_HELP)
     ui.add_argument("--port", type=int, default=5000, help="(default: %(default)s)")
     return parser
+
+
+def _init(csv: Path, label: str) -> int:
+    """Writes `dataset.yaml` beside `csv`; prints what it inferred and the next command."""
+    from pipeline.spec.infer import InitError, write_spec
+
+    command = f"python -m pipeline init {csv} --label {label}"
+    try:
+        path = write_spec(csv, label, command)
+    except InitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    spec = load_spec(path)
+    roles = {
+        role: [c.name for c in spec.columns if c.role == role]
+        for role in ("numeric", "categorical", "ignored")
+    }
+    print(
+        f"Wrote {path}: {spec.task.replace('_', ' ')} of {spec.label.column!r}; "
+        + ", ".join(f"{len(names)} {role}" for role, names in roles.items())
+        + " column(s)."
+    )
+    print("Read it (each inferred value has a comment), then run:")
+    print(f"    python -m pipeline run --data {path.parent}")
+    return 0
 
 
 def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> int:
@@ -428,6 +460,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         # Before TensorFlow is first imported: no C++ info or warning chatter on the
         # console. A run sends all of it to its log file instead (pipeline.runners.console).
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.command == "init":
+        return _init(args.csv, args.label)
     overrides = None
     if args.command == "run" and args.train_steps:
         overrides = {"train_steps": args.train_steps}

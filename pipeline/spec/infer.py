@@ -1,0 +1,791 @@
+"""`python -m pipeline init`: a commented `dataset.yaml` inferred from one CSV file.
+
+The file is read as it comes (gzip by its name or first bytes, a UTF-8 byte-order mark,
+Latin-1 when it is not UTF-8, the delimiter found by `csv.Sniffer`, quoted names); each
+column gets a role from its values, the label a task, the spec a split, slices, a bound
+that beats the majority baseline and training steps scaled to the rows. `write_spec`
+writes the result beside the file, loads it with `load_spec`, and never overwrites a spec.
+
+Every key is named through `pipeline.spec.schema` (`_key`), and each section's comment is
+its description there, so the written file follows the schema rather than a copy of it.
+No TFX here: the spec package stays importable without it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import difflib
+import gzip
+import io
+import json
+import math
+import re
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from pipeline.spec import schema as spec_schema
+from pipeline.spec.dataset import SpecError
+from pipeline.spec.loader import load_spec
+from pipeline.spec.reference import modeline
+from pipeline.spec.schema import (
+    MIN_CLASSES,
+    NAME_PATTERN,
+    SPLIT_WITHOUT_TEST_FILE,
+    EvaluationSpec,
+    FairnessSpec,
+    FilesSpec,
+    LabelSpec,
+    SlicingSpec,
+    SpecFile,
+    ThresholdSpec,
+    TrainingSpec,
+)
+
+SPEC_NAME = "dataset.yaml"
+# Cell values that mean "missing" in common exports (R, pandas, Excel, SQL dumps, UCI);
+# an empty cell is missing without being declared.
+MISSING_TOKENS = ("N/A", "n/a", "NA", "#N/A", "?", "null", "NULL", "None", "NaN", "nan")
+DELIMITERS = ",;\t|"
+SNIFF_CHARS = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+FALLBACK_ENCODING = "latin-1"
+# A label with more distinct values than this is a number to regress (numeric) or refused.
+MAX_CLASSES = 20
+# Integer labels with at most this many values are classes (a rating), more a quantity.
+MAX_INTEGER_CLASSES = 10
+# A text column with more distinct values than this share of its rows (and more than
+# MANY_VALUES) is free text or a key: a vocabulary of it would learn nothing.
+FREE_TEXT_SHARE = 0.5
+MANY_VALUES = 20
+# A slice column has at most this many values (each slice needs test examples).
+MAX_SLICE_VALUES = 12
+MAX_CATEGORICAL_SLICES = 2
+SENSITIVE = re.compile(r"(^|[^a-z])(sex|gender|race|ethnic\w*|age)([^a-z]|$)", re.IGNORECASE)
+ID_NAME = re.compile(r"(^|[^a-z])(id|uuid|key|index)([^a-z]|$)|^unnamed", re.IGNORECASE)
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?|^\d{1,2}/\d{1,2}/\d{2,4}$")
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+INTEGER = re.compile(r"^[+-]?\d+$")
+# Training: about this many passes over the training rows, within these bounds.
+EPOCHS = 10
+MIN_STEPS, MAX_STEPS = 200, 5000
+SMALL_DATA_ROWS = 2000  # fewer rows: a 6:2:2 split (enough test rows), a small model
+LINE_WIDTH = 96
+GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full"}
+
+
+class InitError(ValueError):
+    """`init` cannot write a spec; the message is the one line a user reads."""
+
+
+# --- Reading the file as it comes.
+
+
+@dataclasses.dataclass(frozen=True)
+class CsvTable:
+    """A CSV file's header and rows, and how it was written."""
+
+    path: Path
+    header: list[str]
+    rows: list[list[str]]
+    delimiter: str
+    encoding: str
+    gzipped: bool
+    bom: bool
+
+
+def _decode(data: bytes, path: Path) -> tuple[str, str, bool]:
+    """The text of `data`, its encoding and whether it started with a UTF-8 BOM."""
+    bom = data.startswith(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8-sig"), "utf-8", bom
+    except UnicodeDecodeError:
+        # Latin-1 decodes any byte: the usual encoding of a file that is not UTF-8 (Excel
+        # on Windows, old exports); a wrong guess shows as odd letters, never as an error.
+        return data.decode(FALLBACK_ENCODING), FALLBACK_ENCODING, bom
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter `csv.Sniffer` finds in the first lines; ',' when it finds none."""
+    sample = text[:SNIFF_CHARS]
+    if "\n" in sample[:-1]:
+        sample = sample[: sample.rfind("\n")]  # whole lines only
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        found = ","
+    # The sniffer can pick a character inside the values; the header splits on the right one.
+    header = sample.split("\n", 1)[0]
+    counts = {d: len(next(csv.reader([header], delimiter=d))) for d in DELIMITERS}
+    return found if counts[found] > 1 else max(counts, key=lambda d: (counts[d], d == ","))
+
+
+def read_table(path: Path) -> CsvTable:
+    """Every row of `path`, however it was exported.
+
+    Raises:
+        InitError: No such file, no header, or a row with the wrong number of cells.
+    """
+    if not path.is_file():
+        raise InitError(f"{path}: no such file")
+    data = path.read_bytes()
+    gzipped = data.startswith(GZIP_MAGIC)
+    if gzipped:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise InitError(f"{path}: not a readable gzip file ({e})") from None
+    text, encoding, bom = _decode(data, path)
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, [])
+        if not any(h.strip() for h in header):
+            raise InitError(f"{path}: empty file, no header row")
+        rows = []
+        for row in reader:
+            if not row:
+                continue  # a blank line: the pipeline skips it too
+            if len(row) != len(header):
+                raise InitError(
+                    f"{path} line {reader.line_num}: {len(row)} cells where the header has "
+                    f"{len(header)} (a missing or extra {_shown(delimiter)}, or an unquoted one "
+                    "in a value)"
+                )
+            rows.append(row)
+    except csv.Error as e:
+        raise InitError(f"{path} line {reader.line_num}: {e}") from None
+    return CsvTable(path, header, rows, delimiter, encoding, gzipped, bom)
+
+
+def _shown(delimiter: str) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "'|'"}.get(delimiter, delimiter)
+
+
+# --- What each column holds.
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    """One column's values, missing ones left out."""
+
+    name: str
+    counts: Counter[str]
+    missing: int
+
+    @property
+    def present(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def distinct(self) -> int:
+        return len(self.counts)
+
+    @property
+    def numeric(self) -> bool:
+        return bool(self.counts) and all(NUMBER.match(v) for v in self.counts)
+
+    @property
+    def integer(self) -> bool:
+        return bool(self.counts) and all(INTEGER.match(v) for v in self.counts)
+
+    def numbers(self) -> list[float]:
+        return [float(v) for v, n in self.counts.items() for _ in range(n)]
+
+    def most_common(self) -> str:
+        return self.counts.most_common(1)[0][0]
+
+
+def missing_tokens(table: CsvTable) -> dict[str, list[str]]:
+    """Each missing-value token the file holds, with the columns it is in."""
+    found: dict[str, list[str]] = {}
+    for index, name in enumerate(table.header):
+        values = {row[index].strip() for row in table.rows}
+        for token in MISSING_TOKENS:
+            if token in values:
+                found.setdefault(token, []).append(name)
+    return found
+
+
+def profile(table: CsvTable, tokens: set[str]) -> dict[str, Profile]:
+    """Each column's profile; an empty cell or one of `tokens` is missing."""
+    profiles = {}
+    for index, name in enumerate(table.header):
+        cells = [row[index].strip() for row in table.rows]
+        counts = Counter(c for c in cells if c and c not in tokens)
+        profiles[name] = Profile(name, counts, len(cells) - sum(counts.values()))
+    return profiles
+
+
+# --- Roles, label, task.
+
+
+@dataclasses.dataclass(frozen=True)
+class Role:
+    """A column's role and why: `reason` goes into the spec (ignored columns), `note` into
+    a comment."""
+
+    role: str
+    reason: str = ""
+    note: str = ""
+
+
+def _values(p: Profile, shown: int = 4) -> str:
+    """The most common values, for a comment: `3 values: a, b, c`."""
+    values = [v if len(v) <= 20 else f"{v[:17]}..." for v, _ in p.counts.most_common(shown)]
+    listed = ", ".join(values) + (", ..." if p.distinct > shown else "")
+    return listed if p.distinct == 2 else f"{p.distinct} values: {listed}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
+
+
+def column_role(p: Profile, rows: int) -> Role:
+    """The role of a feature column (not the label), from its values."""
+    missing = f"; {p.missing} missing" if p.missing else ""
+    if p.distinct == 0:
+        return Role("ignored", "empty: no row has a value")
+    if p.distinct == 1:
+        return Role("ignored", f"constant: every row with a value holds {p.most_common()!r}")
+    unique = p.distinct == rows and rows >= MIN_CLASSES
+    if unique and (not p.numeric or (p.integer and _key_like(p, rows))):
+        return Role("ignored", f"an identifier: each of the {rows:,} rows has its own value")
+    if not p.numeric and all(DATE.match(v) for v in p.counts):
+        return Role(
+            "ignored",
+            "a date or time: no role reads one (derive a number from it, such as a duration)",
+        )
+    if not p.numeric and p.distinct > max(MANY_VALUES, FREE_TEXT_SHARE * p.present):
+        return Role(
+            "ignored",
+            f"free text or a key: {p.distinct:,} values in {p.present:,} rows, too many "
+            "for a vocabulary to learn from",
+        )
+    if p.numeric and p.integer and p.distinct == 2:
+        return Role("categorical", note=f"two codes, {_values(p)}{missing}")
+    if p.numeric:
+        numbers = p.numbers()
+        return Role("numeric", note=f"{_number(min(numbers))} to {_number(max(numbers))}{missing}")
+    return Role("categorical", note=f"{_values(p)}{missing}")
+
+
+def _key_like(p: Profile, rows: int) -> bool:
+    """Whether unique whole numbers are a key: named like one, or a row number."""
+    numbers = p.numbers()
+    return bool(ID_NAME.search(p.name)) or max(numbers) - min(numbers) + 1 == rows
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelDraft:
+    """The label's task and values."""
+
+    task: str
+    column: str
+    classes: tuple[str | int, ...] = ()
+    positive: str | int | None = None
+    note: str = ""
+
+
+def _class_value(value: str, integer: bool) -> str | int:
+    return int(value) if integer else value
+
+
+def infer_label(p: Profile, rows: int, path: Path) -> LabelDraft:
+    """The task a label column implies: two values, a few, or many numbers.
+
+    Raises:
+        InitError: The label has missing values, one value, or too many classes.
+    """
+    if p.missing:
+        raise InitError(
+            f"{path}: the label column {p.name!r} has no value in {p.missing:,} of {rows:,} "
+            "rows; the pipeline trains only on labelled rows: remove those rows first"
+        )
+    if p.distinct < 2:
+        raise InitError(
+            f"{path}: the label column {p.name!r} holds a single value "
+            f"({p.most_common()!r}): there is nothing to predict"
+        )
+    integer = p.integer
+    by_value = sorted(p.counts, key=(lambda v: int(v)) if integer else str)
+    if p.distinct == 2:
+        # The minority class is positive: the rarer outcome is the one usually looked for.
+        positive = min(by_value, key=lambda v: (p.counts[v], -by_value.index(v)))
+        share = p.counts[positive] / rows
+        return LabelDraft(
+            spec_schema.TASKS[0],
+            p.name,
+            tuple(_class_value(v, integer) for v in by_value),
+            _class_value(positive, integer),
+            f"the minority class: {p.counts[positive]:,} of {rows:,} rows ({share:.0%})",
+        )
+    few = p.distinct <= (MAX_INTEGER_CLASSES if integer else MAX_CLASSES)
+    if few and (integer or not p.numeric):
+        return LabelDraft(
+            "multiclass_classification",
+            p.name,
+            tuple(_class_value(v, integer) for v in by_value),
+            note="every value, in the order of the model's probabilities",
+        )
+    if p.numeric:
+        return LabelDraft("regression", p.name)
+    raise InitError(
+        f"{path}: the label column {p.name!r} holds {p.distinct:,} different texts: too many "
+        f"classes to learn (at most {MAX_CLASSES}); choose another column with --label"
+    )
+
+
+# --- The spec's numbers: split, buckets, bounds, training.
+
+
+def split_for(rows: int) -> dict[str, int]:
+    """Hash buckets: a small file keeps a fifth of its rows for testing."""
+    return {"train": 6, "eval": 2, "test": 2} if rows < SMALL_DATA_ROWS else SPLIT_WITHOUT_TEST_FILE
+
+
+def _round(value: float) -> float:
+    """Two significant digits: a boundary people read (37, 120000, 0.25)."""
+    if value == 0:
+        return 0.0
+    return float(f"{value:.2g}")
+
+
+def quantile_buckets(p: Profile) -> tuple[float, ...]:
+    """Boundaries at the quartiles, rounded, each inside the values' range."""
+    numbers = sorted(p.numbers())
+    low, high = numbers[0], numbers[-1]
+    bounds = []
+    for q in (0.25, 0.5, 0.75):
+        value = numbers[min(len(numbers) - 1, int(q * len(numbers)))]
+        value = float(round(value)) if p.integer and abs(value) >= 10 else _round(value)
+        if low < value <= high and value not in bounds:
+            bounds.append(value)
+    return tuple(sorted(bounds))
+
+
+def training_for(rows: int, split: dict[str, int]) -> dict[str, Any]:
+    """Training settings scaled to the row count: about EPOCHS passes, a model its size."""
+    total = sum(split.values())
+    train_rows = rows * split["train"] // total
+    eval_rows = rows * split["eval"] // total
+    small = rows < SMALL_DATA_ROWS
+    batch = 32 if small else 128 if rows < 20 * SMALL_DATA_ROWS else 256
+    steps = math.ceil(EPOCHS * train_rows / batch / 100) * 100
+    steps = min(MAX_STEPS, max(MIN_STEPS, steps))
+    return {
+        "train_steps": steps,
+        "steps_per_evaluation": max(50, steps // 10),
+        "eval_steps": max(1, min(50, math.ceil(eval_rows / batch))),
+        "batch_size": batch,
+        "learning_rate": 0.01 if small else 0.002,
+        "hidden_units": [16] if small else [64, 32],
+        "embedding_dim": 2 if small else 8,
+        "_train_rows": train_rows,
+    }
+
+
+def _round_up(value: float, places: int = 2) -> float:
+    return math.ceil(value * 10**places - 1e-9) / 10**places
+
+
+def thresholds_for(label: LabelDraft, p: Profile) -> list[tuple[dict[str, Any], str]]:
+    """Bounds a model must meet to beat the majority baseline (the mean, for a number)."""
+    metric, lower, upper = _key(ThresholdSpec, "metric"), "lower_bound", "upper_bound"
+    lower, upper = _key(ThresholdSpec, lower), _key(ThresholdSpec, upper)
+    if label.task == "regression":
+        numbers = p.numbers()
+        mean = sum(numbers) / len(numbers)
+        std = math.sqrt(sum((x - mean) ** 2 for x in numbers) / len(numbers))
+        bound = float(f"{std:.3g}")
+        return [
+            (
+                {metric: "rmse", upper: bound},
+                f"predicting the mean ({mean:.4g}) always scores about the label's "
+                f"standard deviation, {std:.4g}",
+            )
+        ]
+    majority, count = p.counts.most_common(1)[0]
+    share = count / p.present
+    accuracy = "binary_accuracy" if label.task == spec_schema.TASKS[0] else "accuracy"
+    bounds = []
+    if label.task == spec_schema.TASKS[0]:
+        bounds.append(
+            ({metric: "auc", lower: 0.6}, "a constant score (always the majority class) has 0.5")
+        )
+    bounds.append(
+        (
+            {metric: accuracy, lower: max(_round_up(share), 0.01)},
+            f"always predicting {majority!r} is right in {share:.1%} of the rows",
+        )
+    )
+    return bounds
+
+
+# --- The draft spec.
+
+
+@dataclasses.dataclass
+class Draft:
+    """What `init` inferred, before it is written."""
+
+    table: CsvTable
+    name: str
+    label: LabelDraft
+    roles: dict[str, Role]
+    buckets: dict[str, tuple[float, ...]]
+    tokens: dict[str, list[str]]
+    split: dict[str, int]
+    slices: list[str]
+    crosses: list[list[str]]
+    sensitive: list[str]
+    thresholds: list[tuple[dict[str, Any], str]]
+    training: dict[str, Any]
+
+
+def dataset_name(path: Path) -> str:
+    """A name from the file (or, for `train.csv` and the like, its folder)."""
+    stem = path.name.split(".")[0]
+    base = path.resolve().parent.name if stem.lower() in GENERIC_STEMS else stem
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", base).strip("_").lower()
+    return name if re.match(NAME_PATTERN, name) else "dataset"
+
+
+def _slices(roles: dict[str, Role], profiles: dict[str, Profile]) -> tuple[list[str], list[str]]:
+    """Categorical slice columns (sensitive names first, then fewest values) and at most
+    one numeric column to bucketize (a sensitive name first, such as age)."""
+    categorical = [
+        n
+        for n, r in roles.items()
+        if r.role == "categorical" and 2 <= profiles[n].distinct <= MAX_SLICE_VALUES
+    ]
+    categorical.sort(key=lambda n: (not SENSITIVE.search(n), profiles[n].distinct))
+    numeric = [n for n, r in roles.items() if r.role == "numeric" and profiles[n].distinct >= 4]
+    numeric.sort(key=lambda n: not SENSITIVE.search(n))
+    return categorical[:MAX_CATEGORICAL_SLICES], numeric[:1]
+
+
+def infer(path: Path, label: str) -> Draft:
+    """Infers a spec for CSV file `path` whose label column is `label`.
+
+    Raises:
+        InitError: The file cannot be read, or the label is not a column or cannot be one.
+    """
+    table = read_table(path)
+    if label not in table.header:
+        raise InitError(f"{path}: no column {label!r} in the header{_close(label, table.header)}")
+    tokens = missing_tokens(table)
+    profiles = profile(table, set(tokens))
+    rows = len(table.rows)
+    label_draft = infer_label(profiles[label], rows, path)
+    roles = {
+        name: Role("label") if name == label else column_role(p, rows)
+        for name, p in profiles.items()
+    }
+    if not any(r.role in ("numeric", "categorical") for r in roles.values()):
+        raise InitError(
+            f"{path}: no column besides {label!r} can be a feature (each is ignored: "
+            + "; ".join(f"{n}: {r.reason}" for n, r in roles.items() if r.role == "ignored")
+            + ")"
+        )
+    split = split_for(rows)
+    categorical, numeric = _slices(roles, profiles)
+    buckets = {n: quantile_buckets(profiles[n]) for n in numeric}
+    buckets = {n: b for n, b in buckets.items() if b}
+    slices = categorical + list(buckets)
+    crosses = [categorical[:2]] if len(categorical) >= 2 else []
+    sensitive = []
+    if label_draft.task != "regression":
+        sensitive = [n for n in slices if SENSITIVE.search(n)]
+    return Draft(
+        table=table,
+        name=dataset_name(path),
+        label=label_draft,
+        roles=roles,
+        buckets=buckets,
+        tokens=tokens,
+        split=split,
+        slices=slices,
+        crosses=crosses,
+        sensitive=sensitive,
+        thresholds=thresholds_for(label_draft, profiles[label]),
+        training=training_for(rows, split),
+    )
+
+
+def _close(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    lowered = [n for n in names if n.lower() == name.lower() and n not in close]
+    close = lowered + close
+    if close:
+        return f"; did you mean {' or '.join(repr(c) for c in close)}?"
+    return f"; the columns are {names}"
+
+
+# --- Writing it: YAML with comments, keys named through the schema.
+
+
+def _key(model: type[BaseModel], field: str) -> str:
+    """The spec key of `model`'s field `field` (its alias when it has one).
+
+    Raises:
+        KeyError: The schema has no such field: `init` and the schema disagree.
+    """
+    info = model.model_fields[field]
+    return info.alias or field
+
+
+def has_key(model: type[BaseModel], field: str) -> bool:
+    """Whether the schema has the key (one added by a later version, such as a delimiter)."""
+    return field in model.model_fields
+
+
+def _doc(model: type[BaseModel], field: str) -> str:
+    """The first sentence of a field's description in the schema, for a comment."""
+    text = (model.model_fields[field].description or "").replace("`", "")
+    return text.split(". ")[0].rstrip(".") + "."
+
+
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
+
+
+def scalar(value: Any) -> str:
+    """A YAML scalar: plain when safe, else double-quoted (JSON's escapes are YAML's)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value)
+    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+def flow(value: Any) -> str:
+    """A YAML value on one line: `[a, b]`, `{k: v}` or a scalar."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(flow(v) for v in value) + "]"
+    return scalar(value)
+
+
+class _Lines:
+    """YAML lines, each with an optional comment after it, aligned."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, text: str = "", comment: str = "") -> None:
+        if comment:
+            text = f"{text.ljust(28)}  # {comment}" if text.strip() else f"# {comment}"
+        self.lines.append(text)
+
+    def comment(self, text: str, indent: int = 0) -> None:
+        prefix = f"{' ' * indent}# "
+        self.lines += textwrap.wrap(
+            text,
+            LINE_WIDTH,
+            initial_indent=prefix,
+            subsequent_indent=prefix,
+            break_on_hyphens=False,
+        )
+
+    def text(self) -> str:
+        return "\n".join(line.rstrip() for line in self.lines) + "\n"
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def render(draft: Draft, command: str) -> str:
+    """The spec's text: the schema modeline, then every section with its comments."""
+    table, label = draft.table, draft.label
+    rows = len(table.rows)
+    out = _Lines()
+    out.add(modeline(table.path.parent))
+    out.comment(
+        f"Written by `{command}` from the {_count(rows)} rows of {table.path.name}. Each value "
+        "below was inferred from the data: check what the data cannot say (a column that "
+        "leaks the label, the bounds a useful model must meet). Every key is described in "
+        "docs/spec-reference.md. Then run:"
+    )
+    out.lines.append(f"#     python -m pipeline run --data {_shown_dir(table.path.parent)}")
+    out.add(f"{_key(SpecFile, 'name')}: {scalar(draft.name)}", "names the pipeline and outputs/")
+    task_name = label.task.replace("_", " ")
+    description = f"{table.path.name}: predict {label.column} ({task_name})."
+    out.add(f"{_key(SpecFile, 'description')}: {scalar(description)}")
+    why = {
+        "binary_classification": "two values",
+        "multiclass_classification": f"{len(label.classes)} values",
+        "regression": "many different numbers",
+    }[label.task]
+    out.add(f"{_key(SpecFile, 'task')}: {label.task}", f"{label.column!r} holds {why}")
+
+    out.add()
+    out.comment(_doc(SpecFile, "files"))
+    out.add(f"{_key(SpecFile, 'files')}:")
+    out.add(
+        f"  {_key(FilesSpec, 'train')}: {scalar(table.path.name)}",
+        f"{_count(rows)} rows, hash-split as `split` says",
+    )
+    for field, value, comment in _format_keys(table):
+        out.add(f"  {_key(FilesSpec, field)}: {scalar(value)}", comment)
+    split = ", ".join(f"{k}: {v}" for k, v in draft.split.items())
+    shares = " / ".join(
+        f"{v * 100 // sum(draft.split.values())}% {k}" for k, v in draft.split.items()
+    )
+    out.add(f"{_key(SpecFile, 'split')}: {{{split}}}", shares)
+    if draft.tokens:
+        where = "; ".join(
+            f"{token!r} in {', '.join(columns[:3])}{', ...' * (len(columns) > 3)}"
+            for token, columns in draft.tokens.items()
+        )
+        out.add(
+            f"{_key(SpecFile, 'missing_values')}: {flow(list(draft.tokens))}", f"found: {where}"
+        )
+        out.comment("(remove a token that is a real value in its column)")
+
+    out.add()
+    out.comment(_doc(SpecFile, "label"))
+    out.add(f"{_key(SpecFile, 'label')}:")
+    out.add(f"  {_key(LabelSpec, 'column')}: {scalar(label.column)}")
+    if label.positive is not None:
+        out.add(f"  {_key(LabelSpec, 'positive')}: {scalar(label.positive)}", label.note)
+        out.add(f"  {_key(LabelSpec, 'classes')}: {flow(label.classes)}")
+    elif label.classes:
+        out.add(f"  {_key(LabelSpec, 'classes')}: {flow(label.classes)}", label.note)
+
+    out.add()
+    out.comment(_doc(SpecFile, "columns"))
+    out.add(f"{_key(SpecFile, 'columns')}:")
+    for name, role in draft.roles.items():
+        key = f"  {scalar(name)}:"
+        if role.role == "ignored":
+            value = {_key(spec_schema.ColumnSpec, "role"): "ignored"}
+            value[_key(spec_schema.ColumnSpec, "reason")] = role.reason
+            out.add(f"{key} {flow(value)}")
+        elif name in draft.buckets:
+            value = {_key(spec_schema.ColumnSpec, "role"): role.role}
+            value[_key(spec_schema.ColumnSpec, "buckets")] = list(draft.buckets[name])
+            out.add(f"{key} {flow(value)}", f"{role.note}; buckets at the quartiles")
+        else:
+            out.add(f"{key} {role.role}", role.note)
+
+    if draft.slices:
+        out.add()
+        out.comment(_doc(SpecFile, "slicing"))
+        out.add(f"{_key(SpecFile, 'slicing')}:")
+        out.add(f"  {_key(SlicingSpec, 'columns')}: {flow(draft.slices)}")
+        if draft.crosses:
+            out.add(f"  {_key(SlicingSpec, 'crosses')}:")
+            for cross in draft.crosses:
+                out.add(f"    - {flow(cross)}")
+
+    if draft.sensitive:
+        out.add()
+        out.comment(_doc(SpecFile, "fairness"))
+        out.add(f"{_key(SpecFile, 'fairness')}:")
+        out.add(
+            f"  {_key(FairnessSpec, 'sensitive_columns')}: {flow(draft.sensitive)}",
+            "by their names: check them",
+        )
+        out.comment("A gate blocks a model whose error rates differ too much by group, e.g.:", 2)
+        out.comment("gate: {max_gap: {fpr: 0.1, fnr: 0.2}, min_group_size: 100}", 2)
+
+    out.add()
+    out.comment(_doc(SpecFile, "evaluation"))
+    out.add(f"{_key(SpecFile, 'evaluation')}:")
+    out.add(f"  {_key(EvaluationSpec, 'thresholds')}:")
+    out.comment("Each bound beats a model that learned nothing; raise them to what you need.", 4)
+    for bound, comment in draft.thresholds:
+        out.add(f"    - {flow(bound)}", comment)
+
+    out.add()
+    out.comment(_doc(SpecFile, "training"))
+    out.add(f"{_key(SpecFile, 'training')}:")
+    training = dict(draft.training)
+    train_rows = training.pop("_train_rows")
+    comments = {
+        "train_steps": f"about {EPOCHS} passes over ~{_count(train_rows)} training rows",
+        "eval_steps": "batches: about the whole eval split",
+    }
+    for field, value in training.items():
+        out.add(f"  {_key(TrainingSpec, field)}: {flow(value)}", comments.get(field, ""))
+    return out.text()
+
+
+def _format_keys(table: CsvTable) -> list[tuple[str, str, str]]:
+    """`files.delimiter` and `files.encoding` when the file needs them and the schema has
+    them (a version without them reads UTF-8 with commas only)."""
+    keys = []
+    if table.delimiter != ",":
+        keys.append(
+            ("delimiter", table.delimiter, f"cells are separated by a {_shown(table.delimiter)}")
+        )
+    if table.encoding != "utf-8":
+        keys.append(("encoding", table.encoding, "the file is not UTF-8"))
+    for field, _, _ in keys:
+        if not has_key(FilesSpec, field):
+            raise InitError(
+                f"{table.path}: {_unsupported(table, field)}: this version of the pipeline "
+                "reads comma-separated UTF-8 only; convert the file first"
+            )
+    return keys
+
+
+def _unsupported(table: CsvTable, field: str) -> str:
+    if field == "delimiter":
+        return f"cells are separated by a {_shown(table.delimiter)}"
+    return f"the file is not UTF-8 (read as {table.encoding})"
+
+
+def _shown_dir(directory: Path) -> str:
+    try:
+        relative = directory.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return str(directory)
+    return str(relative) if str(relative) != "." else "."
+
+
+def write_spec(path: Path, label: str, command: str) -> Path:
+    """Infers a spec for `path`, writes it beside the file, and loads it back.
+
+    Returns:
+        The written `dataset.yaml`.
+
+    Raises:
+        InitError: A spec is there already, the file or label cannot be used, or the
+            written spec does not load (it is removed then).
+    """
+    target = path.parent / SPEC_NAME
+    if target.exists():
+        raise InitError(
+            f"{target} exists already: init never overwrites a spec (edit it, or move it away "
+            "and run init again)"
+        )
+    draft = infer(path, label)
+    if (draft.table.gzipped or draft.table.bom) and not has_key(FilesSpec, "encoding"):
+        what = "gzip-compressed" if draft.table.gzipped else "starts with a byte-order mark"
+        raise InitError(
+            f"{path}: the file is {what}: this version of the pipeline reads plain UTF-8 "
+            "CSV only; convert the file first"
+        )
+    text = render(draft, command)
+    with target.open("x", encoding="utf-8") as f:
+        f.write(text)
+    try:
+        load_spec(target)
+    except SpecError as e:
+        target.unlink()
+        raise InitError(f"the written spec does not load, so it was removed: {e}") from None
+    return target
