@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -177,16 +178,24 @@ def _init(csv: Path, label: str) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     spec = load_spec(path)
-    roles = {
-        role: [c.name for c in spec.columns if c.role == role]
-        for role in ("numeric", "categorical", "ignored")
-    }
-    print(
-        f"Wrote {path}: {spec.task.replace('_', ' ')} of {spec.label.column!r}; "
-        + ", ".join(f"{len(names)} {role}" for role, names in roles.items())
-        + " column(s)."
+    task = spec.task.replace("_", " ")
+    classes = (
+        f"positive class {spec.label.positive!r}"
+        if spec.label.positive is not None
+        else f"classes {list(spec.label.classes)}"
+        if spec.label.classes
+        else "a number"
     )
-    print("Read it (each inferred value has a comment), then run:")
+    print(f"Wrote {path}: {task} of {spec.label.column!r} ({classes}).")
+    counts = Counter(c.role for c in spec.columns)
+    print(f"  {counts['numeric']} numeric and {counts['categorical']} categorical column(s)")
+    for column in spec.columns:
+        if column.role == "ignored":
+            print(f"  ignored {column.name!r}: {column.reason}")
+    if spec.missing_values:
+        print(f"  missing values: {', '.join(map(repr, spec.missing_values))} (and empty cells)")
+    print("Check its comments (what the data cannot say: a column that leaks the label, the")
+    print("bounds a useful model must meet), then run:")
     print(f"    python -m pipeline run --data {path.parent}")
     return 0
 

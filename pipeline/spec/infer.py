@@ -54,6 +54,7 @@ MISSING_TOKENS = ("N/A", "n/a", "NA", "#N/A", "?", "null", "NULL", "None", "NaN"
 DELIMITERS = ",;\t|"
 SNIFF_CHARS = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_SUFFIX = ".gz"
 FALLBACK_ENCODING = "latin-1"
 # A label with more distinct values than this is a number to regress (numeric) or refused.
 MAX_CLASSES = 20
@@ -135,6 +136,15 @@ def read_table(path: Path) -> CsvTable:
         raise InitError(f"{path}: no such file")
     data = path.read_bytes()
     gzipped = data.startswith(GZIP_MAGIC)
+    # The pipeline (as Beam) takes a file for gzip by its name: the name must say it.
+    if gzipped != path.name.endswith(GZIP_SUFFIX):
+        raise InitError(
+            f"{path}: the file is gzip-compressed but its name does not end in {GZIP_SUFFIX}: "
+            "rename it"
+            if gzipped
+            else f"{path}: the name ends in {GZIP_SUFFIX} but the file is not gzip-compressed: "
+            "rename it"
+        )
     if gzipped:
         try:
             data = gzip.decompress(data)
@@ -147,6 +157,7 @@ def read_table(path: Path) -> CsvTable:
         header = next(reader, [])
         if not any(h.strip() for h in header):
             raise InitError(f"{path}: empty file, no header row")
+        _check_header(header, path)
         rows = []
         for row in reader:
             if not row:
@@ -161,6 +172,19 @@ def read_table(path: Path) -> CsvTable:
     except csv.Error as e:
         raise InitError(f"{path} line {reader.line_num}: {e}") from None
     return CsvTable(path, header, rows, delimiter, encoding, gzipped, bom)
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    """Every column has a name, and one of its own (the spec describes columns by name)."""
+    for number, name in enumerate(header, start=1):
+        if not name.strip():
+            raise InitError(
+                f"{path}: column {number} of the header has no name: give it one (a pandas "
+                "index written by to_csv: write the file with index=False)"
+            )
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InitError(f"{path}: the header repeats the column(s) {repeated}: rename them")
 
 
 def _shown(delimiter: str) -> str:
@@ -767,6 +791,8 @@ def write_spec(path: Path, label: str, command: str) -> Path:
         InitError: A spec is there already, the file or label cannot be used, or the
             written spec does not load (it is removed then).
     """
+    if not path.is_file():
+        raise InitError(f"{path}: no such file")
     target = path.parent / SPEC_NAME
     if target.exists():
         raise InitError(

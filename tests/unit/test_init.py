@@ -179,7 +179,7 @@ def test_slices_sensitive_columns_first_numeric_ones_bucketized_at_quartiles(tmp
     ages = sorted(int(r[0]) for r in rows)
     buckets = spec["columns"]["age"]["buckets"]
     assert len(buckets) == 3
-    for bound, q in zip(buckets, (0.25, 0.5, 0.75)):
+    for bound, q in zip(buckets, (0.25, 0.5, 0.75), strict=True):
         assert abs(bound - ages[int(q * len(ages))]) <= 1
     assert spec["fairness"]["sensitive_columns"] == ["sex", "age"]
     assert load_spec(path).slice_columns == ("sex", "region", "age")
@@ -192,7 +192,7 @@ def test_quantile_buckets_stay_inside_the_range_and_increase(tmp_path):
 
     p = profile(draft.table, set())["small"]
     buckets = quantile_buckets(p)
-    assert list(buckets) == sorted(set(buckets)) and 0.001 < buckets[0] and buckets[-1] <= 0.1
+    assert list(buckets) == sorted(set(buckets)) and buckets[0] > 0.001 and buckets[-1] <= 0.1
 
 
 def test_training_steps_scale_with_the_rows(tmp_path):
@@ -300,3 +300,22 @@ def test_a_label_with_missing_values_is_refused_with_the_count(tmp_path):
     rows[5][-1] = ""
     with pytest.raises(InitError, match="has no value in 1 of 40 rows"):
         infer(_write(tmp_path / "c.csv", header, rows), "churned")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("plain.csv", gzip.compress(b"a,y\n1,0\n2,1\n"), "its name does not end in .gz"),
+        ("named.csv.gz", b"a,y\n1,0\n2,1\n", "but the file is not gzip-compressed"),
+        ("index.csv", b",a,y\n0,1,0\n1,2,1\n", "column 1 of the header has no name"),
+        ("twice.csv", b"a,a,y\n1,2,0\n2,3,1\n", "the header repeats the column(s) ['a']"),
+        ("ragged.csv", b"a,y\n1,0\n2,1,5\n", "line 3: 3 cells where the header has 2"),
+        ("empty.csv", b"", "empty file, no header row"),
+    ],
+)
+def test_files_the_pipeline_cannot_read_are_named_in_one_line(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    code, out, err = _cli(str(tmp_path / name), "--label", "y")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err and str(tmp_path / name) in err, err
+    assert not (tmp_path / "dataset.yaml").exists()
