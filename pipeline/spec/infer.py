@@ -1,6 +1,6 @@
 """`python -m pipeline init`: a commented `dataset.yaml` inferred from one CSV file.
 
-The file is read as it comes (gzip by its name or first bytes, a UTF-8 byte-order mark,
+The file is read as it comes (gzip when named `.gz`, a UTF-8 byte-order mark,
 Latin-1 when it is not UTF-8, the delimiter found by `csv.Sniffer`, quoted names); each
 column gets a role from its values, the label a task, the spec a split, slices, a bound
 that beats the majority baseline and training steps scaled to the rows. `write_spec`
@@ -29,14 +29,23 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pipeline.spec import schema as spec_schema
-from pipeline.spec.dataset import SpecError
+from pipeline.metrics.catalogue import (
+    ACCURACY,
+    AUC,
+    CLASSIFICATION,
+    MULTICLASS,
+    REGRESSION,
+    RMSE,
+    TOP1_ACCURACY,
+)
+from pipeline.spec.dataset import ROLES, SPLIT_NAMES, SpecError
 from pipeline.spec.loader import load_spec
 from pipeline.spec.reference import modeline
 from pipeline.spec.schema import (
     MIN_CLASSES,
     NAME_PATTERN,
     SPLIT_WITHOUT_TEST_FILE,
+    ColumnSpec,
     EvaluationSpec,
     FairnessSpec,
     FilesSpec,
@@ -48,6 +57,7 @@ from pipeline.spec.schema import (
 )
 
 SPEC_NAME = "dataset.yaml"
+NUMERIC, CATEGORICAL, IGNORED, LABEL = ROLES
 # Cell values that mean "missing" in common exports (R, pandas, Excel, SQL dumps, UCI);
 # an empty cell is missing without being declared.
 MISSING_TOKENS = ("N/A", "n/a", "NA", "#N/A", "?", "null", "NULL", "None", "NaN", "nan")
@@ -58,6 +68,10 @@ GZIP_SUFFIX = ".gz"
 FALLBACK_ENCODING = "latin-1"
 # A label with more distinct values than this is a number to regress (numeric) or refused.
 MAX_CLASSES = 20
+# A column of unique values in at least this many rows is a key (fewer rows say little).
+MIN_KEY_ROWS = 10
+# A model that learned something ranks better than a constant score (AUC 0.5) by this much.
+MIN_AUC = 0.6
 # Integer labels with at most this many values are classes (a rating), more a quantity.
 MAX_INTEGER_CLASSES = 10
 # A text column with more distinct values than this share of its rows (and more than
@@ -76,6 +90,7 @@ INTEGER = re.compile(r"^[+-]?\d+$")
 EPOCHS = 10
 MIN_STEPS, MAX_STEPS = 200, 5000
 SMALL_DATA_ROWS = 2000  # fewer rows: a 6:2:2 split (enough test rows), a small model
+SMALL_DATA_SPLIT = (6, 2, 2)
 LINE_WIDTH = 96
 GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full"}
 
@@ -100,7 +115,7 @@ class CsvTable:
     bom: bool
 
 
-def _decode(data: bytes, path: Path) -> tuple[str, str, bool]:
+def _decode(data: bytes) -> tuple[str, str, bool]:
     """The text of `data`, its encoding and whether it started with a UTF-8 BOM."""
     bom = data.startswith(codecs.BOM_UTF8)
     try:
@@ -150,7 +165,7 @@ def read_table(path: Path) -> CsvTable:
             data = gzip.decompress(data)
         except (OSError, EOFError) as e:
             raise InitError(f"{path}: not a readable gzip file ({e})") from None
-    text, encoding, bom = _decode(data, path)
+    text, encoding, bom = _decode(data)
     delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
@@ -274,29 +289,29 @@ def column_role(p: Profile, rows: int) -> Role:
     """The role of a feature column (not the label), from its values."""
     missing = f"; {p.missing} missing" if p.missing else ""
     if p.distinct == 0:
-        return Role("ignored", "empty: no row has a value")
+        return Role(IGNORED, "empty: no row has a value")
     if p.distinct == 1:
-        return Role("ignored", f"constant: every row with a value holds {p.most_common()!r}")
-    unique = p.distinct == rows and rows >= MIN_CLASSES
+        return Role(IGNORED, f"constant: every row with a value holds {p.most_common()!r}")
+    unique = p.distinct == rows and rows >= MIN_KEY_ROWS
     if unique and (not p.numeric or (p.integer and _key_like(p, rows))):
-        return Role("ignored", f"an identifier: each of the {rows:,} rows has its own value")
+        return Role(IGNORED, f"an identifier: each of the {rows:,} rows has its own value")
     if not p.numeric and all(DATE.match(v) for v in p.counts):
         return Role(
-            "ignored",
+            IGNORED,
             "a date or time: no role reads one (derive a number from it, such as a duration)",
         )
     if not p.numeric and p.distinct > max(MANY_VALUES, FREE_TEXT_SHARE * p.present):
         return Role(
-            "ignored",
+            IGNORED,
             f"free text or a key: {p.distinct:,} values in {p.present:,} rows, too many "
             "for a vocabulary to learn from",
         )
     if p.numeric and p.integer and p.distinct == 2:
-        return Role("categorical", note=f"two codes, {_values(p)}{missing}")
+        return Role(CATEGORICAL, note=f"two codes, {_values(p)}{missing}")
     if p.numeric:
         numbers = p.numbers()
-        return Role("numeric", note=f"{_number(min(numbers))} to {_number(max(numbers))}{missing}")
-    return Role("categorical", note=f"{_values(p)}{missing}")
+        return Role(NUMERIC, note=f"{_number(min(numbers))} to {_number(max(numbers))}{missing}")
+    return Role(CATEGORICAL, note=f"{_values(p)}{missing}")
 
 
 def _key_like(p: Profile, rows: int) -> bool:
@@ -338,12 +353,12 @@ def infer_label(p: Profile, rows: int, path: Path) -> LabelDraft:
         )
     integer = p.integer
     by_value = sorted(p.counts, key=(lambda v: int(v)) if integer else str)
-    if p.distinct == 2:
+    if p.distinct < MIN_CLASSES:
         # The minority class is positive: the rarer outcome is the one usually looked for.
         positive = min(by_value, key=lambda v: (p.counts[v], -by_value.index(v)))
         share = p.counts[positive] / rows
         return LabelDraft(
-            spec_schema.TASKS[0],
+            CLASSIFICATION,
             p.name,
             tuple(_class_value(v, integer) for v in by_value),
             _class_value(positive, integer),
@@ -352,13 +367,13 @@ def infer_label(p: Profile, rows: int, path: Path) -> LabelDraft:
     few = p.distinct <= (MAX_INTEGER_CLASSES if integer else MAX_CLASSES)
     if few and (integer or not p.numeric):
         return LabelDraft(
-            "multiclass_classification",
+            MULTICLASS,
             p.name,
             tuple(_class_value(v, integer) for v in by_value),
             note="every value, in the order of the model's probabilities",
         )
     if p.numeric:
-        return LabelDraft("regression", p.name)
+        return LabelDraft(REGRESSION, p.name)
     raise InitError(
         f"{path}: the label column {p.name!r} holds {p.distinct:,} different texts: too many "
         f"classes to learn (at most {MAX_CLASSES}); choose another column with --label"
@@ -369,8 +384,11 @@ def infer_label(p: Profile, rows: int, path: Path) -> LabelDraft:
 
 
 def split_for(rows: int) -> dict[str, int]:
-    """Hash buckets: a small file keeps a fifth of its rows for testing."""
-    return {"train": 6, "eval": 2, "test": 2} if rows < SMALL_DATA_ROWS else SPLIT_WITHOUT_TEST_FILE
+    """Hash buckets: a small file keeps a fifth of its rows for testing (as the bundled
+    small sets do), so that its slices have test examples."""
+    if rows < SMALL_DATA_ROWS:
+        return dict(zip(SPLIT_NAMES, SMALL_DATA_SPLIT, strict=True))
+    return dict(SPLIT_WITHOUT_TEST_FILE)
 
 
 def _round(value: float) -> float:
@@ -393,11 +411,16 @@ def quantile_buckets(p: Profile) -> tuple[float, ...]:
     return tuple(sorted(bounds))
 
 
+def split_rows(rows: int, split: dict[str, int]) -> dict[str, int]:
+    """About how many rows each split gets."""
+    total = sum(split.values())
+    return {name: rows * buckets // total for name, buckets in split.items()}
+
+
 def training_for(rows: int, split: dict[str, int]) -> dict[str, Any]:
     """Training settings scaled to the row count: about EPOCHS passes, a model its size."""
-    total = sum(split.values())
-    train_rows = rows * split["train"] // total
-    eval_rows = rows * split["eval"] // total
+    sizes = split_rows(rows, split)
+    train_rows, eval_rows = sizes["train"], sizes["eval"]
     small = rows < SMALL_DATA_ROWS
     batch = 32 if small else 128 if rows < 20 * SMALL_DATA_ROWS else 256
     steps = math.ceil(EPOCHS * train_rows / batch / 100) * 100
@@ -410,7 +433,6 @@ def training_for(rows: int, split: dict[str, int]) -> dict[str, Any]:
         "learning_rate": 0.01 if small else 0.002,
         "hidden_units": [16] if small else [64, 32],
         "embedding_dim": 2 if small else 8,
-        "_train_rows": train_rows,
     }
 
 
@@ -420,27 +442,30 @@ def _round_up(value: float, places: int = 2) -> float:
 
 def thresholds_for(label: LabelDraft, p: Profile) -> list[tuple[dict[str, Any], str]]:
     """Bounds a model must meet to beat the majority baseline (the mean, for a number)."""
-    metric, lower, upper = _key(ThresholdSpec, "metric"), "lower_bound", "upper_bound"
-    lower, upper = _key(ThresholdSpec, lower), _key(ThresholdSpec, upper)
-    if label.task == "regression":
+    metric = _key(ThresholdSpec, "metric")
+    lower, upper = _key(ThresholdSpec, "lower_bound"), _key(ThresholdSpec, "upper_bound")
+    if label.task == REGRESSION:
         numbers = p.numbers()
         mean = sum(numbers) / len(numbers)
         std = math.sqrt(sum((x - mean) ** 2 for x in numbers) / len(numbers))
         bound = float(f"{std:.3g}")
         return [
             (
-                {metric: "rmse", upper: bound},
+                {metric: RMSE.name, upper: bound},
                 f"predicting the mean ({mean:.4g}) always scores about the label's "
                 f"standard deviation, {std:.4g}",
             )
         ]
     majority, count = p.counts.most_common(1)[0]
     share = count / p.present
-    accuracy = "binary_accuracy" if label.task == spec_schema.TASKS[0] else "accuracy"
+    accuracy = ACCURACY.name if label.task == CLASSIFICATION else TOP1_ACCURACY.name
     bounds = []
-    if label.task == spec_schema.TASKS[0]:
+    if label.task == CLASSIFICATION:
         bounds.append(
-            ({metric: "auc", lower: 0.6}, "a constant score (always the majority class) has 0.5")
+            (
+                {metric: AUC.name, lower: MIN_AUC},
+                "a constant score (always the majority class) has 0.5",
+            )
         )
     bounds.append(
         (
@@ -486,10 +511,10 @@ def _slices(roles: dict[str, Role], profiles: dict[str, Profile]) -> tuple[list[
     categorical = [
         n
         for n, r in roles.items()
-        if r.role == "categorical" and 2 <= profiles[n].distinct <= MAX_SLICE_VALUES
+        if r.role == CATEGORICAL and 2 <= profiles[n].distinct <= MAX_SLICE_VALUES
     ]
     categorical.sort(key=lambda n: (not SENSITIVE.search(n), profiles[n].distinct))
-    numeric = [n for n, r in roles.items() if r.role == "numeric" and profiles[n].distinct >= 4]
+    numeric = [n for n, r in roles.items() if r.role == NUMERIC and profiles[n].distinct >= 4]
     numeric.sort(key=lambda n: not SENSITIVE.search(n))
     return categorical[:MAX_CATEGORICAL_SLICES], numeric[:1]
 
@@ -508,13 +533,12 @@ def infer(path: Path, label: str) -> Draft:
     rows = len(table.rows)
     label_draft = infer_label(profiles[label], rows, path)
     roles = {
-        name: Role("label") if name == label else column_role(p, rows)
-        for name, p in profiles.items()
+        name: Role(LABEL) if name == label else column_role(p, rows) for name, p in profiles.items()
     }
-    if not any(r.role in ("numeric", "categorical") for r in roles.values()):
+    if not any(r.role in (NUMERIC, CATEGORICAL) for r in roles.values()):
         raise InitError(
             f"{path}: no column besides {label!r} can be a feature (each is ignored: "
-            + "; ".join(f"{n}: {r.reason}" for n, r in roles.items() if r.role == "ignored")
+            + "; ".join(f"{n}: {r.reason}" for n, r in roles.items() if r.role == IGNORED)
             + ")"
         )
     split = split_for(rows)
@@ -524,7 +548,7 @@ def infer(path: Path, label: str) -> Draft:
     slices = categorical + list(buckets)
     crosses = [categorical[:2]] if len(categorical) >= 2 else []
     sensitive = []
-    if label_draft.task != "regression":
+    if label_draft.task != REGRESSION:
         sensitive = [n for n in slices if SENSITIVE.search(n)]
     return Draft(
         table=table,
@@ -649,9 +673,9 @@ def render(draft: Draft, command: str) -> str:
     description = f"{table.path.name}: predict {label.column} ({task_name})."
     out.add(f"{_key(SpecFile, 'description')}: {scalar(description)}")
     why = {
-        "binary_classification": "two values",
-        "multiclass_classification": f"{len(label.classes)} values",
-        "regression": "many different numbers",
+        CLASSIFICATION: "two values",
+        MULTICLASS: f"{len(label.classes)} values",
+        REGRESSION: "many different numbers",
     }[label.task]
     out.add(f"{_key(SpecFile, 'task')}: {label.task}", f"{label.column!r} holds {why}")
 
@@ -694,13 +718,13 @@ def render(draft: Draft, command: str) -> str:
     out.add(f"{_key(SpecFile, 'columns')}:")
     for name, role in draft.roles.items():
         key = f"  {scalar(name)}:"
-        if role.role == "ignored":
-            value = {_key(spec_schema.ColumnSpec, "role"): "ignored"}
-            value[_key(spec_schema.ColumnSpec, "reason")] = role.reason
+        if role.role == IGNORED:
+            value = {_key(ColumnSpec, "role"): IGNORED}
+            value[_key(ColumnSpec, "reason")] = role.reason
             out.add(f"{key} {flow(value)}")
         elif name in draft.buckets:
-            value = {_key(spec_schema.ColumnSpec, "role"): role.role}
-            value[_key(spec_schema.ColumnSpec, "buckets")] = list(draft.buckets[name])
+            value = {_key(ColumnSpec, "role"): role.role}
+            value[_key(ColumnSpec, "buckets")] = list(draft.buckets[name])
             out.add(f"{key} {flow(value)}", f"{role.note}; buckets at the quartiles")
         else:
             out.add(f"{key} {role.role}", role.note)
@@ -737,8 +761,8 @@ def render(draft: Draft, command: str) -> str:
     out.add()
     out.comment(_doc(SpecFile, "training"))
     out.add(f"{_key(SpecFile, 'training')}:")
-    training = dict(draft.training)
-    train_rows = training.pop("_train_rows")
+    training = draft.training
+    train_rows = split_rows(rows, draft.split)["train"]
     comments = {
         "train_steps": f"about {EPOCHS} passes over ~{_count(train_rows)} training rows",
         "eval_steps": "batches: about the whole eval split",

@@ -59,7 +59,7 @@ def test_init_on_each_bundled_csv_writes_a_spec_that_loads(tmp_path, name):
     assert spec.task == bundled.task
     assert spec.label.column == bundled.label.column
     assert {str(c) for c in spec.label.classes} == {str(c) for c in bundled.label.classes}
-    assert spec.features and spec.thresholds
+    assert spec.numeric_features and spec.categorical_features and spec.thresholds
     # The same file again: the spec is there, and init leaves it alone.
     written = (tmp_path / "dataset.yaml").read_text()
     code, out, err = _cli("init", str(tmp_path / file_name), "--label", label)
