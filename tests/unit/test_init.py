@@ -319,3 +319,33 @@ def test_files_the_pipeline_cannot_read_are_named_in_one_line(tmp_path, name, co
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and message in err and str(tmp_path / name) in err, err
     assert not (tmp_path / "dataset.yaml").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"delimiter": ";"}, "cells are separated by a semicolon"),
+        ({"encoding": "latin-1"}, "the file is not UTF-8 (read as latin-1)"),
+        ({"bom": True}, "starts with a byte-order mark"),
+    ],
+)
+def test_a_schema_without_the_format_keys_refuses_what_it_cannot_say(
+    tmp_path, monkeypatch, options, message
+):
+    """Without `files.delimiter` / `files.encoding` in the schema (the keys are looked up
+    there, not assumed), a file that needs them is one line, and no spec is written."""
+    import pipeline.spec.infer as infer_module
+
+    monkeypatch.setattr(infer_module, "has_key", lambda model, field: False)
+    header, rows = _rows(40)
+    rows[0][3] = "prémium"
+    path = _write(tmp_path / "x.csv", header, rows, **options)
+    code, out, err = _cli(str(path), "--label", "churned")
+    assert (
+        code == 2
+        and out == ""
+        and err.count("\n") == 1
+        and message in err
+        and "convert the file" in err
+    )
+    assert not (tmp_path / "dataset.yaml").exists()
