@@ -173,7 +173,7 @@ def _init(csv: Path, label: str) -> int:
 
     command = f"python -m pipeline init {csv} --label {label}"
     try:
-        path = write_spec(csv, label, command)
+        path, leaks = write_spec(csv, label, command)
     except InitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -192,6 +192,8 @@ def _init(csv: Path, label: str) -> int:
     for column in spec.columns:
         if column.role == "ignored":
             print(f"  ignored {column.name!r}: {column.reason}")
+    for name in leaks:
+        print(f"  CHECK {name!r}: it gives the class by itself; is it known before the outcome?")
     if spec.missing_values:
         print(f"  missing values: {', '.join(map(repr, spec.missing_values))} (and empty cells)")
     print("Check its comments (what the data cannot say: a column that leaks the label, the")

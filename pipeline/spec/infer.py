@@ -72,6 +72,12 @@ MAX_CLASSES = 20
 MIN_KEY_ROWS = 10
 # A model that learned something ranks better than a constant score (AUC 0.5) by this much.
 MIN_AUC = 0.6
+# A feature of at most MAX_LEAK_VALUES values whose every value holds one class in at least
+# LEAK_ACCURACY of its rows, leaving at most LEAK_ERROR_SHARE of the majority class's error,
+# gives the label away: a comment asks whether it is known before the outcome.
+MAX_LEAK_VALUES = 20
+LEAK_ACCURACY = 0.95
+LEAK_ERROR_SHARE = 0.2
 # Integer labels with at most this many values are classes (a rating), more a quantity.
 MAX_INTEGER_CLASSES = 10
 # A text column with more distinct values than this share of its rows (and more than
@@ -272,6 +278,7 @@ class Role:
     role: str
     reason: str = ""
     note: str = ""
+    leak: bool = False
 
 
 def _values(p: Profile, shown: int = 4) -> str:
@@ -519,6 +526,41 @@ def _slices(roles: dict[str, Role], profiles: dict[str, Profile]) -> tuple[list[
     return categorical[:MAX_CATEGORICAL_SLICES], numeric[:1]
 
 
+def _flag_leaks(
+    table: CsvTable, roles: dict[str, Role], label: str, tokens: set[str]
+) -> dict[str, Role]:
+    """Roles whose note warns of a feature of few values that gives the class by itself
+    (a column recorded after the outcome, such as a later status, leaks the label).
+
+    The warning is a comment only: whether the column is known at prediction time is
+    something the data cannot say.
+    """
+    at = {name: i for i, name in enumerate(table.header)}
+    labels = [row[at[label]].strip() for row in table.rows]
+    majority = Counter(labels).most_common(1)[0][1] / len(labels)
+    flagged = dict(roles)
+    for name, role in roles.items():
+        if role.role not in (NUMERIC, CATEGORICAL):
+            continue
+        pairs = Counter(
+            (row[at[name]].strip(), y) for row, y in zip(table.rows, labels, strict=True)
+        )
+        by_value: dict[str, int] = {}
+        for (value, _), count in pairs.items():
+            by_value[value] = max(by_value.get(value, 0), count)
+        if len(by_value) > MAX_LEAK_VALUES:
+            continue
+        alone = sum(by_value.values()) / len(labels)
+        if alone >= LEAK_ACCURACY and (1 - alone) <= LEAK_ERROR_SHARE * (1 - majority):
+            warning = (
+                f"CHECK: gives the class alone in {alone:.0%} of the rows (the majority "
+                f"class: {majority:.0%}); if it is recorded after the outcome it leaks the "
+                "label: make it ignored"
+            )
+            flagged[name] = dataclasses.replace(role, note=f"{warning}; {role.note}", leak=True)
+    return flagged
+
+
 def infer(path: Path, label: str) -> Draft:
     """Infers a spec for CSV file `path` whose label column is `label`.
 
@@ -535,6 +577,8 @@ def infer(path: Path, label: str) -> Draft:
     roles = {
         name: Role(LABEL) if name == label else column_role(p, rows) for name, p in profiles.items()
     }
+    if label_draft.task != REGRESSION:
+        roles = _flag_leaks(table, roles, label, set(tokens))
     if not any(r.role in (NUMERIC, CATEGORICAL) for r in roles.values()):
         raise InitError(
             f"{path}: no column besides {label!r} can be a feature (each is ignored: "
@@ -805,11 +849,11 @@ def _shown_dir(directory: Path) -> str:
     return str(relative) if str(relative) != "." else "."
 
 
-def write_spec(path: Path, label: str, command: str) -> Path:
+def write_spec(path: Path, label: str, command: str) -> tuple[Path, list[str]]:
     """Infers a spec for `path`, writes it beside the file, and loads it back.
 
     Returns:
-        The written `dataset.yaml`.
+        The written `dataset.yaml`, and the features that may leak the label.
 
     Raises:
         InitError: A spec is there already, the file or label cannot be used, or the
@@ -838,4 +882,4 @@ def write_spec(path: Path, label: str, command: str) -> Path:
     except SpecError as e:
         target.unlink()
         raise InitError(f"the written spec does not load, so it was removed: {e}") from None
-    return target
+    return target, [name for name, role in draft.roles.items() if role.leak]

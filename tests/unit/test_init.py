@@ -73,7 +73,7 @@ def _write(
 
 
 def _init(path: Path, label: str) -> tuple[dict, Path]:
-    spec_path = write_spec(path, label, f"{COMMAND} {path} --label {label}")
+    spec_path, _ = write_spec(path, label, f"{COMMAND} {path} --label {label}")
     return yaml.safe_load(spec_path.read_text()), spec_path
 
 
@@ -349,3 +349,21 @@ def test_a_schema_without_the_format_keys_refuses_what_it_cannot_say(
         and "convert the file" in err
     )
     assert not (tmp_path / "dataset.yaml").exists()
+
+
+def test_a_feature_that_gives_the_class_away_is_flagged_not_dropped(tmp_path):
+    rng = random.Random(4)
+    rows = []
+    for i in range(300):
+        y = rng.choice(["yes", "no"])
+        status = y if i % 50 else ("no" if y == "yes" else "yes")  # 98% the label itself
+        rows.append([str(rng.randint(20, 60)), rng.choice("abc"), status, y])
+    path = _write(tmp_path / "leak.csv", ["age", "plan", "status", "y"], rows)
+    code, out, err = _cli(str(path), "--label", "y")
+    assert (code, err) == (0, "")
+    assert "CHECK 'status'" in out and "CHECK 'plan'" not in out
+    spec_text = (tmp_path / "dataset.yaml").read_text()
+    status_line = next(line for line in spec_text.splitlines() if line.startswith("  status:"))
+    assert "leaks the label" in status_line
+    # Flagged, still a feature: whether it is known before the outcome is the user's call.
+    assert load_spec(tmp_path).categorical_features == ["plan", "status"]
