@@ -869,9 +869,9 @@ def write_spec(path: Path, label: str, command: str) -> tuple[Path, list[str]]:
         )
     draft = infer(path, label)
     if (draft.table.gzipped or draft.table.bom) and not has_key(FilesSpec, "encoding"):
-        what = "gzip-compressed" if draft.table.gzipped else "starts with a byte-order mark"
+        what = "is gzip-compressed" if draft.table.gzipped else "starts with a byte-order mark"
         raise InitError(
-            f"{path}: the file is {what}: this version of the pipeline reads plain UTF-8 "
+            f"{path}: the file {what}: this version of the pipeline reads plain UTF-8 "
             "CSV only; convert the file first"
         )
     text = render(draft, command)

@@ -107,9 +107,13 @@ class InitRun:
         self.spec_path = csv_path.parent / "dataset.yaml"
         self.written = self.spec_path.read_text() if self.spec_path.exists() else ""
         self.spec = yaml.safe_load(self.written) if self.written else {}
-        self.run = _cli("run", "--data", str(csv_path.parent), "--output-dir", str(output_dir))
-        spec = load_spec(self.spec_path)
-        self.serving = local_runner.paths_for(spec, output_dir).serving_dir
+        self.run = (1, "", "no spec was written")
+        self.serving = None
+        if self.written:
+            data, out = str(csv_path.parent), str(output_dir)
+            self.run = _cli("run", "--data", data, "--output-dir", out)
+            spec = load_spec(self.spec_path)
+            self.serving = local_runner.paths_for(spec, output_dir).serving_dir
 
 
 @pytest.fixture(scope="module")
