@@ -25,7 +25,7 @@ import re
 import textwrap
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel
 
@@ -110,31 +110,30 @@ class InitError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class CsvTable:
-    """A CSV file's header and rows, and how it was written."""
+    """A CSV file as `init` needs it: how it was written, and each column's cell counts.
+
+    The file is read in one pass and no row is kept: a column's memory is its distinct
+    values, so a file far larger than memory is profiled too.
+
+    Attributes:
+        cells: By column, each cell's text (spaces trimmed) and how many rows hold it.
+        pairs: By column of at most MAX_LEAK_VALUES values, each (cell, label cell) pair
+            and its count; {} for other columns, or without a label.
+    """
 
     path: Path
     header: list[str]
-    rows: list[list[str]]
+    rows: int
     delimiter: str
     encoding: str
     gzipped: bool
     bom: bool
+    cells: dict[str, Counter[str]]
+    pairs: dict[str, Counter[tuple[str, str]]]
 
 
-def _decode(data: bytes) -> tuple[str, str, bool]:
-    """The text of `data`, its encoding and whether it started with a UTF-8 BOM."""
-    bom = data.startswith(codecs.BOM_UTF8)
-    try:
-        return data.decode("utf-8-sig"), "utf-8", bom
-    except UnicodeDecodeError:
-        # Latin-1 decodes any byte: the usual encoding of a file that is not UTF-8 (Excel
-        # on Windows, old exports); a wrong guess shows as odd letters, never as an error.
-        return data.decode(FALLBACK_ENCODING), FALLBACK_ENCODING, bom
-
-
-def _delimiter(text: str) -> str:
+def _delimiter(sample: str) -> str:
     """The delimiter `csv.Sniffer` finds in the first lines; ',' when it finds none."""
-    sample = text[:SNIFF_CHARS]
     if "\n" in sample[:-1]:
         sample = sample[: sample.rfind("\n")]  # whole lines only
     try:
@@ -147,16 +146,22 @@ def _delimiter(text: str) -> str:
     return found if counts[found] > 1 else max(counts, key=lambda d: (counts[d], d == ","))
 
 
-def read_table(path: Path) -> CsvTable:
-    """Every row of `path`, however it was exported.
+def _binary(path: Path, gzipped: bool) -> IO[bytes]:
+    return gzip.open(path, "rb") if gzipped else path.open("rb")  # type: ignore[return-value]
+
+
+def read_table(path: Path, label: str | None = None) -> CsvTable:
+    """`path` read in one pass, however it was exported: gzip, a byte-order mark, UTF-8
+    or else Latin-1, the delimiter the first lines use.
 
     Raises:
-        InitError: No such file, no header, or a row with the wrong number of cells.
+        InitError: No such file, no header, no column `label`, or a row with the wrong
+            number of cells.
     """
     if not path.is_file():
         raise InitError(f"{path}: no such file")
-    data = path.read_bytes()
-    gzipped = data.startswith(GZIP_MAGIC)
+    with path.open("rb") as f:
+        gzipped = f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
     # The pipeline (as Beam) takes a file for gzip by its name: the name must say it.
     if gzipped != path.name.endswith(GZIP_SUFFIX):
         raise InitError(
@@ -166,33 +171,72 @@ def read_table(path: Path) -> CsvTable:
             else f"{path}: the name ends in {GZIP_SUFFIX} but the file is not gzip-compressed: "
             "rename it"
         )
-    if gzipped:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as e:
-            raise InitError(f"{path}: not a readable gzip file ({e})") from None
-    text, encoding, bom = _decode(data)
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = next(reader, [])
-        if not any(h.strip() for h in header):
-            raise InitError(f"{path}: empty file, no header row")
-        _check_header(header, path)
-        rows = []
-        for row in reader:
-            if not row:
-                continue  # a blank line: the pipeline skips it too
-            if len(row) != len(header):
-                raise InitError(
-                    f"{path} line {reader.line_num}: {len(row)} cells where the header has "
-                    f"{len(header)} (a missing or extra {_shown(delimiter)}, or an unquoted one "
-                    "in a value)"
-                )
-            rows.append(row)
-    except csv.Error as e:
-        raise InitError(f"{path} line {reader.line_num}: {e}") from None
-    return CsvTable(path, header, rows, delimiter, encoding, gzipped, bom)
+        with _binary(path, gzipped) as f:
+            head = f.read(SNIFF_CHARS)
+        bom = head.startswith(codecs.BOM_UTF8)
+        delimiter = _delimiter(head.decode("utf-8-sig", errors="replace"))
+        try:
+            return _read(path, label, gzipped, bom, delimiter, "utf-8")
+        except UnicodeDecodeError:
+            # Latin-1 decodes any byte: the usual encoding of a file that is not UTF-8
+            # (Excel on Windows, old exports); a wrong guess shows as odd letters only.
+            return _read(path, label, gzipped, bom, delimiter, FALLBACK_ENCODING)
+    except (OSError, EOFError) as e:
+        raise InitError(f"{path}: cannot be read ({e})") from None
+
+
+def _read(
+    path: Path, label: str | None, gzipped: bool, bom: bool, delimiter: str, encoding: str
+) -> CsvTable:
+    codec = "utf-8-sig" if encoding == "utf-8" else encoding
+    with io.TextIOWrapper(_binary(path, gzipped), encoding=codec, newline="") as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            header = next(reader, [])
+            if not any(h.strip() for h in header):
+                raise InitError(f"{path}: empty file, no header row")
+            _check_header(header, path)
+            if label is not None and label not in header:
+                raise InitError(f"{path}: no column {label!r} in the header{_close(label, header)}")
+            at = header.index(label) if label is not None else None
+            cells: list[Counter[str]] = [Counter() for _ in header]
+            pairs: list[Counter[tuple[str, str]] | None] = [
+                Counter() if at is not None else None for _ in header
+            ]
+            rows = 0
+            for row in reader:
+                if not row:
+                    continue  # a blank line: the pipeline skips it too
+                if len(row) != len(header):
+                    raise InitError(
+                        f"{path} line {reader.line_num}: {len(row)} cells where the header has "
+                        f"{len(header)} (a missing or extra {_shown(delimiter)}, or an unquoted "
+                        "one in a value)"
+                    )
+                rows += 1
+                values = [cell.strip() for cell in row]
+                y = values[at] if at is not None else ""
+                for i, value in enumerate(values):
+                    cells[i][value] += 1
+                    counted = pairs[i]
+                    if counted is not None:
+                        counted[(value, y)] += 1
+                        if len(cells[i]) > MAX_LEAK_VALUES:
+                            pairs[i] = None  # too many values to give the class away alone
+        except csv.Error as e:
+            raise InitError(f"{path} line {reader.line_num}: {e}") from None
+    return CsvTable(
+        path,
+        header,
+        rows,
+        delimiter,
+        encoding,
+        gzipped,
+        bom,
+        dict(zip(header, cells, strict=True)),
+        {name: p for name, p in zip(header, pairs, strict=True) if p is not None},
+    )
 
 
 def _check_header(header: list[str], path: Path) -> None:
@@ -249,10 +293,9 @@ class Profile:
 def missing_tokens(table: CsvTable) -> dict[str, list[str]]:
     """Each missing-value token the file holds, with the columns it is in."""
     found: dict[str, list[str]] = {}
-    for index, name in enumerate(table.header):
-        values = {row[index].strip() for row in table.rows}
+    for name, cells in table.cells.items():
         for token in MISSING_TOKENS:
-            if token in values:
+            if token in cells:
                 found.setdefault(token, []).append(name)
     return found
 
@@ -260,10 +303,9 @@ def missing_tokens(table: CsvTable) -> dict[str, list[str]]:
 def profile(table: CsvTable, tokens: set[str]) -> dict[str, Profile]:
     """Each column's profile; an empty cell or one of `tokens` is missing."""
     profiles = {}
-    for index, name in enumerate(table.header):
-        cells = [row[index].strip() for row in table.rows]
-        counts = Counter(c for c in cells if c and c not in tokens)
-        profiles[name] = Profile(name, counts, len(cells) - sum(counts.values()))
+    for name, cells in table.cells.items():
+        counts = Counter({v: n for v, n in cells.items() if v and v not in tokens})
+        profiles[name] = Profile(name, counts, table.rows - sum(counts.values()))
     return profiles
 
 
@@ -526,31 +568,22 @@ def _slices(roles: dict[str, Role], profiles: dict[str, Profile]) -> tuple[list[
     return categorical[:MAX_CATEGORICAL_SLICES], numeric[:1]
 
 
-def _flag_leaks(
-    table: CsvTable, roles: dict[str, Role], label: str, tokens: set[str]
-) -> dict[str, Role]:
+def _flag_leaks(table: CsvTable, roles: dict[str, Role], label: str) -> dict[str, Role]:
     """Roles whose note warns of a feature of few values that gives the class by itself
     (a column recorded after the outcome, such as a later status, leaks the label).
 
     The warning is a comment only: whether the column is known at prediction time is
     something the data cannot say.
     """
-    at = {name: i for i, name in enumerate(table.header)}
-    labels = [row[at[label]].strip() for row in table.rows]
-    majority = Counter(labels).most_common(1)[0][1] / len(labels)
+    majority = table.cells[label].most_common(1)[0][1] / table.rows
     flagged = dict(roles)
     for name, role in roles.items():
-        if role.role not in (NUMERIC, CATEGORICAL):
+        if role.role not in (NUMERIC, CATEGORICAL) or name not in table.pairs:
             continue
-        pairs = Counter(
-            (row[at[name]].strip(), y) for row, y in zip(table.rows, labels, strict=True)
-        )
-        by_value: dict[str, int] = {}
-        for (value, _), count in pairs.items():
-            by_value[value] = max(by_value.get(value, 0), count)
-        if len(by_value) > MAX_LEAK_VALUES:
-            continue
-        alone = sum(by_value.values()) / len(labels)
+        best: dict[str, int] = {}
+        for (value, _), count in table.pairs[name].items():
+            best[value] = max(best.get(value, 0), count)
+        alone = sum(best.values()) / table.rows
         if alone >= LEAK_ACCURACY and (1 - alone) <= LEAK_ERROR_SHARE * (1 - majority):
             warning = (
                 f"CHECK: gives the class alone in {alone:.0%} of the rows (the majority "
@@ -567,18 +600,16 @@ def infer(path: Path, label: str) -> Draft:
     Raises:
         InitError: The file cannot be read, or the label is not a column or cannot be one.
     """
-    table = read_table(path)
-    if label not in table.header:
-        raise InitError(f"{path}: no column {label!r} in the header{_close(label, table.header)}")
+    table = read_table(path, label)
     tokens = missing_tokens(table)
     profiles = profile(table, set(tokens))
-    rows = len(table.rows)
+    rows = table.rows
     label_draft = infer_label(profiles[label], rows, path)
     roles = {
         name: Role(LABEL) if name == label else column_role(p, rows) for name, p in profiles.items()
     }
     if label_draft.task != REGRESSION:
-        roles = _flag_leaks(table, roles, label, set(tokens))
+        roles = _flag_leaks(table, roles, label)
     if not any(r.role in (NUMERIC, CATEGORICAL) for r in roles.values()):
         raise InitError(
             f"{path}: no column besides {label!r} can be a feature (each is ignored: "
@@ -702,7 +733,7 @@ def _count(n: int) -> str:
 def render(draft: Draft, command: str) -> str:
     """The spec's text: the schema modeline, then every section with its comments."""
     table, label = draft.table, draft.label
-    rows = len(table.rows)
+    rows = table.rows
     out = _Lines()
     out.add(modeline(table.path.parent))
     out.comment(

@@ -227,7 +227,8 @@ def test_files_are_read_as_they_come(tmp_path, options):
     assert table.header == header
     assert table.delimiter == options.get("delimiter", ",")
     assert table.encoding == options.get("encoding", "utf-8")
-    assert table.rows[3][3] == rows[3][3]
+    assert table.rows == len(rows)
+    assert table.cells["plan"][rows[3][3]] >= 1
     needs = ("delimiter" in options, "encoding" in options, not options or "bom" in options)
     supported = has_key(FilesSpec, "delimiter") and has_key(FilesSpec, "encoding")
     if any(needs) and not supported:
