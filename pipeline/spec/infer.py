@@ -33,6 +33,8 @@ from pipeline.metrics.catalogue import (
     ACCURACY,
     AUC,
     CLASSIFICATION,
+    FNR,
+    FPR,
     MULTICLASS,
     REGRESSION,
     RMSE,
@@ -49,6 +51,7 @@ from pipeline.spec.schema import (
     EvaluationSpec,
     FairnessSpec,
     FilesSpec,
+    GateSpec,
     LabelSpec,
     SlicingSpec,
     SpecFile,
@@ -823,7 +826,11 @@ def render(draft: Draft, command: str) -> str:
             "by their names: check them",
         )
         out.comment("A gate blocks a model whose error rates differ too much by group, e.g.:", 2)
-        out.comment("gate: {max_gap: {fpr: 0.1, fnr: 0.2}, min_group_size: 100}", 2)
+        gate = {
+            _key(GateSpec, "max_gap"): {FPR.name: 0.1, FNR.name: 0.2},
+            _key(GateSpec, "min_group_size"): 100,
+        }
+        out.comment(f"{_key(FairnessSpec, 'gate')}: {flow(gate)}", 2)
 
     out.add()
     out.comment(_doc(SpecFile, "evaluation"))

@@ -147,10 +147,8 @@ def test_the_wild_penguins_file_is_described_as_it_is(runs):
     assert "encoding" not in spec["files"]  # a BOM says UTF-8 by itself
     assert "N/A" in spec["missing_values"]
     columns = spec["columns"]
-    assert columns["bill_length_mm"] in (
-        "numeric",
-        {**columns["bill_length_mm"], "role": "numeric"},
-    )
+    bill = columns["bill_length_mm"]  # numeric, with missing values ('N/A'); maybe a slice
+    assert (bill if isinstance(bill, str) else bill["role"]) == "numeric"
     assert columns["row"]["role"] == "ignored" and "identifier" in columns["row"]["reason"]
     assert columns["study"]["role"] == "ignored" and "constant" in columns["study"]["reason"]
 
