@@ -368,3 +368,28 @@ def test_a_feature_that_gives_the_class_away_is_flagged_not_dropped(tmp_path):
     assert "leaks the label" in status_line
     # Flagged, still a feature: whether it is known before the outcome is the user's call.
     assert load_spec(tmp_path).categorical_features == ["plan", "status"]
+
+
+def test_any_header_name_and_value_survive_the_yaml(tmp_path):
+    """Names and classes YAML would read as something else are quoted; plain ones are not."""
+    names = ["yes", "123", "a: b", "#tag", "prix (€)", "x-y", "null", "on"]
+    rows = [
+        [str(i % 5), "a" if i % 3 else "b", *([str(i % 4)] * 6), ["true", "false"][i % 2]]
+        for i in range(60)
+    ]
+    header = [*names, "label"]
+    path = _write(tmp_path / "odd.csv", header, rows)
+    spec, _ = _init(path, "label")
+    assert list(spec["columns"]) == header
+    assert spec["label"]["classes"] == ["false", "true"]  # text, not YAML booleans
+    assert spec["label"]["positive"] in ("false", "true")
+
+
+@pytest.mark.parametrize(
+    ("relative", "name"),
+    [("shop/train.csv", "shop"), ("My Data-2024.csv", "my_data_2024"), ("a/b.csv.gz", "b")],
+)
+def test_the_spec_is_named_after_the_file_or_its_folder(tmp_path, relative, name):
+    from pipeline.spec.infer import dataset_name
+
+    assert dataset_name(tmp_path / relative) == name
