@@ -169,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _init(csv: Path, label: str) -> int:
     """Writes `dataset.yaml` beside `csv`; prints what it inferred and the next command."""
-    from pipeline.spec.infer import InitError, write_spec
+    from pipeline.spec.init import InitError, write_spec
 
     command = f"python -m pipeline init {csv} --label {label}"
     try:

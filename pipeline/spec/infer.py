@@ -1,13 +1,12 @@
-"""`python -m pipeline init`: a commented `dataset.yaml` inferred from one CSV file.
+"""What `python -m pipeline init` infers from one CSV file: a draft of its spec.
 
-The file is read as it comes (gzip when named `.gz`, a UTF-8 byte-order mark,
-Latin-1 when it is not UTF-8, the delimiter found by `csv.Sniffer`, quoted names); each
-column gets a role from its values, the label a task, the spec a split, slices, a bound
-that beats the majority baseline and training steps scaled to the rows. `write_spec`
-writes the result beside the file, loads it with `load_spec`, and never overwrites a spec.
+The file is read as it comes (gzip when named `.gz`, a UTF-8 byte-order mark, Latin-1 when
+it is not UTF-8, the delimiter found by `csv.Sniffer`, quoted names) in one pass that keeps
+each column's cell counts. From them each column gets a role, the label a task, the spec a
+split, slices, bounds that beat the majority baseline and training steps scaled to the rows
+(`infer` returns them as a `Draft`); `pipeline.spec.init` writes the draft as YAML.
 
-Every key is named through `pipeline.spec.schema` (`_key`), and each section's comment is
-its description there, so the written file follows the schema rather than a copy of it.
+Every spec key goes through `spec_key`, which fails on a name `pipeline.spec.schema` lacks.
 No TFX here: the spec package stays importable without it.
 """
 
@@ -19,10 +18,8 @@ import dataclasses
 import difflib
 import gzip
 import io
-import json
 import math
 import re
-import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import IO, Any
@@ -33,33 +30,19 @@ from pipeline.metrics.catalogue import (
     ACCURACY,
     AUC,
     CLASSIFICATION,
-    FNR,
-    FPR,
     MULTICLASS,
     REGRESSION,
     RMSE,
     TOP1_ACCURACY,
 )
-from pipeline.spec.dataset import ROLES, SPLIT_NAMES, SpecError
-from pipeline.spec.loader import load_spec
-from pipeline.spec.reference import modeline
+from pipeline.spec.dataset import ROLES, SPLIT_NAMES
 from pipeline.spec.schema import (
     MIN_CLASSES,
     NAME_PATTERN,
     SPLIT_WITHOUT_TEST_FILE,
-    ColumnSpec,
-    EvaluationSpec,
-    FairnessSpec,
-    FilesSpec,
-    GateSpec,
-    LabelSpec,
-    SlicingSpec,
-    SpecFile,
     ThresholdSpec,
-    TrainingSpec,
 )
 
-SPEC_NAME = "dataset.yaml"
 NUMERIC, CATEGORICAL, IGNORED, LABEL = ROLES
 # Cell values that mean "missing" in common exports (R, pandas, Excel, SQL dumps, UCI);
 # an empty cell is missing without being declared.
@@ -100,7 +83,6 @@ EPOCHS = 10
 MIN_STEPS, MAX_STEPS = 200, 5000
 SMALL_DATA_ROWS = 2000  # fewer rows: a 6:2:2 split (enough test rows), a small model
 SMALL_DATA_SPLIT = (6, 2, 2)
-LINE_WIDTH = 96
 GENERIC_STEMS = {"train", "training", "data", "dataset", "all", "full"}
 
 
@@ -214,7 +196,7 @@ def _read(
                 if len(row) != len(header):
                     raise InitError(
                         f"{path} line {reader.line_num}: {len(row)} cells where the header has "
-                        f"{len(header)} (a missing or extra {_shown(delimiter)}, or an unquoted "
+                        f"{len(header)} (a missing or extra {shown_delimiter(delimiter)}, or an unquoted "
                         "one in a value)"
                     )
                 rows += 1
@@ -255,7 +237,7 @@ def _check_header(header: list[str], path: Path) -> None:
         raise InitError(f"{path}: the header repeats the column(s) {repeated}: rename them")
 
 
-def _shown(delimiter: str) -> str:
+def shown_delimiter(delimiter: str) -> str:
     return {"\t": "tab", ",": "comma", ";": "semicolon", "|": "'|'"}.get(delimiter, delimiter)
 
 
@@ -310,6 +292,24 @@ def profile(table: CsvTable, tokens: set[str]) -> dict[str, Profile]:
         counts = Counter({v: n for v, n in cells.items() if v and v not in tokens})
         profiles[name] = Profile(name, counts, table.rows - sum(counts.values()))
     return profiles
+
+
+# --- Spec keys, as the schema names them.
+
+
+def spec_key(model: type[BaseModel], field: str) -> str:
+    """The spec key of `model`'s field `field` (its alias when it has one).
+
+    Raises:
+        KeyError: The schema has no such field: `init` and the schema disagree.
+    """
+    info = model.model_fields[field]
+    return info.alias or field
+
+
+def has_key(model: type[BaseModel], field: str) -> bool:
+    """Whether the schema has the key (one added by a later version, such as a delimiter)."""
+    return field in model.model_fields
 
 
 # --- Roles, label, task.
@@ -494,8 +494,8 @@ def _round_up(value: float, places: int = 2) -> float:
 
 def thresholds_for(label: LabelDraft, p: Profile) -> list[tuple[dict[str, Any], str]]:
     """Bounds a model must meet to beat the majority baseline (the mean, for a number)."""
-    metric = _key(ThresholdSpec, "metric")
-    lower, upper = _key(ThresholdSpec, "lower_bound"), _key(ThresholdSpec, "upper_bound")
+    metric = spec_key(ThresholdSpec, "metric")
+    lower, upper = spec_key(ThresholdSpec, "lower_bound"), spec_key(ThresholdSpec, "upper_bound")
     if label.task == REGRESSION:
         numbers = p.numbers()
         mean = sum(numbers) / len(numbers)
@@ -651,273 +651,3 @@ def _close(name: str, names: list[str]) -> str:
     if close:
         return f"; did you mean {' or '.join(repr(c) for c in close)}?"
     return f"; the columns are {names}"
-
-
-# --- Writing it: YAML with comments, keys named through the schema.
-
-
-def _key(model: type[BaseModel], field: str) -> str:
-    """The spec key of `model`'s field `field` (its alias when it has one).
-
-    Raises:
-        KeyError: The schema has no such field: `init` and the schema disagree.
-    """
-    info = model.model_fields[field]
-    return info.alias or field
-
-
-def has_key(model: type[BaseModel], field: str) -> bool:
-    """Whether the schema has the key (one added by a later version, such as a delimiter)."""
-    return field in model.model_fields
-
-
-def _doc(model: type[BaseModel], field: str) -> str:
-    """The first sentence of a field's description in the schema, for a comment."""
-    text = (model.model_fields[field].description or "").replace("`", "")
-    return text.split(". ")[0].rstrip(".") + "."
-
-
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$")
-
-
-def scalar(value: Any) -> str:
-    """A YAML scalar: plain when safe, else double-quoted (JSON's escapes are YAML's)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS:
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def flow(value: Any) -> str:
-    """A YAML value on one line: `[a, b]`, `{k: v}` or a scalar."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{scalar(k)}: {flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(flow(v) for v in value) + "]"
-    return scalar(value)
-
-
-class _Lines:
-    """YAML lines, each with an optional comment after it, aligned."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def add(self, text: str = "", comment: str = "") -> None:
-        if comment:
-            text = f"{text.ljust(28)}  # {comment}" if text.strip() else f"# {comment}"
-        self.lines.append(text)
-
-    def comment(self, text: str, indent: int = 0) -> None:
-        prefix = f"{' ' * indent}# "
-        self.lines += textwrap.wrap(
-            text,
-            LINE_WIDTH,
-            initial_indent=prefix,
-            subsequent_indent=prefix,
-            break_on_hyphens=False,
-        )
-
-    def text(self) -> str:
-        return "\n".join(line.rstrip() for line in self.lines) + "\n"
-
-
-def _count(n: int) -> str:
-    return f"{n:,}"
-
-
-def render(draft: Draft, command: str) -> str:
-    """The spec's text: the schema modeline, then every section with its comments."""
-    table, label = draft.table, draft.label
-    rows = table.rows
-    out = _Lines()
-    out.add(modeline(table.path.parent))
-    out.comment(
-        f"Written by `{command}` from the {_count(rows)} rows of {table.path.name}. Each value "
-        "below was inferred from the data: check what the data cannot say (a column that "
-        "leaks the label, the bounds a useful model must meet). Every key is described in "
-        "docs/spec-reference.md. Then run:"
-    )
-    out.lines.append(f"#     python -m pipeline run --data {_shown_dir(table.path.parent)}")
-    out.add(f"{_key(SpecFile, 'name')}: {scalar(draft.name)}", "names the pipeline and outputs/")
-    task_name = label.task.replace("_", " ")
-    description = f"{table.path.name}: predict {label.column} ({task_name})."
-    out.add(f"{_key(SpecFile, 'description')}: {scalar(description)}")
-    why = {
-        CLASSIFICATION: "two values",
-        MULTICLASS: f"{len(label.classes)} values",
-        REGRESSION: "many different numbers",
-    }[label.task]
-    out.add(f"{_key(SpecFile, 'task')}: {label.task}", f"{label.column!r} holds {why}")
-
-    out.add()
-    out.comment(_doc(SpecFile, "files"))
-    out.add(f"{_key(SpecFile, 'files')}:")
-    out.add(
-        f"  {_key(FilesSpec, 'train')}: {scalar(table.path.name)}",
-        f"{_count(rows)} rows, hash-split as `split` says",
-    )
-    for field, value, comment in _format_keys(table):
-        out.add(f"  {_key(FilesSpec, field)}: {scalar(value)}", comment)
-    split = ", ".join(f"{k}: {v}" for k, v in draft.split.items())
-    shares = " / ".join(
-        f"{v * 100 // sum(draft.split.values())}% {k}" for k, v in draft.split.items()
-    )
-    out.add(f"{_key(SpecFile, 'split')}: {{{split}}}", shares)
-    if draft.tokens:
-        where = "; ".join(
-            f"{token!r} in {', '.join(columns[:3])}{', ...' * (len(columns) > 3)}"
-            for token, columns in draft.tokens.items()
-        )
-        out.add(
-            f"{_key(SpecFile, 'missing_values')}: {flow(list(draft.tokens))}", f"found: {where}"
-        )
-        out.comment("(remove a token that is a real value in its column)")
-
-    out.add()
-    out.comment(_doc(SpecFile, "label"))
-    out.add(f"{_key(SpecFile, 'label')}:")
-    out.add(f"  {_key(LabelSpec, 'column')}: {scalar(label.column)}")
-    if label.positive is not None:
-        out.add(f"  {_key(LabelSpec, 'positive')}: {scalar(label.positive)}", label.note)
-        out.add(f"  {_key(LabelSpec, 'classes')}: {flow(label.classes)}")
-    elif label.classes:
-        out.add(f"  {_key(LabelSpec, 'classes')}: {flow(label.classes)}", label.note)
-
-    out.add()
-    out.comment(_doc(SpecFile, "columns"))
-    out.add(f"{_key(SpecFile, 'columns')}:")
-    for name, role in draft.roles.items():
-        key = f"  {scalar(name)}:"
-        if role.role == IGNORED:
-            value = {_key(ColumnSpec, "role"): IGNORED}
-            value[_key(ColumnSpec, "reason")] = role.reason
-            out.add(f"{key} {flow(value)}")
-        elif name in draft.buckets:
-            value = {_key(ColumnSpec, "role"): role.role}
-            value[_key(ColumnSpec, "buckets")] = list(draft.buckets[name])
-            out.add(f"{key} {flow(value)}", f"{role.note}; buckets at the quartiles")
-        else:
-            out.add(f"{key} {role.role}", role.note)
-
-    if draft.slices:
-        out.add()
-        out.comment(_doc(SpecFile, "slicing"))
-        out.add(f"{_key(SpecFile, 'slicing')}:")
-        out.add(f"  {_key(SlicingSpec, 'columns')}: {flow(draft.slices)}")
-        if draft.crosses:
-            out.add(f"  {_key(SlicingSpec, 'crosses')}:")
-            for cross in draft.crosses:
-                out.add(f"    - {flow(cross)}")
-
-    if draft.sensitive:
-        out.add()
-        out.comment(_doc(SpecFile, "fairness"))
-        out.add(f"{_key(SpecFile, 'fairness')}:")
-        out.add(
-            f"  {_key(FairnessSpec, 'sensitive_columns')}: {flow(draft.sensitive)}",
-            "by their names: check them",
-        )
-        out.comment("A gate blocks a model whose error rates differ too much by group, e.g.:", 2)
-        gate = {
-            _key(GateSpec, "max_gap"): {FPR.name: 0.1, FNR.name: 0.2},
-            _key(GateSpec, "min_group_size"): 100,
-        }
-        out.comment(f"{_key(FairnessSpec, 'gate')}: {flow(gate)}", 2)
-
-    out.add()
-    out.comment(_doc(SpecFile, "evaluation"))
-    out.add(f"{_key(SpecFile, 'evaluation')}:")
-    out.add(f"  {_key(EvaluationSpec, 'thresholds')}:")
-    out.comment("Each bound beats a model that learned nothing; raise them to what you need.", 4)
-    for bound, comment in draft.thresholds:
-        out.add(f"    - {flow(bound)}", comment)
-
-    out.add()
-    out.comment(_doc(SpecFile, "training"))
-    out.add(f"{_key(SpecFile, 'training')}:")
-    training = draft.training
-    train_rows = split_rows(rows, draft.split)["train"]
-    comments = {
-        "train_steps": f"about {EPOCHS} passes over ~{_count(train_rows)} training rows",
-        "eval_steps": "batches: about the whole eval split",
-    }
-    for field, value in training.items():
-        out.add(f"  {_key(TrainingSpec, field)}: {flow(value)}", comments.get(field, ""))
-    return out.text()
-
-
-def _format_keys(table: CsvTable) -> list[tuple[str, str, str]]:
-    """`files.delimiter` and `files.encoding` when the file needs them and the schema has
-    them (a version without them reads UTF-8 with commas only)."""
-    keys = []
-    if table.delimiter != ",":
-        keys.append(
-            ("delimiter", table.delimiter, f"cells are separated by a {_shown(table.delimiter)}")
-        )
-    if table.encoding != "utf-8":
-        keys.append(("encoding", table.encoding, "the file is not UTF-8"))
-    for field, _, _ in keys:
-        if not has_key(FilesSpec, field):
-            raise InitError(
-                f"{table.path}: {_unsupported(table, field)}: this version of the pipeline "
-                "reads comma-separated UTF-8 only; convert the file first"
-            )
-    return keys
-
-
-def _unsupported(table: CsvTable, field: str) -> str:
-    if field == "delimiter":
-        return f"cells are separated by a {_shown(table.delimiter)}"
-    return f"the file is not UTF-8 (read as {table.encoding})"
-
-
-def _shown_dir(directory: Path) -> str:
-    try:
-        relative = directory.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        return str(directory)
-    return str(relative) if str(relative) != "." else "."
-
-
-def write_spec(path: Path, label: str, command: str) -> tuple[Path, list[str]]:
-    """Infers a spec for `path`, writes it beside the file, and loads it back.
-
-    Returns:
-        The written `dataset.yaml`, and the features that may leak the label.
-
-    Raises:
-        InitError: A spec is there already, the file or label cannot be used, or the
-            written spec does not load (it is removed then).
-    """
-    if not path.is_file():
-        raise InitError(f"{path}: no such file")
-    target = path.parent / SPEC_NAME
-    if target.exists():
-        raise InitError(
-            f"{target} exists already: init never overwrites a spec (edit it, or move it away "
-            "and run init again)"
-        )
-    draft = infer(path, label)
-    if (draft.table.gzipped or draft.table.bom) and not has_key(FilesSpec, "encoding"):
-        what = "is gzip-compressed" if draft.table.gzipped else "starts with a byte-order mark"
-        raise InitError(
-            f"{path}: the file {what}: this version of the pipeline reads plain UTF-8 "
-            "CSV only; convert the file first"
-        )
-    text = render(draft, command)
-    with target.open("x", encoding="utf-8") as f:
-        f.write(text)
-    try:
-        load_spec(target)
-    except SpecError as e:
-        target.unlink()
-        raise InitError(f"the written spec does not load, so it was removed: {e}") from None
-    return target, [name for name, role in draft.roles.items() if role.leak]

@@ -26,10 +26,11 @@ from pipeline.spec.infer import (
     InitError,
     has_key,
     infer,
+    profile,
     quantile_buckets,
     read_table,
-    write_spec,
 )
+from pipeline.spec.init import write_spec
 from pipeline.spec.reference import MODELINE, SCHEMA_PATH
 from pipeline.spec.schema import FilesSpec
 
@@ -188,8 +189,6 @@ def test_slices_sensitive_columns_first_numeric_ones_bucketized_at_quartiles(tmp
 def test_quantile_buckets_stay_inside_the_range_and_increase(tmp_path):
     rows = [[f"{0.001 * i:.4f}", str(i % 2)] for i in range(1, 101)]
     draft = infer(_write(tmp_path / "s.csv", ["small", "y"], rows), "y")
-    from pipeline.spec.infer import profile
-
     p = profile(draft.table, set())["small"]
     buckets = quantile_buckets(p)
     assert list(buckets) == sorted(set(buckets)) and buckets[0] > 0.001 and buckets[-1] <= 0.1
@@ -335,9 +334,9 @@ def test_a_schema_without_the_format_keys_refuses_what_it_cannot_say(
 ):
     """Without `files.delimiter` / `files.encoding` in the schema (the keys are looked up
     there, not assumed), a file that needs them is one line, and no spec is written."""
-    import pipeline.spec.infer as infer_module
+    import pipeline.spec.init as init_module
 
-    monkeypatch.setattr(infer_module, "has_key", lambda model, field: False)
+    monkeypatch.setattr(init_module, "has_key", lambda model, field: False)
     header, rows = _rows(40)
     rows[0][3] = "prémium"
     path = _write(tmp_path / "x.csv", header, rows, **options)
