@@ -318,12 +318,12 @@ def has_key(model: type[BaseModel], field: str) -> bool:
 @dataclasses.dataclass(frozen=True)
 class Role:
     """A column's role and why: `reason` goes into the spec (ignored columns), `note` into
-    a comment."""
+    a comment, `leak` (a warning that it may give the label away) into a comment above."""
 
     role: str
     reason: str = ""
     note: str = ""
-    leak: bool = False
+    leak: str = ""
 
 
 def _values(p: Profile, shown: int = 4) -> str:
@@ -589,11 +589,11 @@ def _flag_leaks(table: CsvTable, roles: dict[str, Role], label: str) -> dict[str
         alone = sum(best.values()) / table.rows
         if alone >= LEAK_ACCURACY and (1 - alone) <= LEAK_ERROR_SHARE * (1 - majority):
             warning = (
-                f"CHECK: gives the class alone in {alone:.0%} of the rows (the majority "
-                f"class: {majority:.0%}); if it is recorded after the outcome it leaks the "
-                "label: make it ignored"
+                f"CHECK {name}: it gives the class alone in {alone:.0%} of the rows (the "
+                f"majority class: {majority:.0%}); if it is recorded after the outcome, it "
+                "leaks the label: make it ignored"
             )
-            flagged[name] = dataclasses.replace(role, note=f"{warning}; {role.note}", leak=True)
+            flagged[name] = dataclasses.replace(role, leak=warning)
     return flagged
 
 

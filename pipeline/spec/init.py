@@ -178,6 +178,8 @@ def render(draft: Draft, command: str) -> str:
     out.comment(_doc(SpecFile, "columns"))
     out.add(f"{spec_key(SpecFile, 'columns')}:")
     for name, role in draft.roles.items():
+        if role.leak:
+            out.comment(role.leak, 2)
         key = f"  {scalar(name)}:"
         if role.role == IGNORED:
             value = {spec_key(ColumnSpec, "role"): IGNORED}

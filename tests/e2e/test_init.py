@@ -37,6 +37,14 @@ BUNDLED = {
     "penguins": ("penguins.csv", "species"),
 }
 CENSUS_ROWS = 800
+# Lines of init's console output, as the README quotes them for COMPAS.
+CONSOLE = {
+    "compas": (
+        "  6 numeric and 4 categorical column(s)",
+        "  ignored 'id': an identifier: each of the 6,172 rows has its own value",
+        "  CHECK 'is_recid': it gives the class by itself; is it known before the outcome?",
+    )
+}
 
 
 def _cli(*argv: str) -> tuple[int, str, str]:
@@ -54,6 +62,8 @@ def test_init_on_each_bundled_csv_writes_a_spec_that_loads(tmp_path, name):
     code, out, err = _cli("init", str(tmp_path / file_name), "--label", label)
     assert (code, err) == (0, "")
     assert out.splitlines()[-1].strip() == f"python -m pipeline run --data {tmp_path}"
+    for line in CONSOLE.get(name, ()):
+        assert f"\n{line}\n" in out, out
     spec = load_spec(tmp_path)
     bundled = load_spec(DATA / name)
     assert spec.task == bundled.task
