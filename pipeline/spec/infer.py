@@ -135,6 +135,13 @@ def _binary(path: Path, gzipped: bool) -> IO[bytes]:
     return gzip.open(path, "rb") if gzipped else path.open("rb")  # type: ignore[return-value]
 
 
+def missing_file(path: Path) -> str:
+    """The message for a `path` that is not a file."""
+    if path.is_dir():
+        return f"{path}: a folder, not a file: give the CSV file itself"
+    return f"{path}: no such file"
+
+
 def read_table(path: Path, label: str | None = None) -> CsvTable:
     """`path` read in one pass, however it was exported: gzip, a byte-order mark, UTF-8
     or else Latin-1, the delimiter the first lines use.
@@ -144,7 +151,7 @@ def read_table(path: Path, label: str | None = None) -> CsvTable:
             number of cells.
     """
     if not path.is_file():
-        raise InitError(f"{path}: no such file")
+        raise InitError(missing_file(path))
     with path.open("rb") as f:
         gzipped = f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
     # The pipeline (as Beam) takes a file for gzip by its name: the name must say it.

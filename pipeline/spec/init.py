@@ -30,6 +30,7 @@ from pipeline.spec.infer import (
     InitError,
     has_key,
     infer,
+    missing_file,
     shown_delimiter,
     spec_key,
     split_rows,
@@ -287,7 +288,7 @@ def write_spec(path: Path, label: str, command: str) -> tuple[Path, list[str]]:
             written spec does not load (it is removed then).
     """
     if not path.is_file():
-        raise InitError(f"{path}: no such file")
+        raise InitError(missing_file(path))
     target = path.parent / SPEC_NAME
     if target.exists():
         raise InitError(
@@ -302,8 +303,11 @@ def write_spec(path: Path, label: str, command: str) -> tuple[Path, list[str]]:
             "CSV only; convert the file first"
         )
     text = render(draft, command)
-    with target.open("x", encoding="utf-8") as f:
-        f.write(text)
+    try:
+        with target.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise InitError(f"{target}: cannot be written ({e.strerror})") from None
     try:
         load_spec(target)
     except SpecError as e:

@@ -276,6 +276,7 @@ def test_cli_never_overwrites_a_spec(tmp_path):
     ("argv", "message"),
     [
         (["missing.csv", "--label", "y"], "missing.csv: no such file"),
+        ([".", "--label", "y"], ".: a folder, not a file: give the CSV file itself"),
         (
             ["churn.csv", "--label", "Churned"],
             "no column 'Churned' in the header; did you mean 'churned'?",
@@ -396,3 +397,19 @@ def test_the_spec_is_named_after_the_file_or_its_folder(tmp_path, relative, name
     from pipeline.spec.infer import dataset_name
 
     assert dataset_name(tmp_path / relative) == name
+
+
+def test_a_folder_it_cannot_write_to_is_one_line(tmp_path, monkeypatch):
+    """A read-only folder (simulated: the tests run as root, who writes anywhere)."""
+    path = _write(tmp_path / "churn.csv", *_rows(40))
+    real_open = Path.open
+
+    def refuse_new_files(self: Path, mode: str = "r", *args, **kwargs):
+        if mode == "x":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse_new_files)
+    code, out, err = _cli(str(path), "--label", "churned")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert f"{tmp_path / 'dataset.yaml'}: cannot be written (Permission denied)" in err
