@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import warnings
 from collections import Counter
@@ -171,7 +172,7 @@ def _init(csv: Path, label: str) -> int:
     """Writes `dataset.yaml` beside `csv`; prints what it inferred and the next command."""
     from pipeline.spec.init import InitError, write_spec
 
-    command = f"python -m pipeline init {csv} --label {label}"
+    command = shlex.join(["python", "-m", "pipeline", "init", str(csv), "--label", label])
     try:
         path, leaks = write_spec(csv, label, command)
     except InitError as e:
@@ -198,7 +199,7 @@ def _init(csv: Path, label: str) -> int:
         print(f"  missing values: {', '.join(map(repr, spec.missing_values))} (and empty cells)")
     print("Check its comments (what the data cannot say: a column that leaks the label, the")
     print("bounds a useful model must meet), then run:")
-    print(f"    python -m pipeline run --data {path.parent}")
+    print(f"    python -m pipeline run --data {shlex.quote(str(path.parent))}")
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -127,7 +128,9 @@ def render(draft: Draft, command: str) -> str:
         "leaks the label, the bounds a useful model must meet). Every key is described in "
         "docs/spec-reference.md. Then run:"
     )
-    out.lines.append(f"#     python -m pipeline run --data {_shown_dir(table.path.parent)}")
+    out.lines.append(
+        f"#     python -m pipeline run --data {shlex.quote(_shown_dir(table.path.parent))}"
+    )
     out.add(
         f"{spec_key(SpecFile, 'name')}: {scalar(draft.name)}", "names the pipeline and outputs/"
     )
