@@ -244,32 +244,27 @@ def render(draft: Draft, command: str) -> str:
 
 
 def _format_keys(table: CsvTable) -> list[tuple[str, str, str]]:
-    """`files.delimiter` and `files.encoding` when the file needs them and the schema has
-    them (a version without them reads UTF-8 with commas only)."""
+    """`files.delimiter` and `files.encoding` (key, value, why) when the file needs them.
+
+    Raises:
+        InitError: The file needs one and the schema has no such key (a version of the
+            pipeline that reads comma-separated UTF-8 only).
+    """
     keys = []
     if table.delimiter != ",":
-        keys.append(
-            (
-                "delimiter",
-                table.delimiter,
-                f"cells are separated by a {shown_delimiter(table.delimiter)}",
-            )
-        )
+        why = f"cells are separated by a {shown_delimiter(table.delimiter)}"
+        keys.append(("delimiter", table.delimiter, why))
     if table.encoding != "utf-8":
-        keys.append(("encoding", table.encoding, "the file is not UTF-8"))
-    for field, _, _ in keys:
+        keys.append(
+            ("encoding", table.encoding, f"the file is not UTF-8 (read as {table.encoding})")
+        )
+    for field, _, why in keys:
         if not has_key(FilesSpec, field):
             raise InitError(
-                f"{table.path}: {_unsupported(table, field)}: this version of the pipeline "
-                "reads comma-separated UTF-8 only; convert the file first"
+                f"{table.path}: {why}: this version of the pipeline reads comma-separated "
+                "UTF-8 only; convert the file first"
             )
     return keys
-
-
-def _unsupported(table: CsvTable, field: str) -> str:
-    if field == "delimiter":
-        return f"cells are separated by a {shown_delimiter(table.delimiter)}"
-    return f"the file is not UTF-8 (read as {table.encoding})"
 
 
 def _shown_dir(directory: Path) -> str:
