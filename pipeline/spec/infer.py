@@ -97,8 +97,8 @@ class InitError(ValueError):
 class CsvTable:
     """A CSV file as `init` needs it: how it was written, and each column's cell counts.
 
-    The file is read in one pass and no row is kept: a column's memory is its distinct
-    values, so a file far larger than memory is profiled too.
+    The file is read in one pass and no row is kept: memory grows with each column's
+    distinct values, not with the rows (a code or category column costs a few entries).
 
     Attributes:
         cells: By column, each cell's text (spaces trimmed) and how many rows hold it.
@@ -579,8 +579,8 @@ def _slices(roles: dict[str, Role], profiles: dict[str, Profile]) -> tuple[list[
 
 
 def _flag_leaks(table: CsvTable, roles: dict[str, Role], label: str) -> dict[str, Role]:
-    """Roles whose note warns of a feature of few values that gives the class by itself
-    (a column recorded after the outcome, such as a later status, leaks the label).
+    """`roles`, with a `leak` warning on each feature of few values that gives the class
+    by itself (a column recorded after the outcome, such as a later status, leaks it).
 
     The warning is a comment only: whether the column is known at prediction time is
     something the data cannot say.
