@@ -239,6 +239,7 @@ def create_pipeline(
     kubeflow: bool = False,
     custom_training: dict[str, Any] | None = None,
     resolvers: bool = True,
+    tracking_uri: str | None = None,
 ) -> Pipeline:
     """Builds the training pipeline for the data set described by `spec`.
 
@@ -266,6 +267,8 @@ def create_pipeline(
             models go to a Vertex AI endpoint instead of `serving_model_dir`.
         kubeflow: Built for `KubeflowV2DagRunner`: only components and resolver
             strategies its compiler supports.
+        tracking_uri: The MLflow tracking URI the cloud build's Report step logs the run
+            to (None: not logged; the local runner logs its runs itself).
 
     Returns:
         The pipeline, ready for any TFX runner.
@@ -461,6 +464,7 @@ def create_pipeline(
             Report(
                 dataset=json.dumps(spec_config(spec), sort_keys=True),
                 pipeline_name=pipeline_name,
+                tracking_uri=tracking_uri,
                 examples=example_gen.outputs["examples"],
                 statistics=statistics_gen.outputs["statistics"],
                 anomalies=example_validator.outputs["anomalies"],
