@@ -21,8 +21,11 @@ from pipeline.model.outputs import PREDICTION_KEY
 from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.artifacts import find_run, latest_output_uri
 from pipeline.reports.evaluation_tables import (
+    NEEDS_BOTH_CLASSES,
     class_name,
     metrics_frame,
+    only_class,
+    single_class_slices,
     slice_label,
     slice_table,
 )
@@ -122,7 +125,7 @@ def describe_gap_failure(
         min_group_size: The gate's; smaller groups are not named.
         label_class: A multi-class model's class whose rate broke the bound.
     """
-    _, rate, column = failure.metric_key.name.split("/")
+    _, rate, column = failure.metric_key.name.split("/", 2)
     title = catalogue.GATE_RATES[rate].title
     if label_class is not None:
         title = f"{title} of class {label_class}"
@@ -146,6 +149,30 @@ def describe_gap_failure(
     return (
         f"fairness gate: the {title} differs from the overall {title} for "
         f"{groups or f'a group by {value:.4f}'}; fairness.gate.max_gap.{rate} allows {bound:g}"
+    )
+
+
+def describe_single_class(failure, where: str, holds: str) -> str:
+    """One line for a bound on a metric that needs both classes, in a slice that has one.
+
+    Args:
+        failure: TFMA's failure on the metric (its value, 0, measures nothing).
+        where: The slice's readable name.
+        holds: Which class the slice holds, e.g. "only '<=50K'" (`only_class`).
+    """
+    name = failure.metric_key.name
+    title = NEEDS_BOTH_CLASSES[name]
+    subject = "the test split" if where == "Overall" else f"slice {where} of the test split"
+    if failure.metric_key.is_diff:
+        verdict = "no change against the baseline model can be measured"
+    else:
+        bounds = failure.metric_threshold.value_threshold
+        bound = "lower" if bounds.HasField("lower_bound") else "upper"
+        value = getattr(bounds, f"{bound}_bound").value
+        verdict = f"its {bound} bound {value:g} cannot be met"
+    return (
+        f"{name}: {subject} holds a single class ({holds}): {title} is undefined, so "
+        f"{verdict} (test examples of both classes are needed)"
     )
 
 
@@ -188,6 +215,7 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     result = tfma.load_validation_result(evaluation_uri)
     lines = []
     gaps = None
+    single = None
     for per_slice in result.metric_validations_per_slice:
         where = slice_label(slicer_lib.deserialize_slice_key(per_slice.slice_key), spec)
         for failure in per_slice.failures:
@@ -197,8 +225,15 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
                 size = spec.fairness_gate.min_group_size if spec and spec.fairness_gate else 0
                 of_class = gaps.get(label_class, {})
                 lines.append(describe_gap_failure(failure, of_class, size, label_class))
-            else:
-                lines.append(describe_failure(failure, where, label_class))
+                continue
+            if failure.metric_key.name in NEEDS_BOTH_CLASSES and label_class is None:
+                if single is None:
+                    single = single_class_slices(metrics_frame(evaluation_uri, spec), spec)
+                if where in single:
+                    holds = only_class(single[where], spec)
+                    lines.append(describe_single_class(failure, where, holds))
+                    continue
+            lines.append(describe_failure(failure, where, label_class))
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:

@@ -36,8 +36,10 @@ from pipeline.spec.loader import load_spec
 from pipeline.spec.names import (
     bucket_label,
     bucket_name,
+    bucketized_column,
     cross_name,
     evaluated_features,
+    feature_key,
     slice_feature,
 )
 
@@ -64,8 +66,10 @@ __all__ = [
     "Training",
     "bucket_label",
     "bucket_name",
+    "bucketized_column",
     "cross_name",
     "evaluated_features",
+    "feature_key",
     "load_spec",
     "slice_feature",
 ]

@@ -92,7 +92,10 @@ def test_data_gate_passes_the_schema_on(ram, sample):
     from components.data_gate.executor import SCHEMA_FILE, Executor
 
     spec = load_spec(sample)
-    frame = pd.read_csv(sample.parent / "train.csv")
+    # Numeric columns as floats, as ExampleGen writes them (the gate refuses INT there).
+    frame = pd.read_csv(
+        sample.parent / "train.csv", dtype=dict.fromkeys(spec.float_columns, "float64")
+    )
     schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(frame))
     tfdv.write_schema_text(schema, f"{ram}/schema/schema.pbtxt")
     validated = _artifact(standard_artifacts.Schema, f"{ram}/validated")
