@@ -4,7 +4,8 @@ The file is read as it comes (gzip when named `.gz`, a UTF-8 byte-order mark, La
 it is not UTF-8, the delimiter found by `csv.Sniffer`, quoted names) in one pass that keeps
 each column's cell counts. From them each column gets a role, the label a task, the spec a
 split, slices, bounds that beat the majority baseline and training steps scaled to the rows
-(`infer` returns them as a `Draft`); `pipeline.spec.init` writes the draft as YAML.
+(`infer` returns them as a `Draft`); `pipeline.spec.init` writes the draft as YAML. The
+format's defaults and detectors are `pipeline.spec.csv_format`'s, which every reader shares.
 
 Every spec key goes through `spec_key`, which fails on a name `pipeline.spec.schema` lacks.
 No TFX here: the spec package stays importable without it.
@@ -12,7 +13,6 @@ No TFX here: the spec package stays importable without it.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import dataclasses
 import difflib
@@ -35,6 +35,16 @@ from pipeline.metrics.catalogue import (
     RMSE,
     TOP1_ACCURACY,
 )
+from pipeline.spec.csv_format import (
+    COMMON_DELIMITERS,
+    DEFAULT_DELIMITER,
+    DEFAULT_ENCODING,
+    GZIP_SUFFIX,
+    UTF8_BOM,
+    is_gzip,
+    starts_with_bom,
+    text_encoding,
+)
 from pipeline.spec.dataset import ROLES, SPLIT_NAMES
 from pipeline.spec.schema import (
     MIN_CLASSES,
@@ -47,10 +57,9 @@ NUMERIC, CATEGORICAL, IGNORED, LABEL = ROLES
 # Cell values that mean "missing" in common exports (R, pandas, Excel, SQL dumps, UCI);
 # an empty cell is missing without being declared.
 MISSING_TOKENS = ("N/A", "n/a", "NA", "#N/A", "?", "null", "NULL", "None", "NaN", "nan")
-DELIMITERS = ",;\t|"
+DELIMITERS = "".join(COMMON_DELIMITERS)
 SNIFF_CHARS = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
-GZIP_SUFFIX = ".gz"
 FALLBACK_ENCODING = "latin-1"
 # A label with more distinct values than this is a number to regress (numeric) or refused.
 MAX_CLASSES = 20
@@ -124,11 +133,15 @@ def _delimiter(sample: str) -> str:
     try:
         found = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
     except csv.Error:
-        found = ","
+        found = DEFAULT_DELIMITER
     # The sniffer can pick a character inside the values; the header splits on the right one.
     header = sample.split("\n", 1)[0]
     counts = {d: len(next(csv.reader([header], delimiter=d))) for d in DELIMITERS}
-    return found if counts[found] > 1 else max(counts, key=lambda d: (counts[d], d == ","))
+    return (
+        found
+        if counts[found] > 1
+        else max(counts, key=lambda d: (counts[d], d == DEFAULT_DELIMITER))
+    )
 
 
 def _binary(path: Path, gzipped: bool) -> IO[bytes]:
@@ -155,7 +168,7 @@ def read_table(path: Path, label: str | None = None) -> CsvTable:
     with path.open("rb") as f:
         gzipped = f.read(len(GZIP_MAGIC)) == GZIP_MAGIC
     # The pipeline (as Beam) takes a file for gzip by its name: the name must say it.
-    if gzipped != path.name.endswith(GZIP_SUFFIX):
+    if gzipped != is_gzip(path):
         raise InitError(
             f"{path}: the file is gzip-compressed but its name does not end in {GZIP_SUFFIX}: "
             "rename it"
@@ -166,10 +179,10 @@ def read_table(path: Path, label: str | None = None) -> CsvTable:
     try:
         with _binary(path, gzipped) as f:
             head = f.read(SNIFF_CHARS)
-        bom = head.startswith(codecs.BOM_UTF8)
+        bom = starts_with_bom(head)
         delimiter = _delimiter(head.decode("utf-8-sig", errors="replace"))
         try:
-            return _read(path, label, gzipped, bom, delimiter, "utf-8")
+            return _read(path, label, gzipped, bom, delimiter, DEFAULT_ENCODING)
         except UnicodeDecodeError:
             # Latin-1 decodes any byte: the usual encoding of a file that is not UTF-8
             # (Excel on Windows, old exports); a wrong guess shows as odd letters only.
@@ -181,7 +194,7 @@ def read_table(path: Path, label: str | None = None) -> CsvTable:
 def _read(
     path: Path, label: str | None, gzipped: bool, bom: bool, delimiter: str, encoding: str
 ) -> CsvTable:
-    codec = "utf-8-sig" if encoding == "utf-8" else encoding
+    codec = text_encoding(encoding, UTF8_BOM if bom else b"")
     with io.TextIOWrapper(_binary(path, gzipped), encoding=codec, newline="") as text:
         reader = csv.reader(text, delimiter=delimiter)
         try:

@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.metrics.catalogue import CLASSIFICATION, FNR, FPR, MULTICLASS, REGRESSION
+from pipeline.spec.csv_format import DEFAULT_DELIMITER, DEFAULT_ENCODING
 from pipeline.spec.dataset import SpecError
 from pipeline.spec.infer import (
     EPOCHS,
@@ -251,10 +252,10 @@ def _format_keys(table: CsvTable) -> list[tuple[str, str, str]]:
             pipeline that reads comma-separated UTF-8 only).
     """
     keys = []
-    if table.delimiter != ",":
+    if table.delimiter != DEFAULT_DELIMITER:
         why = f"cells are separated by a {shown_delimiter(table.delimiter)}"
         keys.append(("delimiter", table.delimiter, why))
-    if table.encoding != "utf-8":
+    if table.encoding != DEFAULT_ENCODING:
         keys.append(
             ("encoding", table.encoding, f"the file is not UTF-8 (read as {table.encoding})")
         )
