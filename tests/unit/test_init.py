@@ -306,13 +306,14 @@ def test_a_label_with_missing_values_is_refused_with_the_count(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("plain.csv", gzip.compress(b"a,y\n1,0\n2,1\n"), "its name does not end in .gz"),
+        ("plain.csv", gzip.compress(b"a,y\n1,0\n2,1\n", mtime=0), "its name does not end in .gz"),
         ("named.csv.gz", b"a,y\n1,0\n2,1\n", "but the file is not gzip-compressed"),
         ("index.csv", b",a,y\n0,1,0\n1,2,1\n", "column 1 of the header has no name"),
         ("twice.csv", b"a,a,y\n1,2,0\n2,3,1\n", "the header repeats the column(s) ['a']"),
         ("ragged.csv", b"a,y\n1,0\n2,1,5\n", "line 3: 3 cells where the header has 2"),
         ("empty.csv", b"", "empty file, no header row"),
     ],
+    ids=["gzip-named-csv", "csv-named-gz", "unnamed-column", "repeated-column", "ragged", "empty"],
 )
 def test_files_the_pipeline_cannot_read_are_named_in_one_line(tmp_path, name, content, message):
     (tmp_path / name).write_bytes(content)
