@@ -1,5 +1,6 @@
-"""Command line: `python -m pipeline run|summary|predict|export-schema|compile|submit|...`.
+"""Command line: `python -m pipeline init|run|summary|predict|export-schema|compile|...`.
 
+python -m pipeline init data/x/file.csv --label y   # writes data/x/dataset.yaml from the data
 python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
@@ -23,8 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="data set folder or spec file (default: %(default)s)")  # fmt: skip
         p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
                        help="where artifacts, ML Metadata and pushed models go (default: %(default)s)")  # fmt: skip
+
+    init = sub.add_parser(
+        "init", help="write a commented dataset.yaml beside a CSV file, inferred from its data"
+    )
+    init.add_argument("csv", type=Path, help="the CSV file (gzip, any delimiter, UTF-8 or Latin-1)")
+    init.add_argument("--label", required=True, metavar="COLUMN", help="the column to predict")
 
     run = sub.add_parser("run", help="run the whole pipeline with LocalDagRunner")
     common(run)
@@ -166,6 +175,41 @@ def _parser() -> argparse.ArgumentParser:
     ui.add_argument("--tracking-uri", help=TRACKING_URI_HELP)
     ui.add_argument("--port", type=int, default=5000, help="(default: %(default)s)")
     return parser
+
+
+def _init(csv: Path, label: str) -> int:
+    """Writes `dataset.yaml` beside `csv`; prints what it inferred and the next command."""
+    from pipeline.spec.init import InitError, write_spec
+
+    command = shlex.join(["python", "-m", "pipeline", "init", str(csv), "--label", label])
+    try:
+        path, leaks = write_spec(csv, label, command)
+    except InitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    spec = load_spec(path)
+    task = spec.task.replace("_", " ")
+    classes = (
+        f"positive class {spec.label.positive!r}"
+        if spec.label.positive is not None
+        else f"classes {list(spec.label.classes)}"
+        if spec.label.classes
+        else "a number"
+    )
+    print(f"Wrote {path}: {task} of {spec.label.column!r} ({classes}).")
+    counts = Counter(c.role for c in spec.columns)
+    print(f"  {counts['numeric']} numeric and {counts['categorical']} categorical column(s)")
+    for column in spec.columns:
+        if column.role == "ignored":
+            print(f"  ignored {column.name!r}: {column.reason}")
+    for name in leaks:
+        print(f"  CHECK {name!r}: it gives the class by itself; is it known before the outcome?")
+    if spec.missing_values:
+        print(f"  missing values: {', '.join(map(repr, spec.missing_values))} (and empty cells)")
+    print("Check its comments (what the data cannot say: a column that leaks the label, the")
+    print("bounds a useful model must meet), then run:")
+    print(f"    python -m pipeline run --data {shlex.quote(str(path.parent))}")
+    return 0
 
 
 def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> int:
@@ -462,6 +506,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         # Before TensorFlow is first imported: no C++ info or warning chatter on the
         # console. A run sends all of it to its log file instead (pipeline.runners.console).
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.command == "init":
+        return _init(args.csv, args.label)
     overrides = None
     if args.command == "run" and args.train_steps:
         overrides = {"train_steps": args.train_steps}
