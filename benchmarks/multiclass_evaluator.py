@@ -22,7 +22,7 @@ printed; on a shared machine the CPU time is the steadier of the two.
 
 Usage (a census copy with `education` as a 16-class label makes a 16,281-row test split):
 
-    python benchmarks/multiclass_evaluator.py --data data/penguins --output-dir outputs
+    python -m benchmarks.multiclass_evaluator --data data/penguins --output-dir outputs
 """
 
 from __future__ import annotations
