@@ -5,9 +5,11 @@ PYTHON_VERSION := $(shell cat .python-version)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NBEXTENSIONS := $(VENV)/.nbextensions
 ARGS ?=
 
-.PHONY: run test test-fast lint format spec-docs notebooks benchmark benchmarks lock clean browser mlflow-ui
+.PHONY: run test test-fast lint format spec-docs notebooks notebook notebook-extensions benchmark \
+	benchmarks lock clean browser mlflow-ui
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
 # set (as on these machines), and compiling ~4,000 modules from source cost every process
@@ -28,7 +30,7 @@ run: $(STAMP)  ## the whole pipeline on data/census; pass options with ARGS="--t
 mlflow-ui: $(STAMP)  ## MLflow's UI on the local run history (outputs/<set>/mlflow.db)
 	$(PY) -m pipeline ui $(ARGS)
 
-test: $(STAMP) browser  ## the test suite: unit, data, model and end-to-end tiers
+test: $(STAMP) browser $(NBEXTENSIONS)  ## the test suite: unit, data, model and end-to-end tiers
 	$(PY) -m pytest $(ARGS)
 
 test-fast: $(STAMP)  ## unit, data and model tiers: the inner loop (a couple of minutes)
@@ -67,6 +69,29 @@ notebooks: $(STAMP)
 	  --ClearMetadataPreprocessor.enabled=True \
 	  --ClearMetadataPreprocessor.preserve_nb_metadata_mask='[]' $(wildcard notebooks/*.ipynb)
 	$(VENV)/bin/jupytext --to ipynb --update $(wildcard notebooks/*.py)
+
+# TFMA's notebook views are a classic-notebook extension (JupyterLab 4 and Notebook 7 cannot
+# load those), so the model notebook is served by nbclassic. The wheels install the files:
+# TFMA's under share/jupyter/nbextensions/ (not enabled), widgetsnbextension's (enabled by
+# its wheel). Enabling is configuration, which the lock cannot carry: this step enables
+# TFMA's and installs and enables notebooks/nbextensions/tfma_amd_shim (its header says why).
+# The require paths are named rather than `--py tensorflow_model_analysis`, which imports TF.
+$(NBEXTENSIONS): $(STAMP) notebooks/nbextensions/tfma_amd_shim/main.js
+	@jupyter=$(VENV)/bin/jupyter; \
+	for step in "enable --sys-prefix tensorflow_model_analysis/extension" \
+	            "install --sys-prefix --overwrite notebooks/nbextensions/tfma_amd_shim" \
+	            "enable --sys-prefix tfma_amd_shim/main"; do \
+	  out="$$($$jupyter nbclassic-extension $$step 2>&1)" || { echo "$$out" >&2; exit 1; }; \
+	done
+	@echo "Classic notebook extensions enabled: tensorflow_model_analysis, tfma_amd_shim"
+	@touch $(NBEXTENSIONS)
+
+notebook-extensions: $(NBEXTENSIONS)
+
+# The model notebook on the latest run (ARGS="--data data/compas", "--run-id ID"), served
+# on 127.0.0.1: it prints the URL with its token.
+notebook: $(NBEXTENSIONS)
+	$(PY) -m pipeline notebook $(ARGS)
 
 benchmark: $(STAMP)  ## cold, steady-state and unchanged runs on the full census data
 	$(PY) -m benchmarks.pipeline_benchmark $(ARGS)

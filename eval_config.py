@@ -31,6 +31,7 @@ class probabilities (`pipeline.metrics.multiclass`); see `multiclass_metrics_spe
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import tensorflow_model_analysis as tfma
 
@@ -252,6 +253,16 @@ def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     TFMA then blesses no model whose gap breaks a bound (see `pipeline.metrics.fairness_gap`).
     """
     gate = spec.fairness_gate
+    extra = {"threshold": gate.threshold} if gate else {}
+    return _gate_configs(spec, "FairnessGap", GAP_MODULE, extra)
+
+
+def _gate_configs(
+    spec: DatasetSpec, class_name: str, module: str, extra: dict[str, Any]
+) -> list[tfma.MetricConfig]:
+    """The fairness gate's metric configs, one per (sensitive column, bounded rate), each
+    `class_name` metric bounded on the Overall slice; `extra` joins each one's options."""
+    gate = spec.fairness_gate
     if gate is None:
         return []
     configs = []
@@ -262,7 +273,7 @@ def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
                 "rate": rate,
                 "column": column,
                 "feature": slice_feature(spec, column),
-                "threshold": gate.threshold,
+                **extra,
                 "min_group_size": gate.min_group_size,
             }
             threshold = tfma.MetricThreshold(
@@ -270,8 +281,8 @@ def fairness_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
             )
             configs.append(
                 tfma.MetricConfig(
-                    class_name="FairnessGap",
-                    module=GAP_MODULE,
+                    class_name=class_name,
+                    module=module,
                     config=json.dumps(options),
                     per_slice_thresholds=[
                         tfma.PerSliceMetricThreshold(
@@ -442,36 +453,8 @@ def multiclass_metrics_specs(spec: DatasetSpec) -> list[tfma.MetricsSpec]:
 def multiclass_gate_configs(spec: DatasetSpec) -> list[tfma.MetricConfig]:
     """One gap metric per (sensitive column, bounded rate), bounded on the Overall slice; in
     a MetricsSpec binarized by class, TFMA bounds each class's gap."""
-    gate = spec.fairness_gate
-    if gate is None:
-        return []
-    configs = []
-    for column in spec.sensitive_columns:
-        for rate, bound in gate.max_gap.items():
-            options = {
-                "name": gap_name(rate, column),
-                "rate": rate,
-                "column": column,
-                "feature": slice_feature(spec, column),
-                "min_group_size": gate.min_group_size,
-                "classes": len(spec.label.classes),
-            }
-            threshold = tfma.MetricThreshold(
-                value_threshold=tfma.GenericValueThreshold(upper_bound={"value": bound})
-            )
-            configs.append(
-                tfma.MetricConfig(
-                    class_name="MultiClassFairnessGap",
-                    module=MULTICLASS_MODULE,
-                    config=json.dumps(options),
-                    per_slice_thresholds=[
-                        tfma.PerSliceMetricThreshold(
-                            slicing_specs=[tfma.SlicingSpec()], threshold=threshold
-                        )
-                    ],
-                )
-            )
-    return configs
+    extra = {"classes": len(spec.label.classes)}
+    return _gate_configs(spec, "MultiClassFairnessGap", MULTICLASS_MODULE, extra)
 
 
 def create_eval_config(spec: DatasetSpec) -> tfma.EvalConfig:

@@ -18,10 +18,11 @@
 # matrix and each class's metrics, per slice), the candidate against the baseline and
 # the simple baselines, and the ablation.
 #
-# Section 2 shows TFMA's interactive slicing view. It needs the TFMA widget
-# extension: in classic Jupyter it renders, in JupyterLab and in exported HTML it is
-# often blank. Sections 3 to 8 show the same numbers as static tables and plots
-# (the ones the HTML report holds), which render anywhere.
+# Section 2 shows TFMA's own interactive views, and section 4 a Fairness Indicators view.
+# They are widgets of the classic notebook: open this notebook with `make notebook`
+# (nbclassic, on the latest run). JupyterLab 4 and Notebook 7 cannot load TFMA's views.
+# The other sections are static tables and plots (the ones the HTML report holds), which
+# render anywhere.
 #
 # Choose the run with environment variables before starting Jupyter (or nbclient):
 #
@@ -36,6 +37,8 @@
 # edit the `.py` and run `make notebooks`. Commit both, without outputs.
 
 # %%
+# Setup first, imports included: TensorFlow takes a while to load, and the widgets of
+# sections 2 and 4 then find ipywidgets loaded when they are drawn.
 import os
 import warnings
 
@@ -47,21 +50,16 @@ from pipeline.project import ROOT
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 warnings.filterwarnings("ignore", message="You are using a non-supported Python version")
 
-METADATA = ROOT / os.environ.get("PIPELINE_METADATA", "outputs/census/metadata.sqlite")
-PIPELINE_NAME = os.environ.get("PIPELINE_NAME", "census_pipeline")
-RUN_ID = os.environ.get("PIPELINE_RUN_ID") or None
-SPEC = ROOT / os.environ.get("PIPELINE_SPEC", "data/census")
-print(f"store: {METADATA}\npipeline: {PIPELINE_NAME}\nrun: {RUN_ID or 'latest'}\nspec: {SPEC}")
-
-# %%
 # %matplotlib inline
 import pandas as pd
 import tensorflow_model_analysis as tfma
 from IPython.display import Markdown, display
 
 from pipeline.metrics import catalogue
+from pipeline.model.outputs import prediction_key
 from pipeline.reports import evaluation_tables as tables
-from pipeline.reports.artifacts import find_run
+from pipeline.reports.artifacts import baseline_evaluation, find_run
+from pipeline.reports.fairness_view import fairness_view
 from pipeline.reports.figures import (
     ablation_figure,
     class_confusion_figure,
@@ -71,7 +69,13 @@ from pipeline.reports.figures import (
     slice_bars_figure,
 )
 from pipeline.reports.summary import failed_thresholds
-from pipeline.spec import load_spec
+from pipeline.spec import load_spec, slice_feature
+
+METADATA = ROOT / os.environ.get("PIPELINE_METADATA", "outputs/census/metadata.sqlite")
+PIPELINE_NAME = os.environ.get("PIPELINE_NAME", "census_pipeline")
+RUN_ID = os.environ.get("PIPELINE_RUN_ID") or None
+SPEC = ROOT / os.environ.get("PIPELINE_SPEC", "data/census")
+print(f"store: {METADATA}\npipeline: {PIPELINE_NAME}\nrun: {RUN_ID or 'latest'}\nspec: {SPEC}")
 
 spec = load_spec(SPEC)
 pd.set_option("display.max_columns", None)
@@ -97,16 +101,47 @@ for line in failed_thresholds(run.evaluation.uri, spec) if run.blessed is False 
 frame = tables.metrics_frame(run.evaluation.uri, spec)
 
 # %% [markdown]
-# ## 2. TFMA's slicing view (interactive)
+# ## 2. TFMA's views (interactive)
 #
-# Pick a slicing column in the view to browse every metric per slice.
+# TFMA's slicing view for each sensitive column (pick the metric to show, sort the
+# slices, switch to the table) and its plots (calibration, precision-recall, ROC,
+# prediction distribution) of the overall slice and of one group. TFMA draws their
+# tables and charts with Google Charts, which it loads from www.gstatic.com as a view
+# opens: offline, the controls, slice lists and plot headings show but the table and
+# chart areas stay empty (sections 3 to 5 show the same numbers as static tables).
 
 # %%
 result = tfma.load_eval_result(
     run.evaluation.uri, model_name="candidate" if run.baseline_model else None
 )
-column = spec.sensitive_columns[0] if spec.sensitive_columns else None
-display(tfma.view.render_slicing_metrics(result, slicing_column=column))
+# The model's own output: the Evaluator also scores the simple baselines' outputs, and
+# with several outputs TFMA's slicing view shows an empty table until one is picked.
+output = prediction_key(spec.task)
+own = result._replace(
+    slicing_metrics=[(key, {output: m[output]}) for key, m in result.slicing_metrics if output in m]
+)
+for column in spec.sensitive_columns or spec.slice_columns[:1]:
+    display(Markdown(f"### TFMA slicing view: {column}"))
+    display(tfma.view.render_slicing_metrics(own, slicing_column=slice_feature(spec, column)))
+
+# %%
+# The slices TFMA drew plots of for the model's output (a regression spec asks for none).
+plotted = [key for key, plots in result.plots if output in plots]
+if () in plotted:
+    display(Markdown("### TFMA plots: Overall"))
+    display(tfma.view.render_plot(result, output_name=output))
+else:
+    print(f"TFMA computed no plots for this {spec.task} model")
+# One group of the first sensitive column; any slice of the run works the same way.
+for column in spec.sensitive_columns[:1]:
+    feature = slice_feature(spec, column)
+    key = next((k for k in plotted if len(k) == 1 and k[0][0] == feature), None)
+    if key is None:
+        continue
+    value = key[0][1].decode() if isinstance(key[0][1], bytes) else str(key[0][1])
+    display(Markdown(f"### TFMA plots: {tables.slice_label(key, spec)}"))
+    group = tfma.SlicingSpec(feature_values={feature: value})
+    display(tfma.view.render_plot(result, group, output_name=output))
 
 # %% [markdown]
 # ## 3. Metrics per slice and per feature cross
@@ -149,6 +184,19 @@ else:
 # rate's gap to the overall rate at the same threshold (group minus overall). For a
 # multi-class model, per class instead of per threshold: each class's rates against
 # the other classes, the prediction being the top class.
+
+# %% [markdown]
+# The view below is in the spirit of TFMA's Fairness Indicators widget (TFMA 0.47 has
+# none, and the `fairness-indicators` package cannot be installed beside TFX 1.16): pick
+# a sensitive column, a rate and a threshold to see each group's rate with its bootstrap
+# interval, the overall rate as a dashed line, and the gap. When the run has a baseline
+# model, its rates (from the evaluation that blessed it) are the hatched bars. Outside the
+# classic notebook it shows its first selection as a static chart and table.
+
+# %%
+baseline_eval = baseline_evaluation(METADATA, run)
+baseline_frame = tables.metrics_frame(baseline_eval.uri, spec) if baseline_eval else None
+display(fairness_view(frame, spec, baseline_frame))
 
 # %%
 # The fairness gate (spec `fairness.gate`): ok = within the bound, None = group

@@ -1,11 +1,13 @@
-"""Command line: `python -m pipeline run|summary|predict|export-schema|compile|submit|...`.
+"""Command line: `python -m pipeline init|run|summary|predict|export-schema|compile|...`.
 
+python -m pipeline init data/x/file.csv --label y   # writes data/x/dataset.yaml from the data
 python -m pipeline run                       # the census pipeline, bundled data
 python -m pipeline run --data data/compas --train-steps 200
 python -m pipeline summary                   # the latest run, from ML Metadata
 python -m pipeline export-schema             # inferred schema -> data/<set>/schema.pbtxt
 python -m pipeline report [--run-id ID]      # static HTML report and model card of a run
 python -m pipeline report --cloud-config deploy/vertex.yaml [--run-id JOB]  # a Vertex run's
+python -m pipeline notebook [--run-id ID]    # the model notebook on a run (make notebook)
 python -m pipeline skew --serving-data F.csv # serving data vs. the training statistics
 python -m pipeline predict --data new.csv --output predictions.csv   # the pushed model scores
 python -m pipeline request --data rows.csv   # a TF Serving / Vertex AI request body (JSON)
@@ -22,8 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
                        help="where artifacts, ML Metadata and pushed models go (default: %(default)s)")  # fmt: skip
 
+    init = sub.add_parser(
+        "init", help="write a commented dataset.yaml beside a CSV file, inferred from its data"
+    )
+    init.add_argument("csv", type=Path, help="the CSV file (gzip, any delimiter, UTF-8 or Latin-1)")
+    init.add_argument("--label", required=True, metavar="COLUMN", help="the column to predict")
+
     run = sub.add_parser("run", help="run the whole pipeline with LocalDagRunner")
     common(run)
     run.add_argument("--train-steps", type=int, help="override training.train_steps of the spec")
@@ -80,6 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="the HTML file (default: <output>/<set>/reports/)")
     report.add_argument("--cloud-config", type=Path,
                         help="a Vertex AI run's report, from the deployment's pipeline root")  # fmt: skip
+
+    notebook = sub.add_parser(
+        "notebook", help="serve the model notebook on a run, where TFMA's views render"
+    )
+    common(notebook)
+    notebook.add_argument("--run-id", help="a run id (default: the latest run)")
+    notebook.add_argument("--port", type=int, default=8888,
+                          help="port on 127.0.0.1 (default: %(default)s, else a free one)")  # fmt: skip
 
     skew = sub.add_parser("skew", help="compare serving data with the training statistics")
     common(skew)
@@ -159,6 +177,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _init(csv: Path, label: str) -> int:
+    """Writes `dataset.yaml` beside `csv`; prints what it inferred and the next command."""
+    from pipeline.spec.init import InitError, write_spec
+
+    command = shlex.join(["python", "-m", "pipeline", "init", str(csv), "--label", label])
+    try:
+        path, leaks = write_spec(csv, label, command)
+    except InitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    spec = load_spec(path)
+    task = spec.task.replace("_", " ")
+    classes = (
+        f"positive class {spec.label.positive!r}"
+        if spec.label.positive is not None
+        else f"classes {list(spec.label.classes)}"
+        if spec.label.classes
+        else "a number"
+    )
+    print(f"Wrote {path}: {task} of {spec.label.column!r} ({classes}).")
+    counts = Counter(c.role for c in spec.columns)
+    print(f"  {counts['numeric']} numeric and {counts['categorical']} categorical column(s)")
+    for column in spec.columns:
+        if column.role == "ignored":
+            print(f"  ignored {column.name!r}: {column.reason}")
+    for name in leaks:
+        print(f"  CHECK {name!r}: it gives the class by itself; is it known before the outcome?")
+    if spec.missing_values:
+        print(f"  missing values: {', '.join(map(repr, spec.missing_values))} (and empty cells)")
+    print("Check its comments (what the data cannot say: a column that leaks the label, the")
+    print("bounds a useful model must meet), then run:")
+    print(f"    python -m pipeline run --data {shlex.quote(str(path.parent))}")
+    return 0
+
+
 def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> int:
     from pipeline.reports.html import report_path
     from pipeline.reports.summary import format_summary, next_steps, summarize_run
@@ -171,7 +224,6 @@ def _summary(spec: DatasetSpec, output_dir: Path, run_id: str | None = None) -> 
         report=report if report.exists() else None,
         log=None,
         metadata_path=paths.metadata_path,
-        pipeline_name=pipeline_name(spec),
         spec_path=spec.spec_path,
     )
     print(format_summary(summary, next_lines=steps))
@@ -224,6 +276,32 @@ def _report(
     for path in write_model_card(run, spec, out.parent, card, serving=False):
         print(f"Model card of run {run.run_id}: {path}")
     return 0
+
+
+def _notebook(spec: DatasetSpec, output_dir: Path, run_id: str | None, port: int) -> int:
+    from pipeline.reports import notebook
+    from pipeline.reports.artifacts import find_run
+
+    paths = paths_for(spec, output_dir)
+    try:
+        run = find_run(paths.metadata_path, pipeline_name(spec), run_id)
+    except (FileNotFoundError, LookupError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if run.evaluation is None:
+        print(f"error: run {run.run_id} has no evaluation (it stopped before the Evaluator): "
+              "pass --run-id of another run", file=sys.stderr)  # fmt: skip
+        return 1
+    env = notebook.run_environment(
+        paths.metadata_path, pipeline_name(spec), spec.spec_path, run.run_id
+    )
+    return notebook.serve(
+        paths.root / "notebooks",
+        env,
+        paths.log_dir / "notebook.log",
+        port,
+        announce=f"Model notebook on run {run.run_id} of {pipeline_name(spec)}",
+    )
 
 
 def _skew(spec: DatasetSpec, output_dir: Path, serving: Path, run_id: str | None) -> int:
@@ -428,6 +506,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         # Before TensorFlow is first imported: no C++ info or warning chatter on the
         # console. A run sends all of it to its log file instead (pipeline.runners.console).
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.command == "init":
+        return _init(args.csv, args.label)
     overrides = None
     if args.command == "run" and args.train_steps:
         overrides = {"train_steps": args.train_steps}
@@ -446,6 +526,8 @@ def main(argv: list[str] | None = None, aiplatform: Any = None) -> int:
         return _summary(spec, args.output_dir, args.run_id)
     if args.command == "report":
         return _report(spec, args.output_dir, args.run_id, args.out, args.cloud_config)
+    if args.command == "notebook":
+        return _notebook(spec, args.output_dir, args.run_id, args.port)
     if args.command == "skew":
         return _skew(spec, args.output_dir, args.serving_data, args.run_id)
     if args.command == "export-schema":

@@ -59,7 +59,7 @@ from tfx.types.channel import Channel
 
 import eval_config
 from components.ablation import Ablation, VertexAblation, ablation_config
-from components.arrow_csv_example_gen import ArrowCsvExampleGen
+from components.arrow_csv_example_gen import ArrowCsvExampleGen, CsvOptions
 from components.atomic_pusher import AtomicPusher
 from components.baseline_model import PreviousBlessedModelStrategy
 from components.data_gate import DataGate
@@ -112,10 +112,20 @@ def _csv_example_gen(
 
     The split is explicit even for a single output split: by default ExampleGen would
     cut a one-file input into train/eval 2:1. Arrow parses the CSV (the same examples
-    and splits as TFX's executor in half its time).
+    and splits as TFX's executor in half its time), as the spec says the files are written.
     """
+    # A file to score may have no label column: only the features are floats there.
+    floats = spec.numeric_features if file_key == "score" else spec.float_columns
     return ArrowCsvExampleGen(
         input_base=data_root,
+        # How the spec says the files are read: delimiter, encoding, missing tokens, and
+        # the columns that are numbers in every file.
+        custom_config=CsvOptions(
+            delimiter=spec.delimiter,
+            encoding=spec.encoding,
+            missing_values=spec.missing_values,
+            float_columns=tuple(floats),
+        ).to_custom_config(),
         input_config=example_gen_pb2.Input(
             splits=[
                 example_gen_pb2.Input.Split(name=file_key, pattern=pattern or spec.files[file_key])
@@ -239,6 +249,7 @@ def create_pipeline(
     kubeflow: bool = False,
     custom_training: dict[str, Any] | None = None,
     resolvers: bool = True,
+    tracking_uri: str | None = None,
 ) -> Pipeline:
     """Builds the training pipeline for the data set described by `spec`.
 
@@ -266,6 +277,8 @@ def create_pipeline(
             models go to a Vertex AI endpoint instead of `serving_model_dir`.
         kubeflow: Built for `KubeflowV2DagRunner`: only components and resolver
             strategies its compiler supports.
+        tracking_uri: The MLflow tracking URI the cloud build's Report step logs the run
+            to (None: not logged; the local runner logs its runs itself).
 
     Returns:
         The pipeline, ready for any TFX runner.
@@ -461,6 +474,7 @@ def create_pipeline(
             Report(
                 dataset=json.dumps(spec_config(spec), sort_keys=True),
                 pipeline_name=pipeline_name,
+                tracking_uri=tracking_uri,
                 examples=example_gen.outputs["examples"],
                 statistics=statistics_gen.outputs["statistics"],
                 anomalies=example_validator.outputs["anomalies"],

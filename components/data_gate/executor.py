@@ -51,7 +51,9 @@ def describe_anomalies(
 ) -> tuple[list[str], list[str]]:
     """Plain-words lines per anomalous column: (blocking problems, tolerated warnings)."""
     problems, warnings = [], []
-    for column, info in sorted(anomalies.anomaly_info.items()):
+    for key, info in sorted(anomalies.anomaly_info.items()):
+        # The column as the CSV header names it (TFDV quotes a key holding spaces).
+        column = ".".join(info.path.step) or key
         for reason in info.reason or [
             anomalies_pb2.AnomalyInfo.Reason(description=info.description)
         ]:
@@ -75,10 +77,17 @@ def check_schema_against_spec(schema: schema_pb2.Schema, spec: DatasetSpec) -> l
         if name not in types_by_name:
             problems.append(f"column '{name}' is described in {spec.spec_path} but has no data")
     for name in spec.numeric_features:
-        if types_by_name.get(name, schema_pb2.INT) not in NUMERIC_TYPES:
+        if types_by_name.get(name, schema_pb2.FLOAT) not in NUMERIC_TYPES:
             problems.append(
                 f"column '{name}' is declared numeric in {spec.spec_path}, but its values are "
                 f"not all numbers (some cell holds text)"
+            )
+        elif types_by_name.get(name) == schema_pb2.INT:
+            # Only a curated schema can say so: ExampleGen writes numeric columns as floats.
+            problems.append(
+                f"column '{name}' is declared numeric in {spec.spec_path}, so its values are "
+                "floats, but the curated schema (schema_file) gives it type INT: change it to "
+                "FLOAT there, or export the schema again (python -m pipeline export-schema)"
             )
     return problems
 

@@ -25,7 +25,7 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
 from pipeline.serving.output_columns import number, output_columns
-from pipeline.spec import DatasetSpec
+from pipeline.spec import DatasetSpec, csv_format
 
 PREDICTIONS_FILE = "predictions.csv"
 # BulkInferrer's output files: gzipped TFRecords of PredictionLog.
@@ -61,13 +61,13 @@ def example_cells(example: tf.train.Example, columns: Sequence[str]) -> list[str
     return cells
 
 
-def score_header(pattern: str) -> list[str]:
-    """The header of the first file `pattern` matches."""
+def score_header(pattern: str, spec: DatasetSpec) -> list[str]:
+    """The header of the first file `pattern` matches, read as the spec's files are."""
     files = sorted(fileio.glob(pattern))
     if not files:
         raise FileNotFoundError(f"no file matches the score file {pattern}")
-    with fileio.open(files[0], "r") as f:
-        return next(csv.reader([f.readline()]))
+    with fileio.open(files[0], "rb") as f:
+        return csv_format.parse_header(f, files[0], spec.encoding, spec.delimiter)
 
 
 def _rows(
@@ -117,7 +117,7 @@ class Executor(base_executor.BaseExecutor):
             predictions.set_int_custom_property("rows", 0)
             return
         spec = DatasetSpec.from_config(json.loads(exec_properties["dataset"]))
-        columns = score_header(exec_properties["score_file"])
+        columns = score_header(exec_properties["score_file"], spec)
         threshold = float(exec_properties["threshold"])
         header = [*columns, *output_columns(spec, threshold).names]
         target = f"{predictions.uri.rstrip('/')}/{PREDICTIONS_FILE}"

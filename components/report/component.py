@@ -12,7 +12,8 @@ from components.report import executor
 
 
 class HtmlReport(artifact.Artifact):
-    """A directory holding `report.html` (see `executor.REPORT_FILE`)."""
+    """A directory holding `report.html` and, for an evaluated run, `model_card.json`
+    (`executor.REPORT_FILE`, `executor.CARD_FILE`)."""
 
     # Importable under this name from the top-level `modeling` module, as Kubeflow V2's
     # container entry point requires (see AblationReport).
@@ -31,6 +32,9 @@ class ReportSpec(component_spec.ComponentSpec):
         # DatasetSpec.to_config() as JSON: slices, thresholds, fairness settings.
         "dataset": component_spec.ExecutionParameter(type=str),
         "pipeline_name": component_spec.ExecutionParameter(type=str),
+        # The MLflow tracking URI the run is logged to (the cloud config's `tracking_uri`);
+        # absent: not logged.
+        "tracking_uri": component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         "examples": _input(standard_artifacts.Examples),
@@ -52,22 +56,31 @@ class ReportSpec(component_spec.ComponentSpec):
 
 
 class Report(base_component.BaseComponent):
-    """Renders the run's HTML report into its `report` artifact."""
+    """Renders the run's HTML report and model card into its `report` artifact, and logs
+    the run to MLflow when given a tracking URI."""
 
     SPEC_CLASS = ReportSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
 
-    def __init__(self, dataset: str, pipeline_name: str, **inputs: channel.BaseChannel) -> None:
+    def __init__(
+        self,
+        dataset: str,
+        pipeline_name: str,
+        tracking_uri: str | None = None,
+        **inputs: channel.BaseChannel,
+    ) -> None:
         """Builds the component.
 
         Args:
             dataset: JSON of `DatasetSpec.to_config()`.
             pipeline_name: The pipeline's name, the report's title.
+            tracking_uri: The MLflow tracking URI to log the run to; None: no logging.
             **inputs: The run's artifacts, under the keys of `ReportSpec.INPUTS`.
         """
         spec = ReportSpec(
             dataset=dataset,
             pipeline_name=pipeline_name,
+            tracking_uri=tracking_uri,
             report=channel.Channel(type=HtmlReport),
             **inputs,
         )

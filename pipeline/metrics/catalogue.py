@@ -210,6 +210,11 @@ SUMMARY_COLUMNS = {
     MULTICLASS: (EXAMPLE_COUNT, TOP1_ACCURACY, MACRO_F1, MACRO_AUC),
     REGRESSION: (EXAMPLE_COUNT, RMSE, MAE, R2),
 }
+# Metrics a slice's examples must hold both classes for (with one class TFMA still writes
+# a number, AUC 0, that measures nothing), and one a slice without a positive lacks (the
+# calibration divides by the mean label).
+NEEDS_BOTH_CLASSES = (AUC, PR_AUC, KS)
+NEEDS_POSITIVES = (CALIBRATION,)
 # What models are compared on, one against another: the simple baselines against the
 # model, the ablated models against the reference. The first is the key metric, which
 # the reports lead with.

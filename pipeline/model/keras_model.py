@@ -15,13 +15,13 @@ import tf_keras as keras
 from pipeline.model.outputs import prediction_key
 from pipeline.model.preprocessing import transformed_name
 from pipeline.model.tracing import keep_keras_unconverted
-from pipeline.spec import DatasetSpec, bucket_name, cross_name
+from pipeline.spec import DatasetSpec, bucket_name, cross_name, feature_key
 
 
 def input_sizes(spec: DatasetSpec, tf_transform_output: tft.TFTransformOutput) -> dict[str, int]:
     """Number of distinct ids of every integer (categorical) model input."""
     sizes = {
-        transformed_name(name): tf_transform_output.vocabulary_size_by_name(name) + 1
+        transformed_name(name): tf_transform_output.vocabulary_size_by_name(feature_key(name)) + 1
         for name in spec.categorical_features
     }
     for name, boundaries in spec.bucketized_features.items():

@@ -1,6 +1,7 @@
 """What Transform runs: raw columns to model inputs (`module_file.preprocessing_fn`).
 
-Transformed feature names:
+Transformed feature names (`<column>` is `pipeline.spec.feature_key(column)`: the column's
+name, or a form of it TensorFlow accepts):
     <numeric>_xf      z-score, missing values imputed with the training mean
     <categorical>_xf  vocabulary index; one OOV bucket; missing is its own category
     <column>_bucket   bucket index of a numeric column with declared boundaries
@@ -16,7 +17,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from pipeline.spec import DatasetSpec, bucket_name, cross_name
+from pipeline.spec import DatasetSpec, bucket_name, cross_name, feature_key
 
 MISSING = "__missing__"
 # Categories kept per column, most frequent first. Up to this many distinct values the
@@ -26,8 +27,9 @@ VOCABULARY_TOP_K = 100_000
 
 
 def transformed_name(column: str) -> str:
-    """Name of the transformed feature for a numeric or categorical column."""
-    return f"{column}_xf"
+    """Name of the transformed feature for a numeric or categorical column (named after
+    `feature_key`, so that any header name makes a valid Keras input)."""
+    return f"{feature_key(column)}_xf"
 
 
 def _dense(x: tf.Tensor | tf.SparseTensor, default: Any) -> tuple[tf.Tensor, tf.Tensor]:
@@ -147,7 +149,7 @@ def preprocess(inputs: dict[str, Any], spec: DatasetSpec) -> dict[str, Any]:
         # below VOCABULARY_TOP_K distinct values), and Transform's time is mostly Beam's
         # cost per stage, not the data's.
         outputs[transformed_name(name)] = tft.experimental.compute_and_apply_approximate_vocabulary(
-            values, top_k=VOCABULARY_TOP_K, num_oov_buckets=1, vocab_filename=name
+            values, top_k=VOCABULARY_TOP_K, num_oov_buckets=1, vocab_filename=feature_key(name)
         )
 
     for a, b in spec.feature_crosses:

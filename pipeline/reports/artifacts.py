@@ -312,3 +312,33 @@ def latest_output_uri(
             if artifacts:
                 return artifacts[0].uri
     raise LookupError(f"no '{output_key}' output of {node_id} in {metadata_path}")
+
+
+def baseline_evaluation(metadata_path: Path | str, run: RunArtifacts) -> Artifact | None:
+    """The evaluation in which `run`'s baseline model was itself the candidate.
+
+    The Evaluator scores a baseline model on the headline metrics only (what the
+    comparison and the bounds need); its rates, intervals and fairness numbers are in the
+    evaluation that blessed it. This is the newest evaluation, other than the run's own,
+    whose Evaluator took the baseline model as its `model` and blessed it; None when the
+    run has no baseline (or that evaluation is gone from the store).
+    """
+    baseline = run.baseline_model
+    if baseline is None:
+        return None
+    store = open_store(Path(metadata_path))
+    own = run.evaluation.id if run.evaluation is not None else None
+    for execution_id, node in sorted(node_ids(store, run.pipeline_name).items(), reverse=True):
+        if node != "Evaluator":
+            continue
+        inputs = artifacts_by_key(store, execution_id, _INPUT_EVENTS)
+        if baseline.id not in {a.id for a in inputs.get("model", [])}:
+            continue
+        outputs = outputs_of(store, execution_id)
+        evaluation = (outputs.get("evaluation") or [None])[0]
+        blessing = (outputs.get("blessing") or [None])[0]
+        if evaluation is None or evaluation.id == own:
+            continue
+        if blessing is not None and blessing.int_property("blessed") == 1:
+            return evaluation
+    return None

@@ -208,7 +208,8 @@ def anomalies_frame(anomalies_uri: str, split: str) -> pd.DataFrame:
         infos.insert(0, (DATASET_ANOMALY, anomalies.dataset_anomaly_info))
     rows = [
         {
-            "feature": feature,
+            # The column as the header names it: TFDV quotes a key that holds spaces.
+            "feature": ".".join(info.path.step) or feature,
             "severity": anomalies_pb2.AnomalyInfo.Severity.Name(info.severity),
             "short_description": info.short_description,
             "description": info.description,

@@ -20,11 +20,16 @@ import pandas as pd
 
 from pipeline.metrics import catalogue
 from pipeline.model.outputs import BASELINES, MODEL_OUTPUTS
-from pipeline.spec import DatasetSpec, bucket_label, bucket_name, slice_feature
+from pipeline.spec import DatasetSpec, bucket_label, bucketized_column, slice_feature
 
 # TFMA metric name -> readable column title, for the per-slice table: the headline
 # metrics of either task (a frame has one set or the other).
 HEADLINE = {m.tfma_name: m.title for m in catalogue.either_task(catalogue.HEADLINE)}
+# Metrics undefined on a slice whose examples hold one class (TFMA name -> title), and on
+# one without a positive: the frame holds NaN for them there, so that no table, report or
+# notebook shows TFMA's number (an AUC of 0) as a measurement.
+NEEDS_BOTH_CLASSES = {m.tfma_name: m.title for m in catalogue.NEEDS_BOTH_CLASSES}
+NEEDS_POSITIVES = tuple(m.tfma_name for m in catalogue.NEEDS_POSITIVES)
 
 
 def key_metric(spec: DatasetSpec | None) -> tuple[str, str]:
@@ -56,8 +61,8 @@ def slice_label(slice_key: tuple, spec: DatasetSpec | None = None) -> str:
     parts = []
     for feature, value in slice_key:
         value = value.decode() if isinstance(value, bytes) else value
-        column = feature.removesuffix("_bucket")
-        if spec and feature == bucket_name(column) and column in spec.bucketized_features:
+        column = bucketized_column(spec, feature) if spec else None
+        if column is not None:
             parts.append(f"{column} {bucket_label(spec.bucketized_features[column], int(value))}")
         else:
             parts.append(f"{feature}={value}")
@@ -167,10 +172,48 @@ def metrics_frame(evaluation_uri: str, spec: DatasetSpec | None = None) -> pd.Da
                 ]
     frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
     _attach_intervals(frame, intervals)
+    single = single_class_slices(frame, spec)
+    no_positives = [name for name, label in single.items() if label == 0.0]
+    undefined = (
+        frame["slice"].isin(list(single)) & frame["metric"].isin(list(NEEDS_BOTH_CLASSES))
+    ) | (frame["slice"].isin(no_positives) & frame["metric"].isin(NEEDS_POSITIVES))
+    frame.loc[undefined, ["value", "lower", "upper"]] = math.nan
     order = {"overall": 0, "feature": 1, "cross": 2}
     frame["_order"] = frame["kind"].map(order)
     frame = frame.sort_values(["_order", "slice"], kind="stable").drop(columns="_order")
     return frame.reset_index(drop=True)
+
+
+def single_class_slices(frame: pd.DataFrame, spec: DatasetSpec | None = None) -> dict[str, float]:
+    """Slices whose examples all have one label (binary classification): slice -> that
+    label, 0.0 or 1.0 (read from the mean label, the same for every model and output).
+
+    None for another task: a mean class id or target of 0 or 1 does not mean one class.
+    """
+    if spec is not None and (spec.is_regression or spec.is_multiclass):
+        return {}
+    rows = frame[
+        (frame["metric"] == "mean_label")
+        & ~frame["is_diff"].astype(bool)
+        & frame["threshold"].isna()
+        & frame["class"].isna()
+    ]
+    return {
+        name: float(value)
+        for name, value in zip(rows["slice"], rows["value"], strict=True)
+        if value in (0.0, 1.0)
+    }
+
+
+def only_class(label: float, spec: DatasetSpec | None) -> str:
+    """The one class a single-class slice holds, for a sentence: "only '<=50K'"."""
+    if spec is None or spec.label.positive is None:
+        return "only positives" if label == 1.0 else "only negatives"
+    positive = spec.label.positive
+    if label == 1.0:
+        return f"only {str(positive)!r}"
+    others = [c for c in spec.label.classes if c != positive]
+    return f"only {str(others[0])!r}" if len(others) == 1 else f"no {str(positive)!r}"
 
 
 def class_name(class_id: int, spec: DatasetSpec | None) -> str:
@@ -238,8 +281,9 @@ def slice_table(
     """
     rows = _candidate(frame)
     rows = rows[rows["metric"].isin(HEADLINE) & _whole_slice(rows) & rows["kind"].isin(kinds)]
+    # dropna=False: a metric undefined on every slice (one class) keeps its column of NaN.
     table = rows.pivot_table(
-        index="slice", columns="metric", values="value", sort=False, aggfunc="first"
+        index="slice", columns="metric", values="value", sort=False, aggfunc="first", dropna=False
     )
     table = table.reindex(columns=[m for m in HEADLINE if m in table.columns])
     if rows["lower"].notna().any():
@@ -352,7 +396,7 @@ def baseline_table(
     if not set(BASELINES) & set(scores["output"]):
         return pd.DataFrame()
     table = scores.pivot_table(
-        index="slice", columns="output", values="value", sort=False, aggfunc="first"
+        index="slice", columns="output", values="value", sort=False, aggfunc="first", dropna=False
     )
     own = next((o for o in MODEL_OUTPUTS if o in table.columns), "")
     table = table.rename(columns={own: "model"})

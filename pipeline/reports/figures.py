@@ -192,3 +192,53 @@ def curve_figures(plots: dict[tuple[str, str], dict[str, pd.DataFrame]]) -> dict
     matrix_ax.set_yticks([0, 1], ["actual 0", "actual 1"])
     matrix_ax.set_title(f"Confusion matrix at {counts['threshold']:.2f} (Overall)")
     return {"roc": roc, "pr": pr, "calibration": cal, "confusion": matrix, "counts": counts}
+
+
+def rate_figure(chosen: pd.DataFrame, title: str) -> Any:
+    """One rate per group, from a `fairness_view.selection`: the candidate's bars (grey for
+    groups under SMALL_SLICE examples) beside the baseline's (hatched), intervals as error
+    bars, each model's Overall rate as a line (the candidate's interval as a band)."""
+    rate = chosen.attrs["rate"]
+    overall = chosen.attrs["overall"]
+    with_baseline = "baseline" in chosen
+    fig, ax = _figure(max(4.5, 0.9 * len(chosen) + 2.5), 3.6)
+    x = list(range(len(chosen)))
+    width = 0.4 if with_baseline else 0.6
+    shown = [(rate, "candidate", -width / 2 if with_baseline else 0.0)]
+    if with_baseline:
+        shown.append(("baseline", "baseline", width / 2))
+    for column, label, offset in shown:
+        xs = [i + offset for i in x]
+        if label == "candidate":
+            colors = ["#9aa5b1" if n < SMALL_SLICE else "#2680c2" for n in chosen["n"]]
+            ax.bar(xs, chosen[column], width=width, color=colors, label=label)
+        else:
+            ax.bar(xs, chosen[column], width=width, color="white", edgecolor="#2680c2",
+                   hatch="//", label=label)  # fmt: skip
+        if chosen[f"{column} low"].notna().any():  # the bootstrap's interval
+            errors = _error_bars(chosen[column], chosen[f"{column} low"], chosen[f"{column} high"])
+            ax.errorbar(xs, chosen[column], yerr=errors, fmt="none", color="k", linewidth=0.8,
+                        capsize=3)  # fmt: skip
+    _, value, low, high = overall.get("candidate", (None, float("nan"), None, None))
+    ax.axhline(value, color="#d64545", linestyle="--", label=f"Overall {value:.3f}")
+    if low is not None and high is not None:
+        ax.axhspan(low, high, color="#d64545", alpha=0.12, linewidth=0)
+    if "baseline" in overall:
+        ax.axhline(
+            overall["baseline"][1], color="#7b8794", linestyle=":", label="Overall (baseline)"
+        )
+    ax.set_xticks(
+        x,
+        list(chosen.index),
+        rotation=30 if len(x) > 3 else 0,
+        ha="right" if len(x) > 3 else "center",
+        fontsize=8,
+    )
+    # Rates are in [0, 1]; the axis stops a little above the highest value or bound.
+    highest = pd.concat([chosen[c] for c in chosen.columns if c.startswith((rate, "baseline"))])
+    top = max([highest.max(skipna=True), value, high or 0.0, 0.05]) * 1.2
+    ax.set_ylim(0, min(1.0, top) if top == top else 1.0)
+    ax.set_ylabel(rate)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig

@@ -325,7 +325,13 @@ def slices_section(features: pd.DataFrame, key_title: str) -> Section:
         {
             "examples": int(features.loc["Overall", "n"]) if "Overall" in features.index else None,
             "small_slice": SMALL_SLICE,
-            "plot": png(slice_bars_figure(features, key_title)),
+            # None when the key metric is undefined on every slice (one class in each).
+            "plot": (
+                png(slice_bars_figure(features, key_title))
+                if key_title in features and features[key_title].notna().any()
+                else None
+            ),
+            "key_metric": key_title,
             "table": table(features, "slice-metrics", small_rows=_small(features)),
         },
     )
@@ -650,6 +656,11 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def render_fragment(template: str, **data: Any) -> str:
+    """A template of `templates/` on its own, e.g. a table for a notebook's output."""
+    return _environment().get_template(template).render(**data)
 
 
 def render_page(title: str, spec: DatasetSpec, sections: list[Section]) -> str:

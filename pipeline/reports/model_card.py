@@ -675,6 +675,16 @@ def _write_atomically(path: str, text: str) -> None:
     fileio.rename(hidden, path, overwrite=True)
 
 
+def card_json(card: dict[str, Any]) -> str:
+    """The text of `model_card.json`, once `card` passes MCT's schema.
+
+    Raises:
+        InvalidCard: The card breaks MCT's schema.
+    """
+    validate_model_card(card)
+    return json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+
+
 def write_model_card(
     run: RunArtifacts,
     spec: DatasetSpec,
@@ -696,9 +706,7 @@ def write_model_card(
 
     if run.evaluation is None:
         return []
-    card = card or build_model_card(run, spec)
-    validate_model_card(card)
-    text = json.dumps(card, indent=2, ensure_ascii=False) + "\n"
+    text = card_json(card or build_model_card(run, spec))
     paths = []
     if reports_dir is not None:
         paths.append(model_card_path(reports_dir, run.run_id))

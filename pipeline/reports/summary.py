@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -21,8 +20,11 @@ from pipeline.model.outputs import PREDICTION_KEY
 from pipeline.project import DEFAULT_DATA, ROOT
 from pipeline.reports.artifacts import find_run, latest_output_uri
 from pipeline.reports.evaluation_tables import (
+    NEEDS_BOTH_CLASSES,
     class_name,
     metrics_frame,
+    only_class,
+    single_class_slices,
     slice_label,
     slice_table,
 )
@@ -41,13 +43,9 @@ HEADLINE = tuple(
 )
 # The two shown per slice, with their intervals (the others are in the report).
 SLICE_HEADLINE = tuple(tuple(m.title for m in pair) for pair in catalogue.COMPARED.values())
-NOTEBOOK = ROOT / "notebooks" / "model_analysis.ipynb"
-# The notebooks' defaults (notebooks/model_analysis.py): a command only sets what differs.
-NOTEBOOK_DEFAULTS = {
-    "PIPELINE_METADATA": ROOT / "outputs" / "census" / "metadata.sqlite",
-    "PIPELINE_NAME": "census_pipeline",
-    "PIPELINE_SPEC": DEFAULT_DATA,
-}
+# Where `make run` (from the repository root) writes: the notebook command names only
+# what differs.
+DEFAULT_OUTPUTS = ROOT / "outputs"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -122,7 +120,7 @@ def describe_gap_failure(
         min_group_size: The gate's; smaller groups are not named.
         label_class: A multi-class model's class whose rate broke the bound.
     """
-    _, rate, column = failure.metric_key.name.split("/")
+    _, rate, column = failure.metric_key.name.split("/", 2)
     title = catalogue.GATE_RATES[rate].title
     if label_class is not None:
         title = f"{title} of class {label_class}"
@@ -146,6 +144,30 @@ def describe_gap_failure(
     return (
         f"fairness gate: the {title} differs from the overall {title} for "
         f"{groups or f'a group by {value:.4f}'}; fairness.gate.max_gap.{rate} allows {bound:g}"
+    )
+
+
+def describe_single_class(failure, where: str, holds: str) -> str:
+    """One line for a bound on a metric that needs both classes, in a slice that has one.
+
+    Args:
+        failure: TFMA's failure on the metric (its value, 0, measures nothing).
+        where: The slice's readable name.
+        holds: Which class the slice holds, e.g. "only '<=50K'" (`only_class`).
+    """
+    name = failure.metric_key.name
+    title = NEEDS_BOTH_CLASSES[name]
+    subject = "the test split" if where == "Overall" else f"slice {where} of the test split"
+    if failure.metric_key.is_diff:
+        verdict = "no change against the baseline model can be measured"
+    else:
+        bounds = failure.metric_threshold.value_threshold
+        bound = "lower" if bounds.HasField("lower_bound") else "upper"
+        value = getattr(bounds, f"{bound}_bound").value
+        verdict = f"its {bound} bound {value:g} cannot be met"
+    return (
+        f"{name}: {subject} holds a single class ({holds}): {title} is undefined, so "
+        f"{verdict} (test examples of both classes are needed)"
     )
 
 
@@ -188,6 +210,7 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
     result = tfma.load_validation_result(evaluation_uri)
     lines = []
     gaps = None
+    single = None
     for per_slice in result.metric_validations_per_slice:
         where = slice_label(slicer_lib.deserialize_slice_key(per_slice.slice_key), spec)
         for failure in per_slice.failures:
@@ -197,8 +220,15 @@ def failed_thresholds(evaluation_uri: str, spec: DatasetSpec | None = None) -> l
                 size = spec.fairness_gate.min_group_size if spec and spec.fairness_gate else 0
                 of_class = gaps.get(label_class, {})
                 lines.append(describe_gap_failure(failure, of_class, size, label_class))
-            else:
-                lines.append(describe_failure(failure, where, label_class))
+                continue
+            if failure.metric_key.name in NEEDS_BOTH_CLASSES and label_class is None:
+                if single is None:
+                    single = single_class_slices(metrics_frame(evaluation_uri, spec), spec)
+                if where in single:
+                    holds = only_class(single[where], spec)
+                    lines.append(describe_single_class(failure, where, holds))
+                    continue
+            lines.append(describe_failure(failure, where, label_class))
     if result.missing_thresholds:
         lines.append("the eval config has no threshold, so TFMA cannot bless any model")
     for missing in result.missing_slices:
@@ -373,7 +403,6 @@ def next_steps(
     report: Path | None,
     log: Path | None,
     metadata_path: Path,
-    pipeline_name: str,
     spec_path: Path,
 ) -> list[tuple[str, str]]:
     """(what, where) lines for after a run: its report and log, the TensorBoard and
@@ -391,35 +420,22 @@ def next_steps(
             display_path(summary.model_run),
         ]
         lines.append(("TensorBoard", shlex.join(command)))
-    # The notebook opens on the latest run, which this one is until the next.
-    environment = {
-        "PIPELINE_METADATA": metadata_path,
-        "PIPELINE_NAME": pipeline_name,
-        "PIPELINE_SPEC": spec_path.parent if spec_path.name == "dataset.yaml" else spec_path,
-    }
-    settings = [
-        f"{key}={shlex.quote(_from_root(value))}"
-        for key, value in environment.items()
-        if not _same(value, NOTEBOOK_DEFAULTS[key])
-    ]
-    jupyter = [display_path(bin_dir / "jupyter"), "lab", display_path(NOTEBOOK)]
-    lines.append(("notebook", " ".join([*settings, shlex.join(jupyter)])))
+    # The model notebook served by nbclassic, where TFMA's views render (`make notebook`);
+    # it opens on the latest run, which this one is until the next. The store sits in
+    # <output dir>/<set>/.
+    # The venv's python is a symlink out of the checkout: its folder is shown, not its target.
+    notebook = [str(Path(display_path(bin_dir)) / "python"), "-m", "pipeline", "notebook"]
+    spec_dir = spec_path.parent if spec_path.name == "dataset.yaml" else spec_path
+    if not _same(spec_dir, DEFAULT_DATA):
+        notebook += ["--data", display_path(spec_dir)]
+    output_dir = Path(metadata_path).parent.parent
+    if not _same(output_dir, DEFAULT_OUTPUTS):
+        notebook += ["--output-dir", display_path(output_dir)]
+    lines.append(("notebook", shlex.join(notebook)))
     if summary.pushed_to:
         lines.append(("serving", display_path(summary.pushed_to)))
     return lines
 
 
-def _same(value: str | Path, default: str | Path) -> bool:
-    if isinstance(default, Path):
-        return Path(value).resolve() == default.resolve()
-    return value == default
-
-
-def _from_root(value: str | Path) -> str:
-    """How the notebooks read a path setting: relative to the repository root, or absolute."""
-    if isinstance(value, str):
-        return value
-    try:
-        return str(Path(value).resolve().relative_to(ROOT))
-    except ValueError:
-        return os.path.abspath(value)
+def _same(path: str | Path, default: Path) -> bool:
+    return Path(path).resolve() == default.resolve()

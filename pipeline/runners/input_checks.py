@@ -5,10 +5,15 @@ text in a numeric column turns the column into strings) and the problem would su
 later as a schema anomaly or a training error far from its cause. These checks stop the run
 first and name the file, the line, the column and the value, with what to do about it.
 
-What passes: an empty cell or a `missing_values` token (a missing value, imputed by the
-module file), any text in a categorical column (unseen values map to the OOV bucket).
+Files are read as the spec says (`pipeline.spec.csv_format`: delimiter, encoding, a UTF-8
+byte-order mark dropped, `.gz` decompressed), as ExampleGen reads them.
+
+What passes: an empty cell or a `missing_values` token, in any column (a missing value,
+imputed by the module file), any text in a categorical column (unseen values map to the
+OOV bucket).
 What stops the run: no file matching a pattern, an empty file or one with a header but no
-rows, files of one split with different headers, a row with the wrong number of cells,
+rows, files of one split with different headers, a file that is not text in the spec's
+encoding, or a `.gz` file that is not gzip, a row with the wrong number of cells,
 unbalanced quotes, a numeric cell that is not a finite number (text, NaN, inf), a missing
 label, one outside the declared classes or (regression) one that is not a finite number,
 and too few rows to fill every split.
@@ -25,15 +30,18 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from pipeline.model.outputs import SCORED_COLUMNS
-from pipeline.spec import DatasetSpec
+from pipeline.spec import DatasetSpec, csv_format
 
 MAX_REPORTED = 10
 # Rows per hash bucket below which a split may well end up empty.
 MIN_ROWS_PER_BUCKET = 5
+# A number written with a decimal comma (spreadsheets in many European locales).
+DECIMAL_COMMA = re.compile(r"[-+]?\d+,\d+")
 
 
 class InputDataError(ValueError):
@@ -73,6 +81,12 @@ def _check_number(
     try:
         value = float(text)
     except ValueError:
+        if DECIMAL_COMMA.fullmatch(text):
+            problems.add(
+                f"{where}, column '{column}': {text!r} is not a number: it has a decimal "
+                "comma; export the file with '.' as the decimal separator"
+            )
+            return
         problems.add(
             f"{where}, column '{column}': {text!r} is not a number (numeric column; "
             f"leave the cell empty or use one of {sorted(missing)} for a missing value)"
@@ -147,8 +161,8 @@ def _check_file(
     }
     needed = {header.index(c): c for c in required}
     rows = 0
-    with path.open(newline="") as f:
-        reader = csv.reader(f, strict=True)
+    with csv_format.open_text(path, spec.encoding) as f:
+        reader = csv.reader(f, delimiter=spec.delimiter, strict=True)
         try:
             next(reader)
             for row in reader:
@@ -195,11 +209,12 @@ def _check_file(
                 f"{path} line {reader.line_num}: {e} (an unbalanced quote: a value that "
                 "opens a quote must close it)"
             )
-        except UnicodeDecodeError as e:
-            problems.add(
-                f"{path} line {reader.line_num + 1}: not UTF-8 text ({e.reason}); save the "
-                "file as UTF-8"
-            )
+        except UnicodeDecodeError:
+            problems.add(csv_format.undecodable_message(path, spec.encoding))
+            return rows
+        except (OSError, EOFError) as e:  # a .gz file that is not gzip, or is cut short
+            problems.add(f"{path}: cannot be read: {e}")
+            return rows
     if rows == 0:
         problems.add(f"{path}: a header but no rows")
     return rows
@@ -220,8 +235,14 @@ def check_input_files(spec: DatasetSpec) -> dict[str, int]:
             continue
         headers = {}
         for path in paths:
-            with path.open(newline="") as f:
-                headers[path] = next(csv.reader(f), [])
+            try:
+                headers[path] = csv_format.read_header(path, spec.encoding, spec.delimiter)
+            except UnicodeDecodeError:
+                problems.add(csv_format.undecodable_message(path, spec.encoding))
+            except (OSError, EOFError) as e:
+                problems.add(f"{path}: cannot be read: {e}")
+        if len(headers) < len(paths):
+            continue
         first = headers[paths[0]]
         if not first:
             problems.add(f"{paths[0]}: empty file, not even a header")
@@ -264,16 +285,18 @@ def _check_scoring(
 ) -> list[str]:
     """Adds the problems of a file to score to `problems`; returns its header."""
     try:
-        with path.open(newline="") as f:
-            header = next(csv.reader(f), [])
+        header = csv_format.read_header(path, spec.encoding, spec.delimiter)
     except FileNotFoundError:
         problems.add(f"{path}: no such file")
         return []
     except IsADirectoryError:
         problems.add(f"{path}: a folder, not a CSV file")
         return []
-    except UnicodeDecodeError as e:
-        problems.add(f"{path}: not UTF-8 text ({e.reason}); save the file as UTF-8")
+    except UnicodeDecodeError:
+        problems.add(csv_format.undecodable_message(path, spec.encoding))
+        return []
+    except (OSError, EOFError) as e:  # a .gz file that is not gzip, or is cut short
+        problems.add(f"{path}: cannot be read: {e}")
         return []
     if not header:
         problems.add(f"{path}: empty file, not even a header")

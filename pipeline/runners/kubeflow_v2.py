@@ -103,6 +103,7 @@ def build_pipeline(spec: DatasetSpec, config: CloudConfig, resolvers: bool = Tru
         kubeflow=True,
         custom_training=config.custom_training_config(),
         resolvers=resolvers,
+        tracking_uri=config.tracking_uri,
     )
 
 

@@ -209,7 +209,6 @@ def _record(
         report=report,
         log=log_file,
         metadata_path=paths.metadata_path,
-        pipeline_name=pipeline_name(spec),
         spec_path=spec.spec_path,
     )
     record = run_fingerprint.LastRun(

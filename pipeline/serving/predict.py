@@ -23,7 +23,7 @@ from pipeline.runners.input_checks import check_scoring_file
 from pipeline.serving.model import ServedModel
 from pipeline.serving.output_columns import DEFAULT_THRESHOLD, output_columns
 from pipeline.serving.raw_examples import serialize_rows
-from pipeline.spec import DatasetSpec
+from pipeline.spec import DatasetSpec, csv_format
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -92,8 +92,11 @@ def predict_csv(
     partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     count = 0
     try:
-        with data.open(newline="") as source, partial.open("w", newline="") as target:
-            reader = csv.reader(source)
+        with (
+            csv_format.open_text(data, spec.encoding) as source,
+            partial.open("w", newline="") as target,
+        ):
+            reader = csv.reader(source, delimiter=spec.delimiter)
             next(reader)
             writer = csv.writer(target, lineterminator="\n")
             writer.writerow([*header, *columns.names])

@@ -31,7 +31,7 @@ from pipeline.runners.input_checks import check_scoring_file
 from pipeline.serving.model import ServedModel
 from pipeline.serving.predict import check_fit
 from pipeline.serving.raw_examples import serialize_rows
-from pipeline.spec import DatasetSpec
+from pipeline.spec import DatasetSpec, csv_format
 
 TF_SERVING = "tf-serving"
 VERTEX = "vertex"
@@ -67,8 +67,8 @@ def request_for_csv(
         raise ValueError(f"unknown server {server!r}; use one of {list(SERVERS)}")
     check_fit(spec, model)
     header = check_scoring_file(spec, data, model.types, model.required)
-    with data.open(newline="") as f:
-        reader = csv.reader(f)
+    with csv_format.open_text(data, spec.encoding) as f:
+        reader = csv.reader(f, delimiter=spec.delimiter)
         next(reader)
         rows = [dict(zip(header, row, strict=True)) for row in reader if row]
     examples = serialize_rows(spec, rows, model.types)

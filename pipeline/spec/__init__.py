@@ -3,7 +3,9 @@
 `load_spec` reads and validates `data/<set>/dataset.yaml` (its schema: `schema.py`, the
 models `dataset.schema.json` and `docs/spec-reference.md` are generated from); everything
 else (features, model inputs, slices, thresholds) derives from the `DatasetSpec` it returns
-(`dataset.py`). Nothing here imports TFX or TensorFlow.
+(`dataset.py`). `infer.py` drafts a first spec from a CSV file and `init.py` writes it
+(`python -m pipeline init`).
+Nothing here imports TFX or TensorFlow.
 """
 
 from pipeline.metrics.catalogue import (
@@ -34,8 +36,10 @@ from pipeline.spec.loader import load_spec
 from pipeline.spec.names import (
     bucket_label,
     bucket_name,
+    bucketized_column,
     cross_name,
     evaluated_features,
+    feature_key,
     slice_feature,
 )
 
@@ -62,8 +66,10 @@ __all__ = [
     "Training",
     "bucket_label",
     "bucket_name",
+    "bucketized_column",
     "cross_name",
     "evaluated_features",
+    "feature_key",
     "load_spec",
     "slice_feature",
 ]

@@ -275,6 +275,9 @@ class DatasetSpec:
     # A file (or glob pattern) each run scores, relative to `directory`.
     score: str | None = None
     model_card: ModelCard = ModelCard()
+    # How every file is read (`pipeline.spec.csv_format`): the `files` section's keys.
+    delimiter: str = ","
+    encoding: str = "utf-8"
 
     @property
     def is_regression(self) -> bool:
@@ -304,6 +307,14 @@ class DatasetSpec:
     @property
     def bucketized_features(self) -> dict[str, tuple[float, ...]]:
         return {c.name: c.buckets for c in self.columns if c.buckets}
+
+    @property
+    def float_columns(self) -> list[str]:
+        """The columns whose values are numbers by the spec, in every file: the numeric
+        features, and a regression's label. ExampleGen writes them as floats, so a column
+        of whole numbers in one file and decimals in another has one type."""
+        label = [self.label.column] if self.is_regression else []
+        return [*self.numeric_features, *label]
 
     @property
     def raw_feature_columns(self) -> list[str]:

@@ -8,13 +8,13 @@ saying what to do: `<spec file>: key '<dotted.key>': <message>`.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from pipeline.spec import csv_format
 from pipeline.spec.dataset import (
     Ablation,
     Bootstrap,
@@ -28,7 +28,7 @@ from pipeline.spec.dataset import (
     Threshold,
     Training,
 )
-from pipeline.spec.schema import FairnessSpec, SpecFile, first_error
+from pipeline.spec.schema import FairnessSpec, FilesSpec, SpecFile, first_error
 
 # libyaml's safe loader when PyYAML has it: the pure-Python parser is most of the time a
 # load takes, and every CLI command loads a spec.
@@ -39,33 +39,53 @@ def _fail(path: Path, key: str, message: str) -> SpecError:
     return SpecError(f"{path}: key '{key}': {message}")
 
 
-def _read_header(pattern: Path, spec_path: Path, key: str) -> list[str]:
-    """The header of `pattern`, or of the first file its glob pattern matches."""
+def _read_header(
+    pattern: Path, spec_path: Path, key: str, files: FilesSpec
+) -> tuple[Path, list[str]]:
+    """The first file `pattern` (a file name or glob pattern) matches, and its header."""
     matches = sorted(p for p in pattern.parent.glob(pattern.name) if p.is_file())
     if not matches:
         raise _fail(spec_path, key, f"file {pattern} does not exist")
     path = matches[0]
-    with path.open(newline="") as f:
-        header = next(csv.reader(f), None)
+    try:
+        header = csv_format.read_header(path, files.encoding, files.delimiter)
+    except UnicodeDecodeError:
+        raise _fail(spec_path, key, csv_format.undecodable_message(path, files.encoding)) from None
+    except (OSError, EOFError) as error:  # a .gz file that is not gzip, or is cut short
+        raise _fail(spec_path, key, f"file {path} cannot be read: {error}") from None
     if not header:
         raise _fail(spec_path, key, f"file {path} is empty: it needs a header row")
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
         raise _fail(spec_path, key, f"file {path} repeats the column(s) {duplicates} in its header")
-    return header
+    return path, header
+
+
+def _header_hint(path: Path, files: FilesSpec) -> str:
+    """Why described columns may be missing from a header: it is split by another
+    delimiter than the spec's."""
+    other = csv_format.other_delimiter(csv_format.first_line(path, files.encoding), files.delimiter)
+    if not other:
+        return ""
+    return (
+        f": its header looks separated by {csv_format.delimiter_name(other)}, not "
+        f"{csv_format.delimiter_name(files.delimiter)}; set `delimiter: "
+        f"{csv_format.delimiter_name(other)}` under `files:` in the spec"
+    )
 
 
 def _check_files(spec: SpecFile, path: Path) -> None:
     """Each file exists, and its header has exactly the described columns."""
     names = list(spec.columns)
-    for split, file_name in spec.files.model_dump(exclude_none=True).items():
-        header = _read_header(path.parent / file_name, path, f"files.{split}")
+    for split, file_name in spec.files.patterns().items():
+        found, header = _read_header(path.parent / file_name, path, f"files.{split}", spec.files)
         missing = [n for n in names if n not in header]
         if missing:
             raise _fail(
                 path,
                 "columns",
-                f"column(s) {missing} are described but not in the header of {file_name}",
+                f"column(s) {missing} are described but not in the header of {file_name}"
+                + _header_hint(found, spec.files),
             )
         extra = [h for h in header if h not in names]
         if extra:
@@ -78,7 +98,7 @@ def _check_files(spec: SpecFile, path: Path) -> None:
     if spec.schema_file and not (path.parent / spec.schema_file).is_file():
         raise _fail(path, "schema_file", f"{path.parent / spec.schema_file} does not exist")
     if spec.score:
-        header = _read_header(path.parent / spec.score, path, "score")
+        _, header = _read_header(path.parent / spec.score, path, "score", spec.files)
         missing = [n for n in spec.features if n not in header]
         if missing:
             raise _fail(
@@ -100,7 +120,7 @@ def _build(spec: SpecFile, path: Path) -> DatasetSpec:
         spec_path=path,
         description=spec.description.strip(),
         task=spec.task,
-        files=spec.files.model_dump(exclude_none=True),
+        files=spec.files.patterns(),
         split=spec.split_buckets(),
         missing_values=spec.missing_values,
         label=Label(**spec.label.model_dump()),
@@ -134,6 +154,8 @@ def _build(spec: SpecFile, path: Path) -> DatasetSpec:
             else None
         ),
         model_card=ModelCard.from_dict(spec.model_card.model_dump(exclude_none=True)),
+        delimiter=spec.files.delimiter,
+        encoding=spec.files.encoding,
     )
 
 

@@ -214,6 +214,12 @@ def reference(schema: dict[str, Any] | None = None) -> str:
         "Loading a spec also checks it against the CSV headers: every column of each file is",
         "described under `columns`, and only those.",
         "",
+        "To start one from a CSV file, `python -m pipeline init path/to/file.csv --label COLUMN`",
+        "writes `dataset.yaml` beside it, inferred from the data: each column's role, the",
+        "missing-value tokens, the task, slices, bounds that beat the majority baseline and",
+        "training steps scaled to the rows, each with a comment, and this first line. It runs",
+        "as it is (`python -m pipeline run --data path/to`); it never overwrites a spec.",
+        "",
         "| key | type | default |",
         "|---|---|---|",
     ]

@@ -41,6 +41,7 @@ from pipeline.metrics.catalogue import (  # the metric names a spec may use
     REGRESSION_THRESHOLD_METRICS,
     THRESHOLD_METRICS,
 )
+from pipeline.spec.csv_format import DEFAULT_DELIMITER, DEFAULT_ENCODING, is_known_encoding
 from pipeline.spec.dataset import (
     ROLES,
     TASKS,
@@ -252,6 +253,24 @@ def _slice_cross(value: Any) -> tuple[str, ...]:
     return cross
 
 
+def _delimiter(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 1 or value in '"\r\n':
+        raise Invalid(
+            f"expected one character such as ';' or a tab (write it \"\\t\", in double "
+            f"quotes), got {value!r}"
+        )
+    return value
+
+
+def _encoding(value: Any) -> str:
+    if not isinstance(value, str) or not is_known_encoding(value):
+        raise Invalid(
+            f"unknown encoding {value!r}: use a Python codec name such as 'utf-8', "
+            "'latin-1' or 'cp1252'"
+        )
+    return value
+
+
 def _a_list(value: Any) -> Any:
     if not isinstance(value, list):
         raise Invalid(f"expected a list, got {type(value).__name__} {value!r}")
@@ -285,6 +304,8 @@ ColumnName = string("a column name")
 MetricName = string("a metric name")
 ColumnNames = names("column names")
 Tokens = names("missing-value tokens")
+Delimiter = Annotated[str, Field(min_length=1, max_length=1), BeforeValidator(_delimiter)]
+Encoding = Annotated[str, BeforeValidator(_encoding)]
 FeatureCross = Annotated[
     tuple[str, ...], Field(min_length=2, max_length=2), BeforeValidator(_feature_cross)
 ]
@@ -364,6 +385,25 @@ class FilesSpec(Section):
         "Without it the train file also gives a `test` split.",
         examples=["test.csv"],
     )
+    delimiter: Delimiter = Field(
+        DEFAULT_DELIMITER,
+        description="The character between the cells of every file: `;` for the CSV files "
+        'of spreadsheets in many European locales, `"\\t"` (in double quotes) for a tab. '
+        'Headers and cells may be quoted (`"carat","cut"`).',
+        examples=[";", "\t"],
+    )
+    encoding: Encoding = Field(
+        DEFAULT_ENCODING,
+        description="The text encoding of every file, a Python codec name: `cp1252` or "
+        "`latin-1` for many files from Excel on Windows. A file that starts with a UTF-8 "
+        'byte-order mark (Excel\'s "CSV UTF-8") is read as UTF-8 whatever this says. A file '
+        "whose name ends in `.gz` is read as gzip-compressed.",
+        examples=["latin-1", "cp1252"],
+    )
+
+    def patterns(self) -> dict[str, str]:
+        """The file (pattern) of each split: `train` and, when given, `test`."""
+        return self.model_dump(include={"train", "test"}, exclude_none=True)
 
 
 class SplitSpec(Section):
@@ -946,8 +986,10 @@ class SpecFile(Section):
     )
     missing_values: Tokens = Field(
         (),
-        description="Cell values that mean missing, besides an empty cell.",
-        examples=[["?"]],
+        description="Cell values that mean missing, besides an empty cell, in every column "
+        "(numeric ones included): a missing numeric is imputed, a missing category is its "
+        "own category. Matched after trimming spaces.",
+        examples=[["?"], ["N/A", "NA"]],
     )
     label: LabelSpec = Field(
         description="The label column and, for a classification, its positive class or its "

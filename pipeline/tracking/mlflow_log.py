@@ -15,7 +15,7 @@ by its ML Metadata run id. What it holds:
   the overall slice and the sensitive columns' groups, each with its bootstrap interval
   (keys: `pipeline.tracking.keys`), a multi-class model's precision, recall, F1 and AUC of
   each class on every slice, the fairness gate's gaps, and each component's seconds
-  (`seconds/<component>`);
+  (`seconds/<component>`; a cloud run's steps have none: Vertex AI shows them);
 - tags: `mlmd_run_id`, `blessed` (true / false / none), the blessing and why (the failed
   thresholds, or the component that stopped the run) as the run's description, and the
   pushed model's serving and registry versions;
@@ -79,7 +79,9 @@ def run_metrics(run: RunArtifacts, spec: DatasetSpec) -> dict[str, float]:
     """The numbers a run logs, by MLflow key (see the module docstring)."""
     # The evaluation first: MLflow's UI charts a run's first metrics by default.
     metrics = _evaluation_metrics(run, spec) if run.evaluation is not None else {}
-    metrics.update({f"seconds/{e.node_id}": round(e.seconds, 3) for e in run.executions})
+    # A cloud run's executions have no durations here (NaN): its console has them.
+    timed = [e for e in run.executions if not math.isnan(e.seconds)]
+    metrics.update({f"seconds/{e.node_id}": round(e.seconds, 3) for e in timed})
     return metrics
 
 

@@ -22,7 +22,9 @@ SPEC = load_spec(DATA / "census")
 
 @pytest.fixture(scope="module")
 def clean() -> pd.DataFrame:
-    return pd.read_csv(DATA / "census" / "train.csv", nrows=400)
+    """Census rows as ExampleGen writes them: the spec's numeric columns as floats."""
+    frame = pd.read_csv(DATA / "census" / "train.csv", nrows=400)
+    return frame.astype(dict.fromkeys(SPEC.float_columns, float))
 
 
 def _artifacts(tmp_path: Path, clean: pd.DataFrame, data: pd.DataFrame, split: str = "train"):
@@ -106,3 +108,25 @@ def test_rare_unseen_categories_pass_but_a_flood_of_one_does_not(tmp_path, clean
     schema, anomalies, output = _artifacts(tmp_path / "flood", clean, flood)
     with pytest.raises(DataValidationError, match=r"column 'native_country'.*Atlantis"):
         _run(schema, anomalies, output)
+
+
+def test_a_curated_schema_with_an_int_numeric_column_names_the_fix(tmp_path, clean):
+    # ExampleGen writes the spec's numeric columns as floats; a schema exported before
+    # (or written by hand) may still say INT.
+    ints = clean.astype({"age": int})
+    schema, anomalies, output = _artifacts(tmp_path, ints, ints)
+    with pytest.raises(DataValidationError) as error:
+        _run(schema, anomalies, output)
+    assert "column 'age' is declared numeric" in str(error.value)
+    assert "gives it type INT: change it to FLOAT there" in str(error.value)
+
+
+def test_a_column_with_a_space_is_named_as_the_header_names_it(tmp_path, clean):
+    # TFDV quotes such a name in its anomaly keys ("'native country'"): the gate does not.
+    spaced = clean.rename(columns={"native_country": "native country"})
+    flood = spaced.copy()
+    flood.loc[:20, "native country"] = "Atlantis"
+    schema, anomalies, output = _artifacts(tmp_path, spaced, flood)
+    with pytest.raises(DataValidationError) as error:
+        _run(schema, anomalies, output)
+    assert "split 'train', column 'native country': " in str(error.value)

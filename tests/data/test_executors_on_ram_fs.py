@@ -92,7 +92,10 @@ def test_data_gate_passes_the_schema_on(ram, sample):
     from components.data_gate.executor import SCHEMA_FILE, Executor
 
     spec = load_spec(sample)
-    frame = pd.read_csv(sample.parent / "train.csv")
+    # Numeric columns as floats, as ExampleGen writes them (the gate refuses INT there).
+    frame = pd.read_csv(
+        sample.parent / "train.csv", dtype=dict.fromkeys(spec.float_columns, "float64")
+    )
     schema = tfdv.infer_schema(tfdv.generate_statistics_from_dataframe(frame))
     tfdv.write_schema_text(schema, f"{ram}/schema/schema.pbtxt")
     validated = _artifact(standard_artifacts.Schema, f"{ram}/validated")
@@ -239,3 +242,143 @@ def test_report_reads_a_vertex_blessing_either_way(blessed):
     assert report_artifact(parsed["blessing"][0]).int_property("blessed") == blessed
     run = run_artifacts(parsed, "census-pipeline", "run-3")
     assert run.blessed is bool(blessed)
+
+
+def _copy_tree(local: str, uri: str) -> None:
+    """A local folder's files, copied under `uri` (through fileio)."""
+    for folder, _, names in os.walk(local):
+        relative = os.path.relpath(folder, local)
+        target = uri if relative == "." else f"{uri}/{relative}"
+        fileio.makedirs(target)
+        for name in names:
+            fileio.copy(os.path.join(folder, name), os.path.join(target, name), overwrite=True)
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(sample, tmp_path_factory) -> dict[str, Any]:
+    """A blessed and pushed run on ram://, for the Report's inputs: TFMA's real evaluation
+    with the pipeline's own metrics, intervals and fairness gate (tests/model's
+    `evaluate`, on scores of a fixed generator), the sample's statistics, a pushed version.
+    """
+    import dataclasses
+
+    from pipeline.spec import Bootstrap
+    from tests.model.test_evaluation_metrics import SPEC, evaluate, people
+
+    ram = f"ram://evaluated-{uuid.uuid4().hex}"
+    spec = dataclasses.replace(SPEC, bootstrap=Bootstrap(replicates=100))
+    local = evaluate(people(400), tmp_path_factory.mktemp("evaluation"), spec)
+    evaluation = _artifact(standard_artifacts.ModelEvaluation, f"{ram}/Evaluator_3/evaluation")
+    _copy_tree(local, evaluation.uri)
+    blessing = _artifact(standard_artifacts.ModelBlessing, f"{ram}/Evaluator_3/blessing")
+    blessing.set_int_custom_property("blessed", 1)
+    version = f"{ram}/serving/1796306761"
+    io_utils.write_string_file(f"{version}/saved_model.pb", "a model")
+    pushed = _artifact(standard_artifacts.PushedModel, f"{ram}/Pusher_4/pushed_model")
+    pushed.set_int_custom_property("pushed", 1)
+    pushed.set_string_custom_property("pushed_destination", version)
+    frame = pd.read_csv(sample.parent / "train.csv")
+    inputs = {
+        "statistics": [_statistics(f"{ram}/StatisticsGen_1/statistics", frame)],
+        "anomalies": [_anomalies(f"{ram}/ExampleValidator_2/anomalies")],
+        "model": [_artifact(standard_artifacts.Model, f"{ram}/Trainer_2/model")],
+        "evaluation": [evaluation],
+        "blessing": [blessing],
+        "pushed_model": [pushed],
+    }
+    return {"spec": spec, "inputs": inputs, "version": version, "ram": ram}
+
+
+def _report(run: dict[str, Any], **properties: str) -> Any:
+    """The Report's real executor on `run`; returns its output artifact."""
+    from components.report.component import HtmlReport
+    from components.report.executor import Executor
+
+    run_id = f"census-run-{uuid.uuid4().hex[:6]}"
+    report = _artifact(HtmlReport, f"{run['ram']}/123/{run_id}/Report_5/report")
+    Executor().Do(
+        run["inputs"],
+        {"report": [report]},
+        {"dataset": json.dumps(run["spec"].to_config()), "pipeline_name": "census-pipeline",
+         **properties},
+    )  # fmt: skip
+    return report
+
+
+def _read(uri: str) -> str:
+    with fileio.open(uri) as f:
+        return f.read()
+
+
+def test_report_writes_the_model_card_into_its_artifact_and_the_pushed_version(evaluated_run):
+    from components.report import CARD_FILE, REPORT_FILE
+    from pipeline.reports.model_card import served_card_path, validate_model_card
+
+    report = _report(evaluated_run)
+    card = json.loads(_read(os.path.join(report.uri, CARD_FILE)))
+    validate_model_card(card)
+    assert card["model_details"]["path"] == evaluated_run["version"]
+    assert card["model_details"]["version"]["name"] == "1796306761"
+    auc = next(m for m in card["quantitative_analysis"]["performance_metrics"]
+               if m["type"] == "auc" and m["slice"] == "sex=Female")  # fmt: skip
+    assert set(auc["confidence_interval"]) == {"lower_bound", "upper_bound"}
+    # Beside the served model too, as the local runner writes it (TF Serving ignores it).
+    served = _read(served_card_path(evaluated_run["version"]))
+    assert json.loads(served) == card
+    page = _read(os.path.join(report.uri, REPORT_FILE))
+    assert 'id="model_card"' in page and card["model_details"]["name"] in page
+
+
+def test_report_without_a_tracking_uri_logs_nowhere(evaluated_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # where MLflow would create ./mlruns
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/env.db")
+    _report(evaluated_run)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_logs_the_run_to_mlflow(evaluated_run, tmp_path):
+    from components.report import CARD_FILE, REPORT_FILE
+    from pipeline.tracking import keys, store
+    from pipeline.tracking.mlflow_log import SERVING_ALIAS
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    report = _report(evaluated_run, tracking_uri=uri)
+    run_id = report.uri.split("/")[-3]  # the Vertex AI run, from the output's layout
+    spec = evaluated_run["spec"]
+    client = store.client(uri)
+    experiment = client.get_experiment_by_name(keys.experiment_name(spec))
+    (logged,) = client.search_runs([experiment.experiment_id])
+    assert logged.info.run_name == run_id and logged.info.status == "FINISHED"
+    tags = logged.data.tags
+    assert tags[store.TAG_MLMD_RUN_ID] == run_id and tags[store.TAG_BLESSED] == "true"
+    assert tags["mlflow.note.content"] == "BLESSED: every threshold passed."
+    assert tags[store.TAG_PUSHED_VERSION] == "1796306761"
+    metrics = logged.data.metrics
+    for key in ("auc", "auc/ci_lower", "auc/ci_upper", "auc/sex:Female",
+                "auc/sex:Female/ci_lower", "miss_rate_at_0.5/sex:Female"):  # fmt: skip
+        assert key in metrics, key
+    assert not [k for k in metrics if k.startswith("seconds/")]  # unknown in a cloud step
+    assert logged.data.params["training.train_steps"] == str(spec.training.train_steps)
+    local = client.download_artifacts(logged.info.run_id, "", str(tmp_path / "downloaded"))
+    assert Path(local, "report", REPORT_FILE).read_text() == _read(
+        os.path.join(report.uri, REPORT_FILE)
+    )
+    assert Path(local, "model_card", CARD_FILE).read_text() == _read(
+        os.path.join(report.uri, CARD_FILE)
+    )
+    version = client.get_model_version_by_alias(keys.registered_model_name(spec), SERVING_ALIAS)
+    assert version.source == evaluated_run["version"] and version.run_id == logged.info.run_id
+
+
+def test_an_mlflow_error_is_a_warning_and_the_step_succeeds(evaluated_run, caplog, monkeypatch):
+    from components.report import CARD_FILE
+    from pipeline.tracking.server import HOST, free_port
+
+    uri = f"http://{HOST}:{free_port()}"  # a tracking server that is down
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with caplog.at_level("WARNING"):
+        report = _report(evaluated_run, tracking_uri=uri)
+    assert fileio.exists(os.path.join(report.uri, CARD_FILE))
+    (warning,) = [r for r in caplog.records if "MLflow" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert warning.getMessage().startswith(f"Not logged to MLflow at {uri}: ")

@@ -3,7 +3,7 @@
 `--dump-dom` returns when the page's virtual time budget is spent, which says nothing about
 whether an app that fetches its data has shown it yet (and can hang when the first load
 is slow). Here a test waits, in real time, until the page shows what it expects, then reads
-the DOM and takes a screenshot:
+the DOM and takes a screenshot (`wait_for` waits on any JavaScript expression instead):
 
     with Browser(tmp_path / "profile") as browser:
         browser.open(url)
@@ -31,12 +31,18 @@ import websocket
 from tests.e2e.browser import FLAGS, chromium
 
 
+class JavaScriptError(RuntimeError):
+    """An expression evaluated in the page threw."""
+
+
 class Browser:
-    """One headless Chromium with a fresh profile, one page, closed on exit."""
+    """One headless Chromium with a fresh profile, one page, closed on exit. The page's
+    console errors, warnings and uncaught exceptions are kept in `console`."""
 
     def __init__(self, profile: Path, width: int = 1400, height: int = 1800) -> None:
         self.profile = profile
         self.width, self.height = width, height
+        self.console: list[str] = []
         self._ids = itertools.count(1)
         self._process: subprocess.Popen | None = None
         self._socket: Any = None
@@ -57,8 +63,10 @@ class Browser:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 page = next(t for t in json.load(r) if t["type"] == "page")
             self._socket = websocket.create_connection(
-                page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+                page["webSocketDebuggerUrl"], timeout=120, suppress_origin=True
             )
+            for domain in ("Runtime", "Log"):  # their events carry the console
+                self.send(f"{domain}.enable")
             self.send("Emulation.setDeviceMetricsOverride", width=self.width,
                       height=self.height, deviceScaleFactor=1, mobile=False)  # fmt: skip
         except BaseException:
@@ -88,7 +96,8 @@ class Browser:
         raise RuntimeError(f"chromium opened no DevTools port within {timeout:.0f} s")
 
     def send(self, method: str, **params: Any) -> dict[str, Any]:
-        """Calls a DevTools method and returns its result (events in between are dropped)."""
+        """Calls a DevTools method and returns its result; of the events that arrive
+        meanwhile, console output is kept."""
         call_id = next(self._ids)
         self._socket.send(json.dumps({"id": call_id, "method": method, "params": params}))
         while True:
@@ -97,10 +106,55 @@ class Browser:
                 if "error" in message:
                     raise RuntimeError(f"{method}: {message['error']}")
                 return message.get("result", {})
+            self._keep_console(message)
+
+    def _keep_console(self, event: dict[str, Any]) -> None:
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "warning"):
+            args = (str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            self.console.append(f"{params['type']}: {' '.join(args)}")
+        elif method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text", "")
+            self.console.append(f"exception: {text}")
+        elif method == "Log.entryAdded" and params["entry"]["level"] in ("error", "warning"):
+            entry = params["entry"]
+            self.console.append(f"{entry['level']}: {entry['text']} {entry.get('url', '')}")
 
     def evaluate(self, expression: str) -> Any:
-        result = self.send("Runtime.evaluate", expression=expression, returnByValue=True)
+        """The JSON value of `expression` in the page (a Promise is awaited).
+
+        Raises:
+            JavaScriptError: It threw.
+        """
+        result = self.send(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
+        if "exceptionDetails" in result:
+            details = result["exceptionDetails"]
+            text = details.get("exception", {}).get("description") or details.get("text")
+            raise JavaScriptError(f"{text} in: {expression[:200]}")
         return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float, what: str, interval: float = 0.5) -> Any:
+        """Evaluates `expression` until it is truthy; returns its value.
+
+        Raises:
+            TimeoutError: Naming `what`, with the last value or error, after `timeout` s.
+        """
+        deadline = time.monotonic() + timeout
+        last: Any = None
+        while True:
+            try:
+                last = self.evaluate(expression)
+            except JavaScriptError as e:
+                last = e
+            else:
+                if last:
+                    return last
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited {timeout:.0f} s for {what}; last: {last!r:.500}")
+            time.sleep(interval)
 
     def open(self, url: str) -> None:
         self.send("Page.navigate", url=url)
@@ -124,7 +178,11 @@ class Browser:
     def dom(self) -> str:
         return self.evaluate("document.documentElement.outerHTML") or ""
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.send("Page.captureScreenshot", format="png")["data"]
+    def screenshot(self, path: Path, clip: dict[str, float] | None = None) -> Path:
+        """A PNG of the viewport, or of `clip` (x, y, width, height in CSS pixels)."""
+        params: dict[str, Any] = {"format": "png"}
+        if clip:
+            params["clip"] = {**clip, "scale": 1}
+        data = self.send("Page.captureScreenshot", **params)["data"]
         path.write_bytes(base64.b64decode(data))
         return path

@@ -73,11 +73,13 @@ def test_first_run_executes_every_component_and_pushes_a_blessed_model(workspace
 
 
 def _example(workspace, **changes: str) -> bytes:
-    """The first test row as a serialized tf.Example, with `changes`; empty cells omitted."""
+    """The first test row as a serialized tf.Example, with `changes`; empty cells omitted.
+
+    As a client sends it: numeric columns as floats (whole numbers in the CSV or not)."""
     with (workspace.spec.directory / "test.csv").open() as f:
         row = {**next(csv.DictReader(f)), **changes}
     features = {
-        name: tf.train.Feature(int64_list=tf.train.Int64List(value=[int(row[name])]))
+        name: tf.train.Feature(float_list=tf.train.FloatList(value=[float(row[name])]))
         if name in workspace.spec.numeric_features
         else tf.train.Feature(bytes_list=tf.train.BytesList(value=[row[name].encode()]))
         for name in workspace.spec.raw_feature_columns

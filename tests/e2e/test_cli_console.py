@@ -138,7 +138,7 @@ def test_a_run_prints_only_its_header_progress_and_summary(runs):
     assert "Model: BLESSED" in summary and "Pushed to: " in summary
     assert re.search(r"\n  AUC +0\.\d{4}  \[0\.\d{4}, [01]\.\d{4}\]\n", summary), summary
     assert f"report       {runs.paths.reports_dir}" in summary
-    assert "tensorboard --logdir " in summary and "jupyter lab " in summary
+    assert "tensorboard --logdir " in summary and " -m pipeline notebook " in summary
     # Everything else went to the log: TensorFlow's C++ and Python lines, Keras, TFX.
     text = log.read_text()
     assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] ", text, re.M)

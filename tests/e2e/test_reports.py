@@ -5,17 +5,22 @@ census workspace's real runs."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import math
+import os
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pipeline import cli
 from pipeline.metrics.intervals import interval_name
 from pipeline.model.outputs import PREDICTION_KEY
+from pipeline.project import ROOT
 from pipeline.reports.artifacts import find_run
 from pipeline.reports.evaluation_tables import gain_table, metrics_frame, slice_label, slice_table
 from pipeline.reports.html import report_path
@@ -29,8 +34,10 @@ from tests.e2e.conftest import (
     FIRST,
     MODULE_EDIT,
     NOT_BLESSED,
+    SCORED,
     SLICES,
 )
+from tests.e2e.devtools import Browser
 from tests.e2e.notebook import execute_notebook
 from tests.unit.test_model_card import schema_errors
 
@@ -111,14 +118,16 @@ def _tfma_headline(
         names = ["example_count"]
         for metric in ("auc", "binary_accuracy"):
             names += [metric, interval_name("lower", metric), interval_name("upper", metric)]
-        out[slice_label(slice_key, spec)] = {
-            "parts": len(slice_key),
-            **{
-                name: values[name]["doubleValue"]
-                for name in names
-                if "doubleValue" in values.get(name, {})
-            },
+        found = {
+            name: values[name]["doubleValue"]
+            for name in names
+            if "doubleValue" in values.get(name, {})
         }
+        # A slice whose examples hold one class (TFMA's own mean label 0 or 1): TFMA writes
+        # AUC 0, which measures nothing; our tables hold no AUC there.
+        if values.get("mean_label", {}).get("doubleValue") in (0.0, 1.0):
+            found = {k: v for k, v in found.items() if "auc" not in k}
+        out[slice_label(slice_key, spec)] = {"parts": len(slice_key), **found}
     return out
 
 
@@ -148,7 +157,10 @@ def test_metrics_frame_holds_the_numbers_tfma_wrote(workspace):
     assert set(table.index) == set(expected)
     for name, values in expected.items():
         assert table.loc[name, "n"] == values["example_count"]
-        assert table.loc[name, "AUC"] == pytest.approx(values["auc"], abs=1e-12)
+        if "auc" in values:
+            assert table.loc[name, "AUC"] == pytest.approx(values["auc"], abs=1e-12)
+        else:
+            assert math.isnan(table.loc[name, "AUC"]), name
     # The bootstrap's bounds sit beside each metric of the candidate (its ci_* rows are
     # folded in); a diff row has none.
     auc = frame[(frame["slice"] == "Overall") & (frame["metric"] == "auc") & ~frame["is_diff"]]
@@ -229,7 +241,7 @@ def test_report_slice_table_holds_the_numbers_tfma_wrote(workspace, baseline_pag
         assert row[1] == f"{values['example_count']:.0f}", name
         for text, metric in ((row[2], "auc"), (row[3], "binary_accuracy")):
             value, *bounds = _cell(text)
-            assert value == f"{values[metric]:.4f}", (name, metric)
+            assert value == (f"{values[metric]:.4f}" if metric in values else "–"), (name, metric)
             assert tuple(bounds) == _expected_bounds(values, metric), (name, metric)
     # The bootstrap ran: the overall slice's numbers have their intervals.
     assert all(bound is not None for bound in _cell(shown["Overall"][2])[1:])
@@ -413,10 +425,11 @@ def test_a_run_that_is_not_blessed_writes_no_card_into_the_serving_directory(wor
     assert cards == [serving / v / "assets.extra" / "model_card.json" for v in versions]
     assert not [p for p in serving.rglob(".*")]  # nothing half-written left
     # Each served card was last written by a run that pushed (or re-used) that version:
-    # the first run's, and the fully cached run after the second run's push.
+    # the first run's, and, after the second run's push, the last run re-using it (the
+    # scoring run, whose model and evaluation were cached).
     writers = [_served_card(str(serving / v))["model_details"]["documentation"] for v in versions]
     assert workspace.summaries[FIRST].run_id in writers[0]
-    assert workspace.summaries[CACHED].run_id in writers[1]
+    assert workspace.summaries[SCORED].run_id in writers[1]
     for index in (NOT_BLESSED, MODULE_EDIT, SLICES, BIASED):
         assert not any(workspace.summaries[index].run_id in text for text in writers), index
     # The unblessed run's card stays beside its report, saying why.
@@ -510,3 +523,322 @@ def test_data_analysis_notebook_runs_and_shows_the_features(workspace):
     for name in ("age", "workclass", "hours_per_week"):
         assert name in text, name
     assert "image/png" in types
+
+
+# --- The notebook in a browser: TFMA's views and the fairness view ------------------------
+
+# What rendered, read from the live page. TFMA's views are Polymer elements whose parts sit
+# in nested shadow roots; `deep` finds elements through them.
+_NOTEBOOK_PROBE = r"""
+(() => {
+  const deep = (root, selector, found = []) => {
+    const scope = root.shadowRoot || root;
+    scope.querySelectorAll(selector).forEach(e => found.push(e));
+    scope.querySelectorAll('*').forEach(e => e.shadowRoot && deep(e, selector, found));
+    return found;
+  };
+  const views = (tag) => [...document.querySelectorAll(
+      '.output_subarea.jupyter-widgets-view ' + tag)];
+  const upgraded = (e) => !!e.shadowRoot && e.constructor !== HTMLElement;
+  const slicing = views('tfma-nb-slicing-metrics').map(e => {
+    const browser = deep(e, 'tfma-slicing-metrics-browser')[0];
+    return {
+      upgraded: upgraded(e),
+      parts: ['tfma-slicing-metrics-browser', 'tfma-metrics-table'].filter(t => deep(e, t).length),
+      slices: browser && browser.data ? browser.data.map(d => d.slice) : [],
+      metrics: browser && browser.metrics ? browser.metrics : [],
+    };
+  });
+  const plots = views('tfma-nb-plot').map(e => ({
+    upgraded: upgraded(e),
+    slice: e.config ? e.config.sliceName : null,
+    parts: ['tfma-plot', 'paper-tabs'].filter(t => deep(e, t).length),
+    headings: deep(e, 'h4').map(h => h.textContent.trim()),
+  }));
+  const fairness = [...document.querySelectorAll('.widget-vbox.fairness-view')].map(v => ({
+    controls: [...v.querySelectorAll('.widget-dropdown')].map(d => ({
+      label: d.querySelector('label').textContent,
+      options: [...d.querySelectorAll('option')].map(o => o.textContent),
+      value: d.querySelector('select').selectedOptions[0].textContent,
+    })),
+    images: [...v.querySelectorAll('.widget-image')].map(i => [i.naturalWidth, i.naturalHeight]),
+    caption: (v.querySelector('.fairness-table b') || {}).textContent,
+    rows: [...v.querySelectorAll('table#fairness-rates tr')].map(
+      r => [...r.children].map(c => c.textContent.trim())),
+  }));
+  return {slicing, plots, fairness, d3Tip: typeof d3 !== 'undefined' && typeof d3.tip === 'function'};
+})()
+"""
+# Console messages that mean a widget failed, not noise.
+_WIDGET_FAILURES = ("Mismatched anonymous define", "_deserialize_state", "Error displaying widget",
+                    "Could not create a model", "Could not create view", "tfma_amd_shim")  # fmt: skip
+
+
+@dataclasses.dataclass
+class NotebookPage:
+    """What the notebook showed in the browser: the CLI's announcement, the first cell's
+    output, the probe's readings, the console's errors, what a change of the fairness
+    view's rate redrew, and the screenshots."""
+
+    announced: str
+    setup_output: str
+    dom: dict[str, Any]
+    console: list[str]
+    redrawn: dict[str, Any]
+    screenshots: list[Path]
+
+
+# Where the browser test keeps its screenshots and the server's log (a CI job collects it).
+NOTEBOOK_ARTIFACTS = ROOT / "build" / "test-artifacts" / "model_notebook"
+
+
+def run_notebook_in_browser(workspace, artifacts: Path, scratch: Path) -> NotebookPage:
+    """Serves the model notebook as `make notebook` does (`python -m pipeline notebook`, on
+    the latest run, on 127.0.0.1), runs it in headless Chromium and reads what rendered.
+    Server, kernel and browser are stopped on return; screenshots and the CLI's output
+    stay in `artifacts`."""
+    import queue
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from pipeline.reports import notebook
+
+    jupyter = scratch / "jupyter"  # no user config, kernels or runtime files of this machine
+    isolated = {"JUPYTER_CONFIG_DIR": jupyter / "config", "JUPYTER_DATA_DIR": jupyter / "data",
+                "JUPYTER_RUNTIME_DIR": jupyter / "runtime", "IPYTHONDIR": jupyter / "ipython"}  # fmt: skip
+    command = [sys.executable, "-m", "pipeline", "notebook", "--data", str(workspace.spec_path),
+               "--output-dir", str(workspace.output_dir), "--port", str(notebook.free_port())]  # fmt: skip
+    cli_process = subprocess.Popen(
+        command,
+        env={**os.environ, **{k: str(v) for k, v in isolated.items()}},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    output: list[str] = []
+
+    def read() -> None:
+        for line in cli_process.stdout:
+            output.append(line)
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    shots = artifacts / "screenshots"
+    shots.mkdir(parents=True)
+    try:
+        url = None
+        deadline = time.monotonic() + 180
+        while url is None:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"`pipeline notebook` printed no URL: {output}") from None
+            if line.startswith("Open http://127.0.0.1:"):
+                url = line.split()[1]
+        with Browser(scratch / "profile", height=1600) as page:
+            try:
+                return _drive_notebook(page, url, shots, "".join(output))
+            except (TimeoutError, AssertionError) as e:
+                failure = page.screenshot(shots / "failure.png")
+                raise AssertionError(
+                    f"{e}\nscreenshot: {failure}\ncells: {_cell_states(page)}"
+                    f"\nconsole: {page.console[-20:]}"
+                ) from e
+    finally:
+        # As Ctrl-C or a closed terminal would: the CLI stops its server and kernel.
+        cli_process.send_signal(signal.SIGTERM)
+        try:
+            cli_process.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(cli_process.pid, signal.SIGKILL)
+            cli_process.wait(10)
+        (artifacts / "cli-output.txt").write_text("".join(output))
+
+
+def _cell_states(page: Browser) -> Any:
+    """Each code cell's prompt number (None: not run) and its outputs' types, or errors."""
+    try:
+        return page.evaluate(
+            "Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code').map(c =>"
+            " [c.input_prompt_number, c.output_area.outputs.map(o => o.ename ||"
+            " Object.keys(o.data || {}).join('+') || o.output_type)])"
+        )
+    except Exception as e:  # the page itself is broken: say so instead
+        return repr(e)
+
+
+def _drive_notebook(page: Browser, url: str, shots: Path, announced: str) -> NotebookPage:
+    page.open(url)
+    page.wait_for(
+        "!!(window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded"
+        " && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected())",
+        180, "the notebook to load and its kernel to connect",
+    )  # fmt: skip
+    page.evaluate("Jupyter.notebook.set_autosave_interval(0)")
+    # The first code cell (the imports) alone, then the rest once the kernel is idle: when
+    # the kernel connects, ipywidgets' manager restores widget state and re-renders each
+    # widget output it finds, and under "Run All" at once that lands while TFMA's views
+    # attach, losing some. A person opens the notebook before running it; so does this.
+    first = page.evaluate("Jupyter.notebook.get_cells().findIndex(c => c.cell_type === 'code')")
+    page.evaluate(f"Jupyter.notebook.execute_cells([{first}])")
+    page.wait_for(
+        f"typeof Jupyter.notebook.get_cell({first}).input_prompt_number === 'number'"
+        " && !document.querySelector('#kernel_indicator_icon.kernel_busy_icon')",
+        300, "the first cell (imports) to run",
+    )  # fmt: skip
+    time.sleep(2)
+    page.evaluate(f"Jupyter.notebook.execute_cell_range({first + 1}, Jupyter.notebook.ncells())")
+    errors = (
+        "Jupyter.notebook.get_cells().flatMap(c => c.output_area ? c.output_area.outputs : [])"
+        ".filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue)"
+    )
+    page.wait_for(  # or until a cell fails: the kernel then skips the cells after it
+        "Jupyter.notebook.get_cells().filter(c => c.cell_type === 'code')"
+        f".every(c => typeof c.input_prompt_number === 'number') || {errors}.length",
+        900, "every cell to run",
+    )  # fmt: skip
+    cell_errors = page.evaluate(errors)
+    assert not cell_errors, f"cells failed in the browser: {cell_errors}"
+    setup_output = page.evaluate(
+        f"Jupyter.notebook.get_cell({first}).output_area.outputs.map(o => o.text || '').join('')"
+    )
+    page.wait_for(
+        "[...document.querySelectorAll('tfma-nb-slicing-metrics, tfma-nb-plot')]"
+        ".every(e => !!e.shadowRoot) && !!document.querySelector('.fairness-view img')",
+        120, "TFMA's views to upgrade and the fairness view to draw",
+    )  # fmt: skip
+    # Polymer stamps the views' parts and binds their data a moment after they upgrade.
+    deadline = time.monotonic() + 60
+    while True:
+        dom = page.evaluate(_NOTEBOOK_PROBE)
+        views = dom["slicing"] + dom["plots"]
+        if all(v.get("slices") or v.get("headings") for v in views) or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    screenshots = [page.screenshot(shots / "notebook.png")]
+    widgets = "tfma-nb-slicing-metrics, tfma-nb-plot, .fairness-view"
+    for i in range(page.evaluate(f"document.querySelectorAll('{widgets}').length")):
+        box = page.evaluate(
+            f"(() => {{ const e = document.querySelectorAll('{widgets}')[{i}];"
+            " e.scrollIntoView(); const r = e.getBoundingClientRect();"
+            " return {x: r.x, y: r.y, width: r.width, height: Math.min(r.height, 1400),"
+            " tag: e.tagName.toLowerCase()}; })()"
+        )
+        if box["width"] and box["height"]:
+            name = f"widget{i}-{box.pop('tag')}.png"
+            screenshots.append(page.screenshot(shots / name, box))
+    # The fairness view is live: another rate redraws its chart and table in the kernel.
+    chart = page.evaluate("document.querySelector('.fairness-view img').src")
+    page.evaluate(
+        "(() => { const s = [...document.querySelectorAll('.fairness-view .widget-dropdown')]"
+        ".find(d => d.querySelector('label').textContent === 'rate').querySelector('select');"
+        " s.value = [...s.options].find(o => o.textContent === 'FNR').value;"
+        " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+    )
+    redrawn = page.wait_for(
+        "(() => { const b = document.querySelector('.fairness-view .fairness-table b');"
+        " const src = document.querySelector('.fairness-view img').src;"
+        " return b && b.textContent.startsWith('FNR') && {caption: b.textContent,"
+        f" chart_changed: src !== {json.dumps(chart)}}}; }})()",
+        60, "the fairness view to redraw for FNR",
+    )  # fmt: skip
+    return NotebookPage(announced, setup_output, dom, list(page.console), redrawn, screenshots)
+
+
+@pytest.fixture(scope="module")
+def notebook_in_browser(workspace, tmp_path_factory) -> NotebookPage:
+    import shutil
+
+    shutil.rmtree(NOTEBOOK_ARTIFACTS, ignore_errors=True)
+    scratch = tmp_path_factory.mktemp("notebook")
+    return run_notebook_in_browser(workspace, NOTEBOOK_ARTIFACTS, scratch)
+
+
+def _tfma_slices(workspace, column: str) -> set[str]:
+    """The run's slices of `column` as TFMA names them ('sex:Female'), read with TFMA."""
+    import tensorflow_model_analysis as tfma
+
+    run = _run(workspace, BIASED)
+    result = tfma.load_eval_result(run.evaluation.uri, model_name="candidate")
+    names = set()
+    for key, _ in result.slicing_metrics:
+        if len(key) == 1 and key[0][0] == column:
+            value = key[0][1]
+            names.add(f"{column}:{value.decode() if isinstance(value, bytes) else value}")
+    return names
+
+
+def test_make_notebook_opens_on_the_latest_run(workspace, notebook_in_browser):
+    latest = workspace.summaries[-1].run_id
+    assert latest == workspace.summaries[BIASED].run_id
+    announced = f"Model notebook on run {latest} of {workspace.pipeline_name}"
+    assert announced in notebook_in_browser.announced
+    assert f"run: {latest}" in notebook_in_browser.setup_output  # what the kernel read
+
+
+def test_notebook_tfma_slicing_views_render_the_runs_slices(workspace, notebook_in_browser):
+    views = notebook_in_browser.dom["slicing"]
+    assert len(views) == len(workspace.spec.sensitive_columns) == 2  # sex, race
+    for column, view in zip(workspace.spec.sensitive_columns, views, strict=True):
+        assert view["upgraded"], view  # TFMA's Polymer element, not an unknown tag
+        assert view["parts"] == ["tfma-slicing-metrics-browser", "tfma-metrics-table"], view
+        expected = _tfma_slices(workspace, column)
+        assert len(expected) >= 2 and set(view["slices"]) == expected, view["slices"]
+        assert "auc" in " ".join(view["metrics"]).lower(), view["metrics"]
+
+
+def test_notebook_tfma_plot_views_render_overall_and_a_group(workspace, notebook_in_browser):
+    plots = notebook_in_browser.dom["plots"]
+    assert [p["slice"] for p in plots][:1] == ["Overall"] and len(plots) == 2, plots
+    assert plots[1]["slice"] in _tfma_slices(workspace, "sex"), plots
+    for plot in plots:
+        assert plot["upgraded"] and "tfma-plot" in plot["parts"], plot
+
+
+def test_notebook_fairness_view_shows_the_runs_rates_and_redraws(workspace, notebook_in_browser):
+    (view,) = notebook_in_browser.dom["fairness"]
+    controls = {c["label"]: c for c in view["controls"]}
+    assert controls["column"]["options"] == list(workspace.spec.sensitive_columns)
+    assert {"FPR", "FNR"} <= set(controls["rate"]["options"])
+    thresholds = [f"{t:g}" for t in workspace.spec.fairness_thresholds]
+    assert (
+        controls["threshold"]["options"] == thresholds and controls["threshold"]["value"] == "0.5"
+    )
+    assert view["images"] and all(w > 100 and h > 100 for w, h in view["images"]), view["images"]
+    # The biased run against the model serving before it (its own evaluation's rates).
+    assert view["caption"] == "FPR by sex at threshold 0.5: candidate vs. baseline"
+    header, overall, *groups = view["rows"]
+    assert header[:4] == ["group", "n", "FPR", "gap"] and "change" in header
+    assert overall[0] == "Overall"
+    assert {f"sex:{row[0]}" for row in groups} == _tfma_slices(workspace, "sex")
+    frame = metrics_frame(_run(workspace, BIASED).evaluation.uri, workspace.spec)
+    female = frame[
+        (frame["slice"] == "sex=Female") & (frame["metric"] == "fall_out")
+        & (frame["model"] == "candidate") & (frame["output"] == PREDICTION_KEY)
+        & ((frame["threshold"] - 0.5).abs() < 1e-9) & ~frame["is_diff"]
+    ]  # fmt: skip
+    (value,) = female["value"]
+    row = next(r for r in groups if r[0] == "Female")
+    assert row[2].startswith(f"{value:.4f}"), row
+    # Another rate, chosen in the page, is computed by the kernel and drawn again.
+    assert notebook_in_browser.redrawn["caption"].startswith("FNR by sex at threshold 0.5")
+    assert notebook_in_browser.redrawn["chart_changed"]
+
+
+def test_notebook_widgets_load_without_errors_and_leave_screenshots(notebook_in_browser):
+    from PIL import Image
+
+    failures = [m for m in notebook_in_browser.console if any(f in m for f in _WIDGET_FAILURES)]
+    assert not failures
+    assert notebook_in_browser.dom["d3Tip"]  # TFMA's bundle ran outside RequireJS (the shim)
+    shots = {p.name: p for p in notebook_in_browser.screenshots}
+    assert set(shots) >= {"notebook.png", "widget4-div.png"}, shots
+    assert len(shots) == 1 + 2 + 2 + 1  # the page, then each slicing, plot and fairness view
+    for path in shots.values():
+        assert path.parent == NOTEBOOK_ARTIFACTS / "screenshots"
+        low, high = Image.open(path).convert("L").getextrema()
+        assert high - low > 100, path  # not blank

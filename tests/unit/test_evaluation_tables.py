@@ -14,6 +14,8 @@ from pipeline.reports.evaluation_tables import (
     fairness_table,
     metrics_frame,
     model_comparison,
+    only_class,
+    single_class_slices,
     slice_table,
 )
 from pipeline.spec import load_spec
@@ -84,6 +86,17 @@ def _write_evaluation(directory: Path) -> Path:
                                rates("fall_out", [0.05, 0.02]), rates("miss_rate", [0.25, 0.5])],
         (("race", "Black"), ("sex", "Female")): [entry("example_count", "candidate", 12),
                                                  entry("auc", "candidate", 0.7, (0.4, 0.95))],
+        # Every example '<=50K': TFMA writes AUC 0 and an infinite calibration.
+        (("race", "Other"),): [entry("example_count", "candidate", 5),
+                               entry("auc", "candidate", 0.0, (0.0, 0.0)),
+                               entry("auc", "candidate", -0.8, diff=True),
+                               entry("auc_precision_recall", "candidate", 0.0),
+                               entry("calibration", "candidate", math.inf),
+                               entry("binary_accuracy", "candidate", 0.8),
+                               entry("mean_label", "candidate", 0.0)],
+        (("race", "White"),): [entry("example_count", "candidate", 40),
+                               entry("auc", "candidate", 0.8),
+                               entry("mean_label", "candidate", 0.25)],
     }  # fmt: skip
     with tf.io.TFRecordWriter(str(directory / "metrics-00000-of-00001.tfrecord")) as writer:
         for pairs, entries in slices.items():
@@ -112,7 +125,9 @@ def test_long_frame_keeps_intervals_models_thresholds_and_diffs(frame):
 
 def test_slice_table_puts_the_interval_beside_each_metric(frame):
     table = slice_table(frame)
-    assert list(table.index) == ["Overall", "sex=Female", "race=Black, sex=Female"]
+    assert list(table.index) == [
+        "Overall", "race=Other", "race=White", "sex=Female", "race=Black, sex=Female"
+    ]  # fmt: skip
     assert table.loc["sex=Female", "AUC"] == 0.95
     assert (table.loc["sex=Female", "AUC low"], table.loc["sex=Female", "AUC high"]) == (0.91, 0.98)
     assert table.loc["race=Black, sex=Female", "n"] == 12
@@ -136,3 +151,49 @@ def test_model_comparison_is_candidate_minus_baseline(frame):
     row = comparison.loc[("Overall", "AUC")]
     assert (row["candidate"], row["baseline"]) == (0.9, 0.85)
     assert row["change"] == pytest.approx(0.05)
+
+
+def test_metrics_that_need_both_classes_are_undefined_on_a_single_class_slice(frame):
+    assert single_class_slices(frame) == {"race=Other": 0.0}
+    other = frame[frame["slice"] == "race=Other"].set_index(["metric", "is_diff"])
+    # No 0 (or infinity) shown as a measurement: AUC, its interval, its change, the
+    # PR-AUC and the calibration are NaN; what is defined stays.
+    for metric, diff in [("auc", False), ("auc", True), ("auc_precision_recall", False),
+                         ("calibration", False)]:  # fmt: skip
+        row = other.loc[(metric, diff)]
+        assert math.isnan(row["value"]) and math.isnan(row["lower"]), metric
+    assert other.loc[("binary_accuracy", False), "value"] == 0.8
+    table = slice_table(frame)
+    assert math.isnan(table.loc["race=Other", "AUC"]) and table.loc["race=White", "AUC"] == 0.8
+
+
+def test_the_one_class_of_a_slice_is_named_from_the_spec():
+    spec = load_spec(DATA / "census")  # positive '>50K', classes ['<=50K', '>50K']
+    assert only_class(0.0, spec) == "only '<=50K'"
+    assert only_class(1.0, spec) == "only '>50K'"
+    assert only_class(0.0, None) == "only negatives"
+
+
+def test_a_failed_bound_on_a_single_class_split_says_auc_is_undefined():
+    from tensorflow_model_analysis.proto import config_pb2, validation_result_pb2
+
+    from pipeline.reports.summary import describe_single_class
+
+    failure = validation_result_pb2.ValidationFailure()
+    failure.metric_key.name = "auc"
+    failure.metric_value.double_value.value = 0.0
+    failure.metric_threshold.CopyFrom(
+        config_pb2.MetricThreshold(
+            value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": 0.7})
+        )
+    )
+    line = describe_single_class(failure, "Overall", "only '<=50K'")
+    assert line.startswith(
+        "auc: the test split holds a single class (only '<=50K'): AUC is undefined, so its "
+        "lower bound 0.7 cannot be met"
+    )
+    assert "0.0000" not in line
+    failure.metric_key.is_diff = True
+    assert "no change against the baseline model can be measured" in describe_single_class(
+        failure, "race=Other", "only '<=50K'"
+    )

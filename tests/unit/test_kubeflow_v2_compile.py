@@ -294,6 +294,22 @@ def test_training_machine_runs_trainer_and_ablation_as_vertex_custom_jobs(tmp_pa
     assert json.loads(custom) == expected
 
 
+def test_the_report_step_logs_to_the_configured_tracking_uri_and_nowhere_without_one(
+    compiled, tmp_path
+):
+    def report_parameters(job: dict) -> dict:
+        return job["pipelineSpec"]["root"]["dag"]["tasks"]["Report"]["inputs"]["parameters"]
+
+    assert "tracking_uri" not in report_parameters(compiled["job"])  # deploy/vertex.yaml: none
+    path = write_config(tmp_path, tracking_uri="https://mlflow.my-team.example.com")
+    job = json.loads(
+        compile_pipeline(load_spec(DATA / "census"), load_cloud_config(path), tmp_path / "out")
+        .read_text()
+    )  # fmt: skip
+    given = report_parameters(job)["tracking_uri"]["runtimeValue"]["constant"]
+    assert given == "https://mlflow.my-team.example.com"
+
+
 def test_compiled_files_do_not_depend_on_the_checkouts_path(compiled, tmp_path):
     """A copy of the project at another path compiles byte-identical files: the data set's
     folder travels as `data/census` (messages only; the data comes from data_root)."""

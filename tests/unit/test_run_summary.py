@@ -7,8 +7,14 @@ import re
 import sys
 from pathlib import Path
 
-from pipeline.project import DEFAULT_DATA, ROOT
-from pipeline.reports.summary import ComponentRun, RunSummary, format_summary, next_steps
+from pipeline.project import DEFAULT_DATA
+from pipeline.reports.summary import (
+    ComponentRun,
+    RunSummary,
+    display_path,
+    format_summary,
+    next_steps,
+)
 
 LONG = "LastApprovedStatisticsResolver"
 
@@ -90,7 +96,6 @@ def test_next_steps_name_the_report_the_commands_and_the_model(tmp_path):
             report=tmp_path / "reports" / "run.html",
             log=tmp_path / "logs" / "run.log",
             metadata_path=tmp_path / "census" / "metadata.sqlite",
-            pipeline_name="census_pipeline",
             spec_path=DEFAULT_DATA / "dataset.yaml",
         )
     )
@@ -99,14 +104,10 @@ def test_next_steps_name_the_report_the_commands_and_the_model(tmp_path):
     bin_dir = Path(sys.executable).parent
     assert steps["TensorBoard"].endswith(f"tensorboard --logdir {summary.model_run}")
     assert str(bin_dir.name) in steps["TensorBoard"]
-    # Only the settings that differ from the notebook's defaults (here: the store).
-    assert steps["notebook"].startswith(
-        f"PIPELINE_METADATA={tmp_path / 'census' / 'metadata.sqlite'} "
-    )
-    assert "PIPELINE_NAME" not in steps["notebook"] and "PIPELINE_SPEC" not in steps["notebook"]
-    assert steps["notebook"].endswith("jupyter lab notebooks/model_analysis.ipynb") or steps[
-        "notebook"
-    ].endswith(f"jupyter lab {ROOT / 'notebooks' / 'model_analysis.ipynb'}")
+    # The notebook served where TFMA's views render, on the latest run; only the options
+    # that differ from the defaults (here: the output directory).
+    python = Path(display_path(bin_dir)) / "python"
+    assert steps["notebook"] == f"{python} -m pipeline notebook --output-dir {tmp_path}"
     assert steps["serving"] == "/srv/serving/1796306642"
     text = format_summary(summary, next_lines=list(steps.items()))
     assert text.splitlines()[-6:-4] == ["Next:", f"  report       {steps['report']}"]
