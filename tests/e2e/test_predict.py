@@ -140,7 +140,8 @@ def test_the_threshold_decides_the_class(workspace, scoring_file, tmp_path, caps
     ("column", "value", "expected"),
     [
         ("age", "forty", "column 'age': 'forty' is not a number"),
-        ("age", "40.5", "column 'age': '40.5' is not a whole number (the model reads 'age' as"),
+        # A decimal comma (a numeric column is a float: '40.5' scores).
+        ("hours_per_week", "40,5", "column 'hours_per_week': '40,5' is not a number"),
         ("age", "", "column 'age': no value, and the model cannot score a row without one"),
         ("income", ">70K", "label '>70K' is not one of the declared classes"),
     ],
