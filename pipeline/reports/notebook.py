@@ -179,7 +179,7 @@ def start(
         cwd=root_dir,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,  # its kernels too: stop() ends the whole group
+        preexec_fn=os.setsid,  # its kernels too: stop() ends the whole group
     )
     server = NotebookServer(process, port, token)
     deadline = time.monotonic() + timeout

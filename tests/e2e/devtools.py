@@ -56,7 +56,7 @@ class Browser:
             command,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            preexec_fn=os.setsid,
         )
         try:
             port = self._devtools_port(timeout=60)

@@ -616,7 +616,7 @@ def run_notebook_in_browser(workspace, artifacts: Path, scratch: Path) -> Notebo
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=True,
+        preexec_fn=os.setsid,
     )
     lines: queue.Queue[str] = queue.Queue()
     output: list[str] = []

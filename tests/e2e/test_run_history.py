@@ -279,7 +279,7 @@ def _ui(workspace, uri: str, log: Path):
     ]  # fmt: skip
     with log.open("w") as out:
         process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, stdout=out, stderr=subprocess.STDOUT, preexec_fn=os.setsid
         )
     try:
         url = f"http://127.0.0.1:{port}"
