@@ -110,6 +110,8 @@ benchmarks: $(STAMP)
 	$(PY) -m benchmarks.evaluator_profile --output-dir $(BENCH_OUT) | tee benchmarks/results/evaluator.txt
 	$(PY) -m benchmarks.example_gen_benchmark | tee benchmarks/results/example_gen.txt
 	$(PY) -m benchmarks.scale_benchmark --factors 1 10 --modes in_memory | tee benchmarks/results/scale.txt
+	$(PY) -m pipeline run --data data/penguins --output-dir $(BENCH_OUT) > $(BENCH_OUT)/penguins.log
+	$(PY) -m benchmarks.multiclass_evaluator --data data/penguins --output-dir $(BENCH_OUT) --repeats 3 | tee benchmarks/results/multiclass_evaluator.txt
 
 # requirements.lock: everything (tests, lint, notebooks). requirements-runtime.lock: what the
 # pipeline's image needs, compiled against the main lock so that its versions are the same.
