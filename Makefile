@@ -12,14 +12,15 @@ ARGS ?=
 	benchmarks lock clean browser mlflow-ui
 
 # Bytecode is compiled at install: Python never writes it where PYTHONDONTWRITEBYTECODE is
-# set (as on these machines), and compiling ~4,000 modules from source cost every process
-# 13 s of start-up (measured: importing the CLI and the module file 20.6 s -> 7.3 s).
+# set (as on these machines), and compiling ~4,000 modules from source would otherwise be
+# paid again at every process's start-up (each CLI command, each Beam worker).
 $(STAMP): requirements.lock setup.py .python-version Makefile
 	@base="$$(pyenv prefix $(PYTHON_VERSION) 2>/dev/null)/bin/python"; \
 	[ -x "$$base" ] || base="$$(command -v python3.10 || true)"; \
 	[ -n "$$base" ] || { echo "error: Python $(PYTHON_VERSION) not found: install it with 'pyenv install $(PYTHON_VERSION)' (TFX 1.16 needs Python 3.10)" >&2; exit 1; }; \
 	[ -x $(PY) ] || "$$base" -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	@# -qq: errors only (a machine's pip config may name package indexes that do not exist here)
+	$(PY) -m pip install -qq --disable-pip-version-check uv
 	$(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
 	@touch $(STAMP)
