@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.metrics import catalogue
-from pipeline.reports.evaluation_tables import _candidate
+from pipeline.reports.evaluation_tables import candidate_rows
 from pipeline.spec import DatasetSpec
 
 # The Fairness Indicators rates, in the order the controls offer them.
@@ -64,7 +64,7 @@ def rate_rows(frame: pd.DataFrame, spec: DatasetSpec, model: str = CANDIDATE) ->
         bounds, and the gap (group minus Overall). Empty when the frame has no rates (a
         regression model) or the spec no sensitive column.
     """
-    rows = _candidate(frame)
+    rows = candidate_rows(frame)
     titles = {m.tfma_name: m.title for m in RATES}
     rates = rows[rows["metric"].isin(titles) & rows["threshold"].notna()]
     if rates.empty or not spec.sensitive_columns:
