@@ -34,7 +34,7 @@ mlflow-ui: $(STAMP)  ## MLflow's UI on the local run history (outputs/<set>/mlfl
 test: $(STAMP) browser $(NBEXTENSIONS)  ## the test suite: unit, data, model and end-to-end tiers
 	$(PY) -m pytest $(ARGS)
 
-test-fast: $(STAMP)  ## unit, data and model tiers: the inner loop (a couple of minutes)
+test-fast: $(STAMP)  ## unit, data and model tiers: the inner loop (no pipeline runs)
 	$(PY) -m pytest -m "not e2e" $(ARGS)
 
 # The HTML report is tested in a real headless browser: Debian's chromium.
